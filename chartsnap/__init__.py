@@ -1,0 +1,1 @@
+"""Code shared by every chartsnap service: settings, logging, errors, generated stubs."""

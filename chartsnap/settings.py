@@ -1,0 +1,93 @@
+"""Reading CHARTSNAP_* variables into frozen settings objects, failing fast.
+
+Each service declares one frozen dataclass and builds it once at start-up with
+`EnvReader`; a bad value stops the process with a message naming the variable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class SettingsError(Exception):
+    """A CHARTSNAP_* variable is missing or malformed."""
+
+
+class EnvReader:
+    PREFIX = "CHARTSNAP_"
+
+    def __init__(self, environ: dict[str, str] | None = None) -> None:
+        self.environ = dict(os.environ if environ is None else environ)
+        self.problems: list[str] = []
+
+    def _raw(self, name: str) -> str | None:
+        value = self.environ.get(self.PREFIX + name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    def str(self, name: str, default: str) -> str:
+        return self._raw(name) or default
+
+    def int(self, name: str, default: int, *, lo: int | None = None, hi: int | None = None) -> int:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{self.PREFIX}{name}={raw!r} is not an integer")
+            return default
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            self.problems.append(f"{self.PREFIX}{name}={value} must be within [{lo}, {hi}]")
+        return value
+
+    def float(self, name: str, default: float, *, lo: float | None = None) -> float:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problems.append(f"{self.PREFIX}{name}={raw!r} is not a number")
+            return default
+        if lo is not None and value < lo:
+            self.problems.append(f"{self.PREFIX}{name}={value} must be ≥ {lo}")
+        return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        self.problems.append(f"{self.PREFIX}{name}={raw!r} is not a boolean (true/false)")
+        return default
+
+    def address(self, name: str, default: str) -> str:
+        """host:port"""
+        value = self.str(name, default)
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            self.problems.append(f"{self.PREFIX}{name}={value!r} is not host:port")
+        return value
+
+    def url(self, name: str, default: str) -> str:
+        value = self.str(name, default).rstrip("/")
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https", "nats", "tls") or not parsed.netloc:
+            self.problems.append(f"{self.PREFIX}{name}={value!r} is not an absolute URL")
+        return value
+
+    def path(self, name: str, default: Path) -> Path:
+        raw = self._raw(name)
+        return Path(raw).expanduser().resolve() if raw else default.resolve()
+
+    def data_dir(self) -> Path:
+        return self.path("DATA_DIR", Path("var"))
+
+    def finish(self) -> None:
+        """Raise one SettingsError listing every problem found."""
+        if self.problems:
+            raise SettingsError("invalid configuration:\n  " + "\n  ".join(self.problems))

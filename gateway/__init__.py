@@ -1,0 +1,1 @@
+"""The REST gateway: the Librato-compatible public API, translated into gRPC calls."""

@@ -1,0 +1,260 @@
+"""The REST routes. Each handler parses the request, makes one gRPC call with
+a deadline and the caller's credentials, and renders the reply; failures of
+either step become the contract's error body through one middleware."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Awaitable, Callable
+
+import grpc
+from aiohttp import web
+
+from chartsnap import errors
+from chartsnap.basic_auth import parse_basic
+from chartsnap.status_table import error_reply_from_rpc, grpc_code_for, http_status_for
+from chartsnap.v1 import measurements_pb2_grpc, snapshots_pb2, snapshots_pb2_grpc, spaces_pb2, spaces_pb2_grpc
+from gateway import translate, views
+from gateway.request_body import UnsupportedMediaType, parse_body
+from gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+REALM = 'Basic realm="chartsnap"'
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_response(body: Any, status: int = 200, headers: dict | None = None) -> web.Response:
+    return web.Response(text=json.dumps(body), status=status, content_type="application/json", headers=headers)
+
+
+def error_response(status: int, body: dict, retry_after: int | None = None) -> web.Response:
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = REALM
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return json_response(body, status, headers)
+
+
+def domain_error_response(exc: errors.ChartsnapError) -> web.Response:
+    if isinstance(exc, UnsupportedMediaType):
+        return error_response(415, {"errors": {"request": [exc.message]}})
+    status = http_status_for(grpc_code_for(exc))
+    if isinstance(exc, errors.InvalidParams):
+        return error_response(status, {"errors": {"params": exc.fields}})
+    if isinstance(exc, errors.Unavailable):
+        return error_response(status, {"errors": {"system": [exc.message]}}, exc.retry_after)
+    return error_response(status, {"errors": {"request": [exc.message]}})
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except errors.ChartsnapError as exc:
+        return domain_error_response(exc)
+    except grpc.RpcError as exc:
+        reply = error_reply_from_rpc(exc)
+        if reply.http_status >= 500:
+            log.warning("%s %s: upstream %s %s", request.method, request.path, exc.code(), exc.details())
+        return error_response(reply.http_status, reply.body, reply.retry_after)
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(413, {"errors": {"request": ["Request body too large"]}})
+    except web.HTTPMethodNotAllowed as exc:
+        return json_response({"errors": {"request": [f"Method {exc.method} not allowed here"]}}, 405,
+                             {"Allow": ",".join(sorted(exc.allowed_methods))})
+    except web.HTTPNotFound:
+        return error_response(404, {"errors": {"request": ["Not found"]}})
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(500, {"errors": {"system": ["Internal error"]}})
+
+
+class Gateway:
+    def __init__(self, settings: GatewaySettings, channel: grpc.aio.Channel) -> None:
+        self.settings = settings
+        self.base = settings.public_url
+        self.spaces = spaces_pb2_grpc.SpaceServiceStub(channel)
+        self.measurements = measurements_pb2_grpc.MeasurementServiceStub(channel)
+        self.snapshots = snapshots_pb2_grpc.SnapshotServiceStub(channel)
+
+    # -- plumbing ------------------------------------------------------------
+    def call_options(self, request: web.Request) -> dict:
+        header = request.headers.get("Authorization")
+        if parse_basic(header) is None:
+            raise errors.Unauthenticated("Authorization failed")
+        return {"metadata": (("authorization", header),), "timeout": self.settings.rpc_timeout}
+
+    async def body(self, request: web.Request) -> dict:
+        if request.content_length is not None and request.content_length > self.settings.max_body_bytes:
+            raise web.HTTPRequestEntityTooLarge(max_size=self.settings.max_body_bytes,
+                                                actual_size=request.content_length)
+        raw = await request.read()
+        return parse_body(request.headers.get("Content-Type"), raw)
+
+    @staticmethod
+    def path_id(request: web.Request, name: str, what: str) -> int:
+        value = request.match_info[name]
+        if not value.isdigit() or len(value) > 18:
+            raise errors.NotFound(f"{what} not found")
+        return int(value)
+
+    # -- snapshots and jobs ---------------------------------------------------
+    async def create_snapshot(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        rpc = translate.create_snapshot(await self.body(request))
+        snap = await self.snapshots.CreateSnapshot(rpc, **opts)
+        return json_response(views.snapshot(snap, self.base), 202, {"Location": f"/v1/snapshots/{snap.id}"})
+
+    async def get_snapshot(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        snap = await self.snapshots.GetSnapshot(
+            snapshots_pb2.GetSnapshotRequest(id=self.path_id(request, "id", "snapshot")), **opts)
+        return json_response(views.snapshot(snap, self.base))
+
+    async def list_snapshots(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        reply = await self.snapshots.ListSnapshots(
+            snapshots_pb2.ListSnapshotsRequest(page=translate.page_request(request.query)), **opts)
+        return json_response({"query": views.query(reply.page),
+                              "snapshots": [views.snapshot(s, self.base) for s in reply.snapshots]})
+
+    async def get_job(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        job = await self.snapshots.GetJob(snapshots_pb2.GetJobRequest(id=self.path_id(request, "id", "job")), **opts)
+        return json_response(views.job(job))
+
+    # -- spaces and charts ----------------------------------------------------
+    async def create_space(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        body = await self.body(request)
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise errors.InvalidParams.one("name", "is required")
+        space = await self.spaces.CreateSpace(spaces_pb2.CreateSpaceRequest(name=name), **opts)
+        return json_response(views.space(space), 201, {"Location": f"/v1/spaces/{space.id}"})
+
+    async def list_spaces(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        reply = await self.spaces.ListSpaces(
+            spaces_pb2.ListSpacesRequest(page=translate.page_request(request.query),
+                                         name=request.query.get("name", "")), **opts)
+        return json_response({"query": views.query(reply.page),
+                              "spaces": [views.space(s, with_charts=False) for s in reply.spaces]})
+
+    async def get_space(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        space = await self.spaces.GetSpace(
+            spaces_pb2.GetSpaceRequest(id=self.path_id(request, "id", "space")), **opts)
+        return json_response(views.space(space))
+
+    async def update_space(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        body = await self.body(request)
+        rpc = spaces_pb2.UpdateSpaceRequest(id=self.path_id(request, "id", "space"))
+        if body.get("name") is not None:
+            if not isinstance(body["name"], str):
+                raise errors.InvalidParams.one("name", "must be a string")
+            rpc.name = body["name"]
+        await self.spaces.UpdateSpace(rpc, **opts)
+        return web.Response(status=204)
+
+    async def delete_space(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        await self.spaces.DeleteSpace(spaces_pb2.DeleteSpaceRequest(id=self.path_id(request, "id", "space")), **opts)
+        return web.Response(status=204)
+
+    async def create_chart(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        space_id = self.path_id(request, "id", "space")
+        fields = translate.chart_fields(await self.body(request))
+        chart = await self.spaces.CreateChart(spaces_pb2.CreateChartRequest(space_id=space_id, chart=fields), **opts)
+        return json_response(views.chart(chart), 201, {"Location": f"/v1/spaces/{space_id}/charts/{chart.id}"})
+
+    async def list_charts(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        reply = await self.spaces.ListCharts(
+            spaces_pb2.ListChartsRequest(space_id=self.path_id(request, "id", "space")), **opts)
+        return json_response([views.chart(c) for c in reply.charts])  # a bare array, as clients expect
+
+    async def get_chart(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        chart = await self.spaces.GetChart(spaces_pb2.GetChartRequest(
+            space_id=self.path_id(request, "id", "space"), chart_id=self.path_id(request, "chart_id", "chart")), **opts)
+        return json_response(views.chart(chart))
+
+    async def update_chart(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        fields = translate.chart_fields(await self.body(request))
+        chart = await self.spaces.UpdateChart(spaces_pb2.UpdateChartRequest(
+            space_id=self.path_id(request, "id", "space"), chart_id=self.path_id(request, "chart_id", "chart"),
+            chart=fields), **opts)
+        return json_response(views.chart(chart))
+
+    async def delete_chart(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        await self.spaces.DeleteChart(spaces_pb2.DeleteChartRequest(
+            space_id=self.path_id(request, "id", "space"), chart_id=self.path_id(request, "chart_id", "chart")), **opts)
+        return web.Response(status=204)
+
+    # -- measurements ---------------------------------------------------------
+    async def _submit(self, request: web.Request, translate_body: Callable) -> web.Response:
+        opts = self.call_options(request)
+        rpc, rejected, total = translate_body(await self.body(request))
+        accepted = 0
+        if rpc.measurements:
+            reply = await self.measurements.SubmitMeasurements(rpc, **opts)
+            accepted = reply.accepted
+            rejected.update({e.field: list(e.messages) for e in reply.rejected})
+        if total and not accepted and rejected:
+            raise errors.InvalidParams(rejected)
+        body: dict = {"measurements": {"summary": {"total": total, "accepted": accepted,
+                                                   "failed": len(rejected), "filtered": 0}}}
+        if rejected:
+            body["errors"] = {"params": rejected}
+        return json_response(body, 202)
+
+    async def submit_measurements(self, request: web.Request) -> web.Response:
+        return await self._submit(request, translate.submit_measurements)
+
+    async def submit_legacy_metrics(self, request: web.Request) -> web.Response:
+        return await self._submit(request, translate.submit_legacy_metrics)
+
+    async def query_measurements(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        rpc = translate.query_measurements(request.match_info["name"], request.query)
+        reply = await self.measurements.QueryMeasurements(rpc, **opts)
+        return json_response(views.measurements(reply))
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return json_response({"status": "ok"})
+
+
+def build_app(settings: GatewaySettings, channel: grpc.aio.Channel) -> web.Application:
+    gw = Gateway(settings, channel)
+    # client_max_size bounds what aiohttp will read at all; 413 beyond it.
+    app = web.Application(middlewares=[errors_middleware], client_max_size=settings.max_body_bytes)
+    app.add_routes([
+        web.get("/healthz", gw.healthz),
+        web.post("/v1/snapshots", gw.create_snapshot),
+        web.get("/v1/snapshots", gw.list_snapshots),
+        web.get("/v1/snapshots/{id}", gw.get_snapshot),
+        web.get("/v1/jobs/{id}", gw.get_job),
+        web.post("/v1/spaces", gw.create_space),
+        web.get("/v1/spaces", gw.list_spaces),
+        web.get("/v1/spaces/{id}", gw.get_space),
+        web.put("/v1/spaces/{id}", gw.update_space),
+        web.delete("/v1/spaces/{id}", gw.delete_space),
+        web.post("/v1/spaces/{id}/charts", gw.create_chart),
+        web.get("/v1/spaces/{id}/charts", gw.list_charts),
+        web.get("/v1/spaces/{id}/charts/{chart_id}", gw.get_chart),
+        web.put("/v1/spaces/{id}/charts/{chart_id}", gw.update_chart),
+        web.delete("/v1/spaces/{id}/charts/{chart_id}", gw.delete_chart),
+        web.post("/v1/measurements", gw.submit_measurements),
+        web.get("/v1/measurements/{name}", gw.query_measurements),
+        web.post("/v1/metrics", gw.submit_legacy_metrics),
+    ])
+    return app

@@ -1,0 +1,265 @@
+"""REST bodies and query strings turned into gRPC requests. Only shapes and
+types are checked here (naming the field); the services check meaning."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from chartsnap import errors
+from chartsnap.errors import ParamErrors
+from chartsnap.v1 import common_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
+from gateway import coerce
+
+
+def page_request(params: Mapping[str, str]) -> common_pb2.PageRequest:
+    page = common_pb2.PageRequest(orderby=params.get("orderby", ""), sort=params.get("sort", ""))
+    for key in ("offset", "length"):
+        if key in params:
+            value = coerce.integer(params[key], key)
+            if value < 0 or value > 2**31 - 1:
+                raise errors.InvalidParams.one(key, "must be a non-negative integer")
+            setattr(page, key, value)
+    if "length" in params and page.length == 0:
+        raise errors.InvalidParams.one("length", "must be between 1 and 100")
+    return page
+
+
+def _tag_filters(raw: Any, field: str) -> list[common_pb2.TagFilter]:
+    out = []
+    for i, tag in enumerate(coerce.as_list(raw, field)):
+        where = f"{field}[{i}]"
+        tag = coerce.as_dict(tag, where)
+        values = tag.get("values", [])
+        if isinstance(values, str):
+            values = [values]
+        out.append(common_pb2.TagFilter(
+            name=coerce.text(tag.get("name", ""), f"{where}.name", 64),
+            values=[coerce.text(v, f"{where}.values", 255) for v in coerce.as_list(values, f"{where}.values")],
+            grouped=coerce.boolean(tag.get("grouped", False), f"{where}.grouped"),
+            dynamic=coerce.boolean(tag.get("dynamic", False), f"{where}.dynamic"),
+        ))
+    return out
+
+
+def create_snapshot(body: dict) -> snapshots_pb2.CreateSnapshotRequest:
+    problems = ParamErrors()
+    subject = body.get("subject")
+    chart = subject.get("chart") if isinstance(subject, dict) else None
+    request = snapshots_pb2.CreateSnapshotRequest()
+    if not isinstance(chart, dict):
+        problems.add("subject", "must name a chart: subject.chart.id and subject.chart.type")
+        problems.raise_if_any()
+    try:
+        if "id" not in chart:
+            raise errors.InvalidParams.one("subject", "chart id is required")
+        request.subject.chart_id = coerce.integer(chart["id"], "subject", "chart id must be an integer")
+    except errors.InvalidParams as exc:
+        for k, v in exc.fields.items():
+            for msg in v:
+                problems.add(k, msg)
+    request.subject.chart_type = str(chart.get("type", "")) if not isinstance(chart.get("type"), (dict, list)) else ""
+    for name, convert in (
+        ("tags", lambda: request.subject.tags.extend(_tag_filters(chart["tags"], "subject.chart.tags"))),
+        ("source", lambda: setattr(request.subject, "source", coerce.text(chart["source"], "subject.chart.source", 255))),
+    ):
+        if chart.get(name) is not None:
+            _collect(problems, convert)
+
+    def set_duration() -> None:
+        request.duration = coerce.integer(body["duration"], "duration", "must be a whole number of seconds")
+
+    def set_end_time() -> None:
+        ts = Timestamp()
+        ts.FromSeconds(coerce.epoch_seconds(body["end_time"], "end_time"))
+        request.end_time.CopyFrom(ts)
+
+    def set_size(key: str) -> None:
+        value = coerce.integer(body[key], key, "must be a whole number of pixels")
+        if not 0 < value < 2**31:
+            raise errors.InvalidParams.one(key, "must be from 100 to 4000 pixels")
+        setattr(request, key, value)
+
+    def set_services() -> None:
+        request.services.extend(coerce.text(s, "services", 64) for s in coerce.as_list(body["services"], "services"))
+
+    def set_message() -> None:
+        request.message = coerce.text(body["message"], "message", 1000)
+
+    for key, convert in (("duration", set_duration), ("end_time", set_end_time),
+                         ("width", lambda: set_size("width")), ("height", lambda: set_size("height")),
+                         ("services", set_services), ("message", set_message)):
+        if body.get(key) not in (None, ""):
+            _collect(problems, convert)
+    problems.raise_if_any()
+    return request
+
+
+def _collect(problems: ParamErrors, convert: Any) -> None:
+    try:
+        convert()
+    except errors.InvalidParams as exc:
+        for k, v in exc.fields.items():
+            for msg in v:
+                problems.add(k, msg)
+
+
+STREAM_TEXT = ("metric", "source", "group_function", "summary_function", "color", "name", "units_short",
+               "units_long", "transform_function", "composite")
+
+
+def _stream(raw: Any, where: str) -> spaces_pb2.Stream:
+    raw = coerce.as_dict(raw, where)
+    stream = spaces_pb2.Stream()
+    for key in STREAM_TEXT:
+        if raw.get(key) is not None:
+            setattr(stream, key, coerce.text(raw[key], f"{where}.{key}", 1000))
+    for key in ("min", "max"):
+        if raw.get(key) not in (None, ""):
+            setattr(stream, key, coerce.number(raw[key], f"{where}.{key}"))
+    if raw.get("period") not in (None, ""):
+        stream.period = coerce.integer(raw["period"], f"{where}.period")
+    if raw.get("tags") is not None:
+        stream.tags.extend(_tag_filters(raw["tags"], f"{where}.tags"))
+    return stream
+
+
+def chart_fields(body: dict) -> spaces_pb2.ChartFields:
+    problems = ParamErrors()
+    fields = spaces_pb2.ChartFields()
+    for key in ("name", "type", "label"):
+        if body.get(key) is not None:
+            _collect(problems, lambda key=key: setattr(fields, key, coerce.text(body[key], key, 255)))
+    for key in ("min", "max"):
+        if body.get(key) not in (None, ""):
+            _collect(problems, lambda key=key: setattr(fields, key, coerce.number(body[key], key)))
+    if body.get("related_space") not in (None, ""):
+        _collect(problems, lambda: setattr(fields, "related_space", coerce.integer(body["related_space"], "related_space")))
+    if body.get("use_last_value") is not None:
+        _collect(problems, lambda: setattr(fields, "use_last_value", coerce.boolean(body["use_last_value"], "use_last_value")))
+    if "streams" in body:
+        fields.set_streams = True
+
+        def set_streams() -> None:
+            for i, raw in enumerate(coerce.as_list(body["streams"], "streams")[:1000]):
+                _collect(problems, lambda raw=raw, i=i: fields.streams.append(_stream(raw, f"streams[{i}]")))
+
+        _collect(problems, set_streams)
+    if "thresholds" in body:
+        fields.set_thresholds = True
+
+        def set_thresholds() -> None:
+            for i, raw in enumerate(coerce.as_list(body["thresholds"], "thresholds")[:100]):
+                where = f"thresholds[{i}]"
+                raw = coerce.as_dict(raw, where)
+                fields.thresholds.add(
+                    operator=coerce.text(raw.get("operator", ""), f"{where}.operator", 2),
+                    value=coerce.number(raw.get("value"), f"{where}.value"),
+                    type=coerce.text(raw.get("type", ""), f"{where}.type", 16),
+                )
+
+        _collect(problems, set_thresholds)
+    problems.raise_if_any()
+    return fields
+
+
+def _tags(raw: Any, field: str) -> dict[str, str]:
+    tags = coerce.as_dict(raw, field)
+    out = {}
+    for k, v in tags.items():
+        if isinstance(v, (dict, list)) or v is None or isinstance(v, bool):
+            raise errors.InvalidParams.one(f"{field}.{k}", "must be a string")
+        out[str(k)] = str(v)
+    return out
+
+
+def _measurement(raw: Any, where: str) -> measurements_pb2.Measurement:
+    raw = coerce.as_dict(raw, where)
+    m = measurements_pb2.Measurement(path=where, name=coerce.text(raw.get("name", ""), f"{where}.name", 1000))
+    for key in ("value", "sum", "min", "max", "last"):
+        if raw.get(key) is not None:
+            setattr(m, key, coerce.number(raw[key], f"{where}.{key}"))
+    if raw.get("count") is not None:
+        m.count = coerce.integer(raw["count"], f"{where}.count")
+    for key in ("time", "measure_time"):
+        if raw.get(key) is not None:
+            m.time = coerce.epoch_seconds(raw[key], f"{where}.{key}")
+    if raw.get("period") is not None:
+        m.period = coerce.integer(raw["period"], f"{where}.period")
+    if raw.get("tags") is not None:
+        m.tags.update(_tags(raw["tags"], f"{where}.tags"))
+        m.has_tags = True
+    return m
+
+
+def submit_measurements(body: dict) -> tuple[measurements_pb2.SubmitMeasurementsRequest, dict[str, list[str]], int]:
+    """The request of well-typed samples, the refusals of ill-typed ones, and the total."""
+    request = measurements_pb2.SubmitMeasurementsRequest()
+    if body.get("tags") is not None:
+        request.tags.update(_tags(body["tags"], "tags"))
+    if body.get("time") is not None:
+        request.time = coerce.epoch_seconds(body["time"], "time")
+    if "measurements" not in body:
+        raise errors.InvalidParams.one("measurements", "is required")
+    raw_list = coerce.as_list(body["measurements"], "measurements")
+    rejected: dict[str, list[str]] = {}
+    for i, raw in enumerate(raw_list):
+        try:
+            request.measurements.append(_measurement(raw, f"measurements[{i}]"))
+        except errors.InvalidParams as exc:
+            rejected[f"measurements[{i}]"] = [f"{k} {', '.join(v)}" for k, v in exc.fields.items()]
+    return request, rejected, len(raw_list)
+
+
+def submit_legacy_metrics(body: dict) -> tuple[measurements_pb2.SubmitMeasurementsRequest, dict[str, list[str]], int]:
+    """POST /v1/metrics: gauges and counters, sources become a `source` tag."""
+    request = measurements_pb2.SubmitMeasurementsRequest()
+    batch_source = body.get("source")
+    if body.get("measure_time") is not None:
+        request.time = coerce.epoch_seconds(body["measure_time"], "measure_time")
+    rejected: dict[str, list[str]] = {}
+    total = 0
+    if "gauges" not in body and "counters" not in body:
+        raise errors.InvalidParams.one("gauges", "gauges or counters are required")
+    for kind in ("gauges", "counters"):
+        raw = body.get(kind)
+        if raw is None:
+            continue
+        if isinstance(raw, dict):  # {"name": {"value": 1}} form of the legacy API
+            raw = [dict(v, name=k) if isinstance(v, dict) else {"name": k, "value": v} for k, v in raw.items()]
+        for i, item in enumerate(coerce.as_list(raw, kind)):
+            total += 1
+            where = f"{kind}[{i}]"
+            try:
+                item = coerce.as_dict(item, where)
+                m = _measurement({k: v for k, v in item.items() if k not in ("source", "tags")}, where)
+                source = item.get("source", batch_source)
+                if source not in (None, ""):
+                    m.tags["source"] = coerce.text(source, f"{where}.source", 255)
+                m.has_tags = True
+                request.measurements.append(m)
+            except errors.InvalidParams as exc:
+                rejected[where] = [f"{k} {', '.join(v)}" for k, v in exc.fields.items()]
+    return request, rejected, total
+
+
+def query_measurements(name: str, params: Mapping[str, str]) -> measurements_pb2.QueryMeasurementsRequest:
+    problems = ParamErrors()
+    request = measurements_pb2.QueryMeasurementsRequest(name=name)
+    for key in ("start_time", "end_time"):
+        if params.get(key):
+            _collect(problems, lambda key=key: setattr(request, key, coerce.epoch_seconds(params[key], key)))
+    for key in ("duration", "resolution"):
+        if params.get(key):
+            _collect(problems, lambda key=key: setattr(request, key, coerce.integer(params[key], key)))
+    if request.HasField("duration") and request.duration <= 0:
+        problems.add("duration", "must be a positive integer")
+    for key, value in params.items():
+        if key.startswith("tags[") and key.endswith("]"):
+            request.tags[key[5:-1]] = value
+    request.group_by = params.get("group_by", "")
+    request.group_by_function = params.get("group_by_function", "")
+    request.summary_function = params.get("summary_function", "")
+    problems.raise_if_any()
+    return request

@@ -1,0 +1,42 @@
+"""Domain input for drawing a chart snapshot.
+
+These are plain frozen dataclasses so that the code which talks to the
+metrics store (and the wire protocol) can build them without importing
+bokeh, and so that rendering code can treat them as immutable values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    label: str                 # legend text (tag values like "prod, web-1", or the stream name/metric)
+    color: str | None          # "#RRGGBB" or None (then use a palette)
+    times: tuple[float, ...]   # epoch seconds, ascending
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    operator: str   # ">", "<", "="
+    value: float
+    kind: str       # "red" | "yellow"
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    title: str
+    chart_type: str            # "line" | "stacked" | "bignumber"
+    width: int = 600
+    height: int = 416
+    start: float = 0.0         # epoch seconds, window start
+    end: float = 0.0           # epoch seconds, window end
+    series: tuple[SeriesSpec, ...] = ()
+    y_label: str = ""          # chart label / units
+    y_min: float | None = None
+    y_max: float | None = None
+    big_value: float | None = None   # bignumber: the summarised value (None = no data)
+    big_units: str = ""
+    thresholds: tuple[Threshold, ...] = ()

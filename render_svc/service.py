@@ -1,0 +1,64 @@
+"""Builds the render service from settings: warm browsers, the image bucket,
+NATS, the worker, and a gRPC health endpoint for probes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import grpc
+import nats
+from nats.aio.client import Client as NATS
+
+from chartsnap import queue
+from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
+from render_svc.image_store import ImageStore
+from render_svc.settings import RenderSettings
+from render_svc.warm_renderer import RendererPool
+from render_svc.worker import RenderWorker
+
+log = logging.getLogger(__name__)
+SERVICE_NAMES = ["chartsnap.v1.RenderWorker"]
+
+
+@dataclass
+class RenderService:
+    server: grpc.aio.Server
+    health_port: int
+    nc: NATS
+    health: object
+    pool: RendererPool
+    worker: RenderWorker
+    task: asyncio.Task
+
+    async def stop(self, grace: float = 5.0) -> None:
+        await mark_not_serving(self.health, SERVICE_NAMES)
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.worker.stop()
+        await self.nc.drain()
+        await asyncio.to_thread(self.pool.close)
+        await self.server.stop(grace)
+
+
+async def start_render_service(settings: RenderSettings) -> RenderService:
+    images = ImageStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
+                        settings.s3_bucket, settings.s3_secure)
+    await asyncio.to_thread(images.ensure_bucket)
+    pool = await asyncio.to_thread(
+        lambda: RendererPool(size=settings.slots, max_renders=settings.max_renders_per_browser,
+                             render_timeout_s=settings.render_timeout))
+    nc = await nats.connect(settings.nats_url, name="render_svc", max_reconnect_attempts=-1, connect_timeout=5)
+    js = nc.jetstream()
+    await queue.ensure_streams(js)
+    worker = RenderWorker(js, pool, images, settings.slots, settings.max_attempts)
+    task = asyncio.create_task(worker.run(), name="render-worker")
+
+    server = grpc.aio.server()
+    health = add_health(server, SERVICE_NAMES)
+    port = bind(server, settings.health_addr)
+    await server.start()
+    await mark_serving(health, SERVICE_NAMES)
+    log.info("render service ready: %s slots, health on port %s", settings.slots, port)
+    return RenderService(server, port, nc, health, pool, worker, task)

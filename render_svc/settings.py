@@ -1,0 +1,42 @@
+"""Settings of the render service, read once from CHARTSNAP_* variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from chartsnap.settings import EnvReader
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    nats_url: str
+    health_addr: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_bucket: str
+    s3_secure: bool
+    slots: int                 # concurrent renders (= warm browser sessions)
+    max_renders_per_browser: int
+    render_timeout: float      # seconds, per attempt
+    max_attempts: int          # deliveries of one render request before it fails for good
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "RenderSettings":
+        env = EnvReader(environ)
+        settings = cls(
+            nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
+            health_addr=env.address("RENDER_HEALTH_ADDR", "127.0.0.1:50052"),
+            s3_endpoint=env.address("S3_ENDPOINT", "127.0.0.1:9000"),
+            s3_access_key=env.str("S3_ACCESS_KEY", "chartsnap"),
+            s3_secret_key=env.str("S3_SECRET_KEY", "chartsnap-local-secret"),
+            s3_bucket=env.str("S3_BUCKET", "chartsnap"),
+            s3_secure=env.bool("S3_SECURE", False),
+            slots=env.int("RENDER_SLOTS", os.cpu_count() or 1, lo=1, hi=64),
+            max_renders_per_browser=env.int("RENDER_MAX_PER_BROWSER", 500, lo=1),
+            render_timeout=env.float("RENDER_TIMEOUT", 10.0, lo=1.0),
+            max_attempts=env.int("RENDER_MAX_ATTEMPTS", 4, lo=1, hi=20),
+        )
+        env.finish()
+        return settings

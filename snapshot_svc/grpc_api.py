@@ -1,0 +1,301 @@
+"""gRPC adapter: every call is authenticated here from its own metadata (the
+gateway passes the client's Basic credentials through), so no gRPC caller can
+act for another account. Database work runs in threads; domain errors map to
+status codes through chartsnap.status_table."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from chartsnap import errors
+from chartsnap.grpc_server import credentials_from, domain_rpc
+from chartsnap.v1 import (
+    measurements_pb2,
+    measurements_pb2_grpc,
+    snapshots_pb2,
+    snapshots_pb2_grpc,
+    spaces_pb2,
+    spaces_pb2_grpc,
+)
+from snapshot_svc import measurements as m
+from snapshot_svc import snapshots as snaps
+from snapshot_svc.accounts import Account, AccountStore
+from snapshot_svc.charts import SpaceStore
+from snapshot_svc.measurements import MeasurementStore
+from snapshot_svc.pagination import page_from
+from snapshot_svc.render_queue import RenderQueue
+
+log = logging.getLogger(__name__)
+
+
+class Authenticator:
+    def __init__(self, accounts: AccountStore) -> None:
+        self.accounts = accounts
+
+    async def __call__(self, context: grpc.aio.ServicerContext) -> Account:
+        email, token = credentials_from(context)
+        return await asyncio.to_thread(self.accounts.authenticate, email, token)
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def chart_to_proto(chart: dict) -> spaces_pb2.Chart:
+    return json_format.ParseDict(_drop_none(chart), spaces_pb2.Chart(), ignore_unknown_fields=True)
+
+
+def chart_fields_to_dict(fields: spaces_pb2.ChartFields) -> dict:
+    out = json_format.MessageToDict(fields, preserving_proto_field_name=True)
+    for key in ("streams", "thresholds"):
+        out.pop(key, None)
+        if getattr(fields, f"set_{key}"):
+            out[key] = [json_format.MessageToDict(x, preserving_proto_field_name=True) for x in getattr(fields, key)]
+        out.pop(f"set_{key}", None)
+    if "related_space" in out:
+        out["related_space"] = int(out["related_space"])
+    return out
+
+
+def space_to_proto(space: dict) -> spaces_pb2.Space:
+    return spaces_pb2.Space(id=space["id"], name=space["name"], chart_ids=space["chart_ids"])
+
+
+def _ts(epoch: float) -> Timestamp:
+    ts = Timestamp()
+    ts.FromSeconds(int(epoch))
+    return ts
+
+
+def snapshot_to_proto(snap: dict, image_url: str) -> snapshots_pb2.Snapshot:
+    return snapshots_pb2.Snapshot(
+        id=snap["id"], job_id=snap["job_id"], image_url=image_url, duration=snap["duration"],
+        end_time=_ts(snap["end_time"]), created_at=_ts(snap["created_at"]), updated_at=_ts(snap["updated_at"]),
+        chart_id=snap["chart_id"], chart_type=snap["chart_type"], sources=snap["sources"],
+        width=snap["width"], height=snap["height"],
+    )
+
+
+class SpaceServicer(spaces_pb2_grpc.SpaceServiceServicer):
+    def __init__(self, auth: Authenticator, spaces: SpaceStore) -> None:
+        self.auth = auth
+        self.spaces = spaces
+
+    @domain_rpc
+    async def CreateSpace(self, request, context):
+        account = await self.auth(context)
+        space = await asyncio.to_thread(self.spaces.create_space, account.id, request.name)
+        return space_to_proto(space)
+
+    @domain_rpc
+    async def ListSpaces(self, request, context):
+        account = await self.auth(context)
+        p = request.page
+        page = page_from(p.offset, p.length, p.orderby, p.sort, ("id", "name"))
+        found, total, items = await asyncio.to_thread(self.spaces.list_spaces, account.id, page, request.name)
+        return spaces_pb2.ListSpacesResponse(
+            page=_page_info(found, len(items), page.offset, total), spaces=[space_to_proto(s) for s in items]
+        )
+
+    @domain_rpc
+    async def GetSpace(self, request, context):
+        account = await self.auth(context)
+        return space_to_proto(await asyncio.to_thread(self.spaces.get_space, account.id, request.id))
+
+    @domain_rpc
+    async def UpdateSpace(self, request, context):
+        account = await self.auth(context)
+        name = request.name if request.HasField("name") else None
+        return space_to_proto(await asyncio.to_thread(self.spaces.update_space, account.id, request.id, name))
+
+    @domain_rpc
+    async def DeleteSpace(self, request, context):
+        account = await self.auth(context)
+        await asyncio.to_thread(self.spaces.delete_space, account.id, request.id)
+        return spaces_pb2.Empty()
+
+    @domain_rpc
+    async def CreateChart(self, request, context):
+        account = await self.auth(context)
+        chart = await asyncio.to_thread(
+            self.spaces.create_chart, account.id, request.space_id, chart_fields_to_dict(request.chart)
+        )
+        return chart_to_proto(chart)
+
+    @domain_rpc
+    async def ListCharts(self, request, context):
+        account = await self.auth(context)
+        charts = await asyncio.to_thread(self.spaces.list_charts, account.id, request.space_id)
+        return spaces_pb2.ListChartsResponse(charts=[chart_to_proto(c) for c in charts])
+
+    @domain_rpc
+    async def GetChart(self, request, context):
+        account = await self.auth(context)
+        chart = await asyncio.to_thread(self.spaces.get_chart, account.id, request.chart_id, request.space_id)
+        return chart_to_proto(chart)
+
+    @domain_rpc
+    async def UpdateChart(self, request, context):
+        account = await self.auth(context)
+        chart = await asyncio.to_thread(
+            self.spaces.update_chart, account.id, request.space_id, request.chart_id,
+            chart_fields_to_dict(request.chart),
+        )
+        return chart_to_proto(chart)
+
+    @domain_rpc
+    async def DeleteChart(self, request, context):
+        account = await self.auth(context)
+        await asyncio.to_thread(self.spaces.delete_chart, account.id, request.space_id, request.chart_id)
+        return spaces_pb2.Empty()
+
+
+def _page_info(found: int, length: int, offset: int, total: int):
+    from chartsnap.v1 import common_pb2
+
+    return common_pb2.PageInfo(found=found, length=length, offset=offset, total=total)
+
+
+class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
+    def __init__(self, auth: Authenticator, store: MeasurementStore) -> None:
+        self.auth = auth
+        self.store = store
+
+    @domain_rpc
+    async def SubmitMeasurements(self, request, context):
+        account = await self.auth(context)
+        raw = [json_format.MessageToDict(x, preserving_proto_field_name=True) for x in request.measurements]
+        for r, proto in zip(raw, request.measurements):
+            # MessageToDict renders int64 as strings; the domain wants numbers.
+            for key in ("count", "time"):
+                if proto.HasField(key):
+                    r[key] = getattr(proto, key)
+            r["tags"] = dict(proto.tags)
+        batch_time = request.time if request.HasField("time") else None
+        good, bad = m.validate_samples(raw, dict(request.tags), batch_time, time.time())
+        accepted = await asyncio.to_thread(self.store.submit, account.id, good)
+        return measurements_pb2.SubmitMeasurementsResponse(
+            accepted=accepted,
+            rejected=[measurements_pb2.FieldError(field=k, messages=v) for k, v in bad.items()],
+        )
+
+    @domain_rpc
+    async def QueryMeasurements(self, request, context):
+        account = await self.auth(context)
+        now = int(time.time())
+        problems = errors.ParamErrors()
+        end = request.end_time if request.HasField("end_time") else now
+        if request.HasField("start_time"):
+            start = request.start_time
+        elif request.HasField("duration"):
+            start = end - request.duration
+        else:
+            problems.add("start_time", "start_time or duration is required")
+            start = end
+        if start > end:
+            problems.add("start_time", "must be before end_time")
+        resolution = request.resolution or 1
+        if resolution < 1:
+            problems.add("resolution", "must be a positive number of seconds")
+        if (end - start) / resolution > 100_000:
+            problems.add("resolution", "too fine for this window: at most 100000 points per series")
+        if request.group_by_function and request.group_by_function not in m.AGGREGATES:
+            problems.add("group_by_function", "must be one of sum, min, max, mean")
+        if request.summary_function and request.summary_function not in m.AGGREGATES:
+            problems.add("summary_function", "must be one of average, sum, min, max, count")
+        problems.raise_if_any()
+        result = await asyncio.to_thread(
+            self.store.query, account.id, request.name, start, end, resolution, dict(request.tags),
+            request.group_by, request.group_by_function or "average", request.summary_function or "average",
+        )
+        return measurements_pb2.QueryMeasurementsResponse(
+            name=request.name.lower(), resolution=resolution,
+            series=[
+                measurements_pb2.Series(
+                    tags=s.tags, measurements=[measurements_pb2.Point(time=t, value=v) for t, v in s.points]
+                )
+                for s in result
+            ],
+        )
+
+
+class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
+    def __init__(
+        self, auth: Authenticator, spaces: SpaceStore, snapshots: snaps.SnapshotStore,
+        queue: RenderQueue, image_url_for: Any,
+    ) -> None:
+        self.auth = auth
+        self.spaces = spaces
+        self.snapshots = snapshots
+        self.queue = queue
+        self.image_url_for = image_url_for
+
+    def _url(self, snap: dict) -> str:
+        return self.image_url_for(snap["image_key"]) if snap.get("image_key") else ""
+
+    @domain_rpc
+    async def CreateSnapshot(self, request, context):
+        account = await self.auth(context)
+        now = time.time()
+        subject = request.subject
+        data = snaps.SnapshotInput(
+            chart_id=subject.chart_id, chart_type=subject.chart_type,
+            duration=request.duration if request.HasField("duration") else None,
+            end_time=request.end_time.seconds if request.HasField("end_time") else None,
+            tags=tuple({"name": t.name, "values": list(t.values)} for t in subject.tags),
+            source=subject.source if subject.HasField("source") else None,
+            services=tuple(request.services),
+            message=request.message if request.HasField("message") else None,
+            width=request.width if request.HasField("width") else None,
+            height=request.height if request.HasField("height") else None,
+        )
+        valid = snaps.validate(data, now)
+        snap = await asyncio.to_thread(self._create, account, valid, now)
+        await self.queue.publish_render(account.id, snap["id"])
+        return snapshot_to_proto(snap, "")
+
+    def _create(self, account: Account, valid: snaps.ValidSnapshot, now: float) -> dict:
+        try:
+            self.spaces.get_chart(account.id, valid.chart_id)
+        except errors.NotFound:
+            raise errors.InvalidParams.one("subject", f"chart {valid.chart_id} does not exist") from None
+        if valid.services:
+            raise errors.InvalidParams.one("services", "notification services are not available yet")
+        return self.snapshots.create(account.id, valid, now)
+
+    @domain_rpc
+    async def GetSnapshot(self, request, context):
+        account = await self.auth(context)
+        snap = await asyncio.to_thread(self.snapshots.get, account.id, request.id)
+        return snapshot_to_proto(snap, self._url(snap))
+
+    @domain_rpc
+    async def ListSnapshots(self, request, context):
+        account = await self.auth(context)
+        p = request.page
+        page = page_from(p.offset, p.length, p.orderby, p.sort, ("id", "created_at", "end_time"))
+        total, items = await asyncio.to_thread(self.snapshots.list, account.id, page)
+        return snapshots_pb2.ListSnapshotsResponse(
+            page=_page_info(total, len(items), page.offset, total),
+            snapshots=[snapshot_to_proto(s, self._url(s)) for s in items],
+        )
+
+    @domain_rpc
+    async def GetJob(self, request, context):
+        account = await self.auth(context)
+        job = await asyncio.to_thread(self.snapshots.get_job, account.id, request.id)
+        return snapshots_pb2.Job(
+            id=job.id, state=job.state, progress=job.progress, errors=job.errors,
+            image_url=self.image_url_for(job.image_key) if job.image_key else "",
+        )

@@ -1,0 +1,262 @@
+"""Measurements: validating and storing samples, and reading them back bucketed.
+
+A series is one metric with one exact tag set. Points are keyed by
+(series, second); a second sample in the same second replaces the first."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from chartsnap import errors
+from snapshot_svc.patterns import matches_any
+from snapshot_svc.tables import points, series
+
+METRIC_NAME = re.compile(r"^[A-Za-z0-9.:\-_]{1,255}$")
+TAG_NAME = re.compile(r"^[A-Za-z0-9.:\-_]{1,64}$")
+MAX_TAG_VALUE = 255
+MAX_FUTURE_SECONDS = 86400
+MAX_SERIES_PER_QUERY = 200
+AGGREGATES = ("average", "mean", "sum", "min", "max", "count")
+
+
+@dataclass
+class Sample:
+    """One validated sample, ready to store."""
+
+    metric: str
+    tags: dict[str, str]
+    time: int
+    value: float
+    count: int
+    sum: float
+    min: float
+    max: float
+    last: float
+
+
+@dataclass
+class SubmitOutcome:
+    accepted: int = 0
+    rejected: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _tag_problem(tags: dict[str, str]) -> str | None:
+    for name, value in tags.items():
+        if not TAG_NAME.match(name):
+            return f"tag name {name[:64]!r} must be 1-64 of letters, digits and .:-_"
+        if not isinstance(value, str) or not value or len(value) > MAX_TAG_VALUE:
+            return f"tag {name} must have a value of 1-{MAX_TAG_VALUE} characters"
+    return None
+
+
+def validate_samples(
+    raw: Iterable[dict], batch_tags: dict[str, str], batch_time: int | None, now: float
+) -> tuple[list[Sample], dict[str, list[str]]]:
+    """Good samples and, per client path, why the others were refused."""
+    good: list[Sample] = []
+    bad: dict[str, list[str]] = {}
+    for m in raw:
+        where = m.get("path") or "measurements"
+        problems: list[str] = []
+        name = m.get("name") or ""
+        if not METRIC_NAME.match(name):
+            problems.append("name must be 1-255 of letters, digits and .:-_")
+        tags = m["tags"] if m.get("has_tags") else batch_tags
+        tag_problem = _tag_problem(tags)
+        if tag_problem:
+            problems.append(tag_problem)
+        when = m.get("time", batch_time)
+        if when is None:
+            when = int(now)
+        elif when < 0 or when > now + MAX_FUTURE_SECONDS:
+            problems.append("time must be epoch seconds, at most one day in the future")
+        if m.get("value") is not None:
+            value = m["value"]
+            if not _finite(value):
+                problems.append("value must be a finite number")
+            sample_stats = (1, value, value, value, value)
+        elif m.get("count") is not None and m.get("sum") is not None:
+            count, total = m["count"], m["sum"]
+            if not isinstance(count, int) or count < 1:
+                problems.append("count must be a positive integer")
+            if not _finite(total):
+                problems.append("sum must be a finite number")
+            extremes = [m.get(k) for k in ("min", "max", "last")]
+            if any(v is not None and not _finite(v) for v in extremes):
+                problems.append("min, max and last must be finite numbers")
+            mean = total / count if not problems else 0.0
+            lo = m.get("min", mean)
+            hi = m.get("max", mean)
+            sample_stats = (count, total, lo, hi, m.get("last", mean))
+            value = mean
+        else:
+            problems.append("value, or count and sum, is required")
+            sample_stats = (0, 0.0, 0.0, 0.0, 0.0)
+            value = 0.0
+        if problems:
+            bad[where] = problems
+            continue
+        count, total, lo, hi, last = sample_stats
+        good.append(Sample(name.lower(), dict(tags), int(when), float(value), int(count),
+                           float(total), float(lo), float(hi), float(last)))
+    return good, bad
+
+
+def canonical_tags(tags: dict[str, str]) -> str:
+    return json.dumps(tags, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class SeriesData:
+    tags: dict[str, str]
+    points: list[tuple[int, float]]  # (bucket start, value), ascending
+
+
+def combine(points_by_series: list[list[tuple[int, float]]], function: str) -> list[tuple[int, float]]:
+    """Merge several series into one, bucket by bucket, with a group function."""
+    buckets: dict[int, list[float]] = defaultdict(list)
+    for pts in points_by_series:
+        for t, v in pts:
+            buckets[t].append(v)
+    reduce = {
+        "sum": sum, "min": min, "max": max, "count": len,
+    }.get(function, lambda vs: sum(vs) / len(vs))
+    return [(t, float(reduce(vs))) for t, vs in sorted(buckets.items())]
+
+
+def summarise(values: list[float], function: str) -> float | None:
+    if not values:
+        return None
+    if function == "sum":
+        return sum(values)
+    if function == "min":
+        return min(values)
+    if function == "max":
+        return max(values)
+    if function == "count":
+        return float(len(values))
+    return sum(values) / len(values)
+
+
+class MeasurementStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)
+
+    def submit(self, account_id: int, samples: list[Sample]) -> int:
+        if not samples:
+            return 0
+        with self.engine.begin() as conn:
+            ids = self._series_ids(conn, account_id, {(s.metric, canonical_tags(s.tags)) for s in samples})
+            rows = [
+                {"series_id": ids[(s.metric, canonical_tags(s.tags))], "time": s.time, "value": s.value,
+                 "count": s.count, "sum": s.sum, "min": s.min, "max": s.max, "last": s.last}
+                for s in samples
+            ]
+            stmt = self._insert(points)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[points.c.series_id, points.c.time],
+                set_={k: stmt.excluded[k] for k in ("value", "count", "sum", "min", "max", "last")},
+            )
+            conn.execute(stmt, rows)
+        return len(samples)
+
+    def _series_ids(self, conn: Any, account_id: int, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        metrics = {m for m, _ in keys}
+        found = {
+            (r.metric, r.tags): r.id
+            for r in conn.execute(
+                select(series.c.id, series.c.metric, series.c.tags)
+                .where(series.c.account_id == account_id, series.c.metric.in_(metrics))
+            )
+        }
+        for metric, tags in keys - found.keys():
+            try:
+                with conn.begin_nested():
+                    found[(metric, tags)] = conn.execute(
+                        insert(series).values(account_id=account_id, metric=metric, tags=tags)
+                    ).inserted_primary_key[0]
+            except IntegrityError:  # created by a concurrent request
+                found[(metric, tags)] = conn.execute(
+                    select(series.c.id).where(series.c.account_id == account_id,
+                                              series.c.metric == metric, series.c.tags == tags)
+                ).scalar_one()
+        return found
+
+    def matching_series(
+        self, account_id: int, metric: str, filters: list[tuple[str, list[str]]]
+    ) -> list[tuple[int, dict[str, str]]]:
+        """Series of `metric` whose tags satisfy every (tag name, patterns) filter."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(series.c.id, series.c.tags)
+                .where(series.c.account_id == account_id, series.c.metric == metric.lower())
+                .order_by(series.c.id)
+            ).all()
+        out = []
+        for row in rows:
+            tags = json.loads(row.tags)
+            if all(name in tags and matches_any(patterns, tags[name]) for name, patterns in filters):
+                out.append((row.id, tags))
+        return out
+
+    def bucketed(
+        self, series_ids: list[int], start: int, end: int, resolution: int, function: str = "average"
+    ) -> dict[int, list[tuple[int, float]]]:
+        """Per series, points in [start, end] averaged (or summed…) into buckets."""
+        if not series_ids:
+            return {}
+        bucket = points.c.time - (points.c.time % resolution)
+        agg = {
+            "sum": func.sum(points.c.sum), "min": func.min(points.c.min), "max": func.max(points.c.max),
+            "count": func.sum(points.c.count),
+        }.get(function, func.sum(points.c.sum) / func.sum(points.c.count))
+        query = (
+            select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
+            .where(points.c.series_id.in_(series_ids), points.c.time >= start, points.c.time <= end)
+            .group_by(points.c.series_id, bucket)
+            .order_by(points.c.series_id, bucket)
+        )
+        out: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                out[row.series_id].append((int(row.bucket), float(row.value)))
+        return out
+
+    def query(
+        self, account_id: int, metric: str, start: int, end: int, resolution: int,
+        tag_patterns: dict[str, str], group_by: str = "", group_function: str = "average",
+        summary_function: str = "average",
+    ) -> list[SeriesData]:
+        matched = self.matching_series(account_id, metric, [(k, [v]) for k, v in tag_patterns.items()])
+        if not matched:
+            raise errors.NotFound(f"no measurements named {metric!r} match")
+        matched = matched[:MAX_SERIES_PER_QUERY]
+        data = self.bucketed([sid for sid, _ in matched], start, end, resolution, summary_function)
+        if not group_by:
+            return [SeriesData(tags, data.get(sid, [])) for sid, tags in matched]
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for sid, tags in matched:
+            key = () if group_by == "*" else ((group_by, tags.get(group_by, "")),)
+            groups[key].append(sid)
+        return [
+            SeriesData(dict(key), combine([data.get(sid, []) for sid in sids], group_function))
+            for key, sids in groups.items()
+        ]
+
+    def now(self) -> float:
+        return time.time()

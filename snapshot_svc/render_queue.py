@@ -1,0 +1,126 @@
+"""NATS adapter of the snapshot service: publishes render requests and applies
+render results to jobs.
+
+Publishing happens after the snapshot row is committed. A crash in between
+leaves the job `queued` with `published_at` NULL; the sweeper republishes
+those, and JetStream's duplicate window (keyed by snapshot id) drops a second
+copy of a request that did get through."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from chartsnap import errors, queue
+from chartsnap.v1 import render_pb2
+from snapshot_svc.charts import SpaceStore
+from snapshot_svc.measurements import MeasurementStore
+from snapshot_svc.render_data import build_render_request
+from snapshot_svc.snapshots import SnapshotStore
+
+log = logging.getLogger(__name__)
+
+UNPUBLISHED_GRACE = 10.0  # seconds a fresh job may wait before the sweeper republishes it
+SWEEP_INTERVAL = 5.0
+PUBLISH_TIMEOUT = 5.0
+
+
+class RenderQueue:
+    def __init__(
+        self, js: JetStreamContext, snapshots: SnapshotStore, spaces: SpaceStore, measurements: MeasurementStore
+    ) -> None:
+        self.js = js
+        self.snapshots = snapshots
+        self.spaces = spaces
+        self.measurements = measurements
+
+    def _build(self, account_id: int, snapshot_id: int) -> render_pb2.RenderRequest | None:
+        snap = self.snapshots.get(account_id, snapshot_id)
+        try:
+            chart = self.spaces.get_chart(account_id, snap["chart_id"])
+        except errors.NotFound:
+            self.snapshots.render_failed(snapshot_id, "the chart was deleted before it could be drawn", time.time())
+            return None
+        return build_render_request(self.measurements, chart, snap, time.time())
+
+    async def publish_render(self, account_id: int, snapshot_id: int) -> bool:
+        """Queue the render; False (and a log line) when NATS is unreachable —
+        the job stays queued and the sweeper tries again."""
+        try:
+            request = await asyncio.to_thread(self._build, account_id, snapshot_id)
+            if request is None:
+                return False
+            await self.js.publish(
+                queue.RENDER_REQUESTS, request.SerializeToString(),
+                headers={"Nats-Msg-Id": f"render-{snapshot_id}"}, timeout=PUBLISH_TIMEOUT,
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure leaves it to the sweeper
+            log.warning("render request for snapshot %s not queued yet: %s", snapshot_id, exc)
+            return False
+        await asyncio.to_thread(self.snapshots.mark_published, snapshot_id, time.time())
+        return True
+
+    async def sweep_forever(self) -> None:
+        while True:
+            try:
+                stale = await asyncio.to_thread(self.snapshots.unpublished, time.time() - UNPUBLISHED_GRACE)
+                for account_id, snapshot_id in stale:
+                    await self.publish_render(account_id, snapshot_id)
+            except Exception:  # noqa: BLE001 - keep sweeping
+                log.exception("sweep failed")
+            await asyncio.sleep(SWEEP_INTERVAL)
+
+
+class ResultConsumer:
+    """Applies RenderResult messages to jobs. Every transition is guarded by
+    the job's current state, so redelivered results change nothing."""
+
+    def __init__(self, js: JetStreamContext, snapshots: SnapshotStore) -> None:
+        self.js = js
+        self.snapshots = snapshots
+
+    async def run(self) -> None:
+        sub = await self.js.pull_subscribe(
+            queue.RENDER_RESULTS, durable=queue.SNAPSHOT_RESULTS, stream="CHARTSNAP_RESULTS",
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_deliver=20),
+        )
+        while True:
+            try:
+                msgs = await sub.fetch(batch=64, timeout=1.0)
+            except NatsTimeout:
+                continue
+            except Exception as exc:  # noqa: BLE001 - reconnecting; wait a moment
+                log.warning("fetching results failed: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            for msg in msgs:
+                await self._handle(msg)
+
+    async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
+        try:
+            result = render_pb2.RenderResult.FromString(msg.data)
+        except Exception:  # noqa: BLE001 - a message we cannot read will never become readable
+            log.error("dropping unreadable result message on %s", msg.subject)
+            await msg.term()
+            return
+        try:
+            await asyncio.to_thread(self.apply, result)
+        except Exception:  # noqa: BLE001 - database trouble: try again shortly
+            log.exception("applying result for snapshot %s failed", result.snapshot_id)
+            await msg.nak(delay=1.0)
+            return
+        await msg.ack()
+
+    def apply(self, result: render_pb2.RenderResult) -> None:
+        now = time.time()
+        if result.state == render_pb2.RenderResult.STARTED:
+            self.snapshots.render_started(result.snapshot_id, now)
+        elif result.state == render_pb2.RenderResult.SUCCEEDED:
+            self.snapshots.render_succeeded(result.snapshot_id, result.image_key, now, deliveries_pending=False)
+        elif result.state == render_pb2.RenderResult.FAILED:
+            self.snapshots.render_failed(result.snapshot_id, result.error or "render failed", now)

@@ -1,0 +1,83 @@
+"""Builds the snapshot service from settings: stores, NATS, gRPC server. The
+factory binds whatever address it is given (port 0 in tests) and reports the
+port, so tests and `__main__` start it the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import nats
+from nats.aio.client import Client as NATS
+
+from chartsnap import queue
+from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
+from chartsnap.v1 import measurements_pb2_grpc, snapshots_pb2_grpc, spaces_pb2_grpc
+from snapshot_svc.accounts import AccountStore
+from snapshot_svc.charts import SpaceStore
+from snapshot_svc.database import make_engine
+from snapshot_svc.grpc_api import Authenticator, MeasurementServicer, SnapshotServicer, SpaceServicer
+from snapshot_svc.measurements import MeasurementStore
+from snapshot_svc.render_queue import RenderQueue, ResultConsumer
+from snapshot_svc.settings import SnapshotSettings
+from snapshot_svc.snapshots import SnapshotStore
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = ["chartsnap.v1.SpaceService", "chartsnap.v1.MeasurementService", "chartsnap.v1.SnapshotService"]
+
+
+@dataclass
+class SnapshotService:
+    settings: SnapshotSettings
+    server: grpc.aio.Server
+    port: int
+    nc: NATS
+    health: object
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        await mark_not_serving(self.health, SERVICE_NAMES)
+        await self.server.stop(grace)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.nc.drain()
+
+
+async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    accounts, spaces = AccountStore(engine), SpaceStore(engine)
+    measurements, snapshots = MeasurementStore(engine), SnapshotStore(engine)
+
+    nc = await nats.connect(settings.nats_url, name="snapshot_svc", max_reconnect_attempts=-1,
+                            connect_timeout=5)
+    js = nc.jetstream()
+    await queue.ensure_streams(js)
+    render_queue = RenderQueue(js, snapshots, spaces, measurements)
+
+    def image_url_for(key: str) -> str:
+        return f"{settings.image_base_url}/{key}"
+
+    server = grpc.aio.server()
+    auth = Authenticator(accounts)
+    spaces_pb2_grpc.add_SpaceServiceServicer_to_server(SpaceServicer(auth, spaces), server)
+    measurements_pb2_grpc.add_MeasurementServiceServicer_to_server(MeasurementServicer(auth, measurements), server)
+    snapshots_pb2_grpc.add_SnapshotServiceServicer_to_server(
+        SnapshotServicer(auth, spaces, snapshots, render_queue, image_url_for), server
+    )
+    health = add_health(server, SERVICE_NAMES)
+    port = bind(server, settings.listen_addr)
+    await server.start()
+    tasks = [
+        asyncio.create_task(ResultConsumer(js, snapshots).run(), name="render-results"),
+        asyncio.create_task(render_queue.sweep_forever(), name="render-sweeper"),
+    ]
+    await mark_serving(health, SERVICE_NAMES)
+    log.info("snapshot service listening on port %s", port)
+    return SnapshotService(settings, server, port, nc, health, tasks)

@@ -1,0 +1,28 @@
+"""Settings of the snapshot service, read once from CHARTSNAP_* variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chartsnap.settings import EnvReader
+
+
+@dataclass(frozen=True)
+class SnapshotSettings:
+    listen_addr: str
+    database_url: str
+    nats_url: str
+    image_base_url: str
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "SnapshotSettings":
+        env = EnvReader(environ)
+        data_dir = env.data_dir()
+        settings = cls(
+            listen_addr=env.address("SNAPSHOT_ADDR", "127.0.0.1:50051"),
+            database_url=env.str("DATABASE_URL", f"sqlite:///{data_dir / 'chartsnap.db'}"),
+            nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
+            image_base_url=env.url("IMAGE_BASE_URL", "http://127.0.0.1:9000/chartsnap"),
+        )
+        env.finish()
+        return settings

@@ -1,0 +1,249 @@
+"""Snapshots and their jobs: validation, storage and the job state machine.
+
+Job states move only forward (queued → working → complete | failed), so a
+redelivered queue message repeats nothing and never moves a job back."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from chartsnap import errors
+from chartsnap.errors import ParamErrors
+from snapshot_svc.pagination import Page
+from snapshot_svc.tables import jobs, snapshots
+
+CHART_TYPES = ("line", "stacked", "bignumber")
+MIN_DURATION = 60
+MAX_DURATION = 31_622_400  # 366 days
+MAX_FUTURE = 86_400
+DEFAULT_DURATION = 3600
+DEFAULT_SIZE = (600, 416)
+SIZE_RANGE = (100, 4000)
+MAX_MESSAGE = 1000
+
+QUEUED, WORKING, COMPLETE, FAILED = "queued", "working", "complete", "failed"
+TERMINAL = (COMPLETE, FAILED, "canceled")
+
+
+@dataclass(frozen=True)
+class SnapshotInput:
+    chart_id: int
+    chart_type: str
+    duration: int | None = None
+    end_time: float | None = None
+    tags: tuple[dict, ...] = ()
+    source: str | None = None
+    services: tuple[str, ...] = ()
+    message: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class ValidSnapshot:
+    chart_id: int
+    chart_type: str
+    duration: int
+    end_time: float
+    tags: tuple[dict, ...]
+    source: str | None
+    services: tuple[str, ...]
+    message: str | None
+    width: int
+    height: int
+
+    @property
+    def sources(self) -> list[str]:
+        if self.source:
+            return [self.source]
+        values = [v for tag in self.tags for v in tag.get("values", [])]
+        return values or ["*"]
+
+
+def validate(data: SnapshotInput, now: float) -> ValidSnapshot:
+    problems = ParamErrors()
+    if data.chart_id <= 0:
+        problems.add("subject", "chart id is required")
+    if data.chart_type not in CHART_TYPES:
+        problems.add("subject", f"chart type must be one of {', '.join(CHART_TYPES)}")
+    duration = DEFAULT_DURATION if data.duration is None else data.duration
+    if not MIN_DURATION <= duration <= MAX_DURATION:
+        problems.add("duration", f"must be a whole number of seconds from {MIN_DURATION} to {MAX_DURATION}")
+    end_time = now if data.end_time is None else data.end_time
+    if end_time > now + MAX_FUTURE:
+        problems.add("end_time", "must be no more than one day in the future")
+    if end_time - duration < 0:
+        problems.add("end_time", "must be after 1970 plus the duration")
+    width = data.width or DEFAULT_SIZE[0]
+    height = data.height or DEFAULT_SIZE[1]
+    for name, value in (("width", width), ("height", height)):
+        if not SIZE_RANGE[0] <= value <= SIZE_RANGE[1]:
+            problems.add(name, f"must be from {SIZE_RANGE[0]} to {SIZE_RANGE[1]} pixels")
+    if data.message is not None and len(data.message) > MAX_MESSAGE:
+        problems.add("message", f"must be at most {MAX_MESSAGE} characters")
+    for i, tag in enumerate(data.tags):
+        if not tag.get("name") or not tag.get("values"):
+            problems.add(f"subject.chart.tags[{i}]", "needs a name and at least one value")
+    if len(set(data.services)) != len(data.services):
+        problems.add("services", "lists a service more than once")
+    problems.raise_if_any()
+    return ValidSnapshot(
+        data.chart_id, data.chart_type, duration, float(int(end_time)), data.tags, data.source or None,
+        data.services, data.message, width, height,
+    )
+
+
+def new_image_key(snapshot_id: int) -> str:
+    # Unguessable and permanent: 80 random bits, then the id for humans.
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    token = "".join(secrets.choice(alphabet) for _ in range(16))
+    return f"chart/{token}-{snapshot_id}.png"
+
+
+def _snapshot_out(row: Any, job_id: int) -> dict:
+    return {
+        "id": row.id, "job_id": job_id, "chart_id": row.chart_id, "chart_type": row.chart_type,
+        "duration": row.duration, "end_time": row.end_time, "created_at": row.created_at,
+        "updated_at": row.updated_at, "sources": list(row.sources), "width": row.width,
+        "height": row.height, "image_key": row.image_key if row.image_ready else None,
+        "services": list(row.services), "message": row.message,
+        "narrowing": dict(row.narrowing), "account_id": row.account_id,
+    }
+
+
+@dataclass
+class JobView:
+    id: int
+    snapshot_id: int
+    state: str
+    progress: float
+    errors: list[str] = field(default_factory=list)
+    image_key: str | None = None
+
+
+class SnapshotStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self, account_id: int, snap: ValidSnapshot, now: float) -> dict:
+        with self.engine.begin() as conn:
+            snapshot_id = conn.execute(
+                insert(snapshots).values(
+                    account_id=account_id, chart_id=snap.chart_id, chart_type=snap.chart_type,
+                    duration=snap.duration, end_time=snap.end_time, width=snap.width, height=snap.height,
+                    sources=snap.sources, narrowing={"tags": list(snap.tags), "source": snap.source},
+                    services=list(snap.services), message=snap.message,
+                    image_key=f"pending/{secrets.token_hex(16)}", image_ready=False,
+                    created_at=now, updated_at=now,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(update(snapshots).where(snapshots.c.id == snapshot_id)
+                         .values(image_key=new_image_key(snapshot_id)))
+            conn.execute(
+                insert(jobs).values(
+                    account_id=account_id, snapshot_id=snapshot_id, state=QUEUED, progress=0.0,
+                    errors=[], published_at=None, created_at=now, updated_at=now,
+                )
+            )
+        return self.get(account_id, snapshot_id)
+
+    def get(self, account_id: int | None, snapshot_id: int) -> dict:
+        query = (select(snapshots, jobs.c.id.label("job_id"))
+                 .join(jobs, jobs.c.snapshot_id == snapshots.c.id)
+                 .where(snapshots.c.id == snapshot_id))
+        if account_id is not None:
+            query = query.where(snapshots.c.account_id == account_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise errors.NotFound("snapshot not found")
+        out = _snapshot_out(row, row.job_id)
+        out["pending_image_key"] = row.image_key
+        return out
+
+    def list(self, account_id: int, page: Page) -> tuple[int, list[dict]]:
+        order = getattr(snapshots.c, page.orderby)
+        base = select(snapshots, jobs.c.id.label("job_id")).join(jobs, jobs.c.snapshot_id == snapshots.c.id)
+        with self.engine.connect() as conn:
+            total = conn.execute(
+                select(func.count()).select_from(snapshots).where(snapshots.c.account_id == account_id)
+            ).scalar_one()
+            rows = conn.execute(
+                base.where(snapshots.c.account_id == account_id)
+                .order_by(order.desc() if page.descending else order.asc())
+                .offset(page.offset).limit(page.length)
+            ).all()
+        return total, [_snapshot_out(r, r.job_id) for r in rows]
+
+    def get_job(self, account_id: int, job_id: int) -> JobView:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(jobs, snapshots.c.image_key, snapshots.c.image_ready)
+                .join(snapshots, snapshots.c.id == jobs.c.snapshot_id)
+                .where(jobs.c.id == job_id, jobs.c.account_id == account_id)
+            ).first()
+        if row is None:
+            raise errors.NotFound("job not found")
+        return JobView(row.id, row.snapshot_id, row.state, row.progress, list(row.errors),
+                       row.image_key if row.image_ready else None)
+
+    # -- queue bookkeeping ---------------------------------------------------
+    def mark_published(self, snapshot_id: int, now: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.snapshot_id == snapshot_id).values(published_at=now))
+
+    def unpublished(self, older_than: float, limit: int = 100) -> list[tuple[int, int]]:
+        """(account_id, snapshot_id) of queued jobs whose render request never reached the queue."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs.c.account_id, jobs.c.snapshot_id)
+                .where(jobs.c.state == QUEUED, jobs.c.published_at.is_(None), jobs.c.created_at < older_than)
+                .limit(limit)
+            ).all()
+        return [(r.account_id, r.snapshot_id) for r in rows]
+
+    # -- job transitions (idempotent) -----------------------------------------
+    def render_started(self, snapshot_id: int, now: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state == QUEUED)
+                .values(state=WORKING, progress=10.0, updated_at=now)
+            )
+
+    def render_succeeded(self, snapshot_id: int, image_key: str, now: float, deliveries_pending: bool) -> bool:
+        """Record the stored image; True when this call changed the job (first delivery of the event)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(snapshots).where(snapshots.c.id == snapshot_id, snapshots.c.image_key == image_key)
+                .values(image_ready=True, updated_at=now)
+            )
+            changed = conn.execute(
+                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)),
+                                   jobs.c.progress < 50.0)
+                .values(state=WORKING if deliveries_pending else COMPLETE,
+                        progress=50.0 if deliveries_pending else 100.0, updated_at=now)
+            ).rowcount
+        return bool(changed)
+
+    def render_failed(self, snapshot_id: int, error: str, now: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)))
+                .values(state=FAILED, errors=[error], updated_at=now)
+            )
+
+    def set_job_progress(self, snapshot_id: int, state: str, progress: float, now: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.notin_(TERMINAL))
+                .values(state=state, progress=progress, updated_at=now)
+            )
+
+
+def now() -> float:
+    return time.time()
