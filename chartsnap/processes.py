@@ -162,17 +162,28 @@ class Stack:
     creds: S3Credentials = field(default_factory=S3Credentials)
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Set when NATS and the S3 store run elsewhere (e.g. in test containers).
+    external_nats_url: str | None = None
+    external_s3_endpoint: str | None = None
+
+    @property
+    def nats_url(self) -> str:
+        return self.external_nats_url or f"nats://127.0.0.1:{self.ports.nats}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return self.external_s3_endpoint or f"127.0.0.1:{self.ports.s3}"
 
     @property
     def env(self) -> dict[str, str]:
         p = self.ports
         return {
             "CHARTSNAP_DATA_DIR": str(self.data_dir),
-            "CHARTSNAP_NATS_URL": f"nats://127.0.0.1:{p.nats}",
-            "CHARTSNAP_S3_ENDPOINT": f"127.0.0.1:{p.s3}",
+            "CHARTSNAP_NATS_URL": self.nats_url,
+            "CHARTSNAP_S3_ENDPOINT": self.s3_endpoint,
             "CHARTSNAP_S3_ACCESS_KEY": self.creds.access_key,
             "CHARTSNAP_S3_SECRET_KEY": self.creds.secret_key,
-            "CHARTSNAP_IMAGE_BASE_URL": f"http://127.0.0.1:{p.s3}/chartsnap",
+            "CHARTSNAP_IMAGE_BASE_URL": f"http://{self.s3_endpoint}/chartsnap",
             "CHARTSNAP_SNAPSHOT_ADDR": f"127.0.0.1:{p.snapshot}",
             "CHARTSNAP_RENDER_HEALTH_ADDR": f"127.0.0.1:{p.render_health}",
             "CHARTSNAP_GATEWAY_ADDR": f"127.0.0.1:{p.gateway}",
@@ -190,6 +201,8 @@ class Stack:
         return self.data_dir / "logs"
 
     def start_infrastructure(self) -> None:
+        if self.external_nats_url and self.external_s3_endpoint:
+            return
         self.processes["nats"] = start_nats(self.ports.nats, self.data_dir, self.log_dir)
         self.processes["s3"] = start_s3(self.ports.s3, self.data_dir, self.log_dir, self.creds)
 
@@ -216,3 +229,8 @@ class Stack:
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
             self.processes.pop(name).stop()
+
+    @classmethod
+    def on_free_ports(cls, data_dir: Path, **kwargs) -> "Stack":  # noqa: ANN003
+        ports = StackPorts(free_port(), free_port(), free_port(), free_port(), free_port())
+        return cls(data_dir, ports, **kwargs)

@@ -85,7 +85,7 @@ def create_snapshot(body: dict) -> snapshots_pb2.CreateSnapshotRequest:
         request.services.extend(coerce.text(s, "services", 64) for s in coerce.as_list(body["services"], "services"))
 
     def set_message() -> None:
-        request.message = coerce.text(body["message"], "message", 1000)
+        request.message = coerce.text(body["message"], "message")  # length checked by the service
 
     for key, convert in (("duration", set_duration), ("end_time", set_end_time),
                          ("width", lambda: set_size("width")), ("height", lambda: set_size("height")),

@@ -72,29 +72,36 @@ class ChromiumProcess:
         return descendant_pids(self.chromedriver_pid)
 
     def quit(self) -> None:
-        """Polite shutdown; falls back to kill() if the browser does not answer."""
+        """Polite shutdown; anything still running afterwards is killed."""
         if self._closed:
             return
+        # Snapshot first: once chromedriver exits, leftover Chromium processes
+        # are re-parented and can no longer be found through its tree.
+        pids = self.process_tree_pids()
         try:
             self.driver.quit()
         except Exception:  # noqa: BLE001 - a dead browser can fail in many ways
             logger.debug("driver.quit() failed; killing the process tree", exc_info=True)
-        self.kill()
+        self._kill(pids)
 
     def kill(self) -> None:
         """SIGKILL the whole tree we started (used for crashed or hung browsers)."""
         if self._closed:
             return
+        self._kill(self.process_tree_pids())
+
+    def _kill(self, pids: list[int]) -> None:
         self._closed = True
-        for pid in reversed(self.process_tree_pids()):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        for pid in reversed(pids):
+            if is_running(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         process = getattr(self.driver.service, "process", None)
         if process is not None:
             try:
-                process.wait(timeout=2)
+                process.wait(timeout=2)  # reap chromedriver, our direct child
             except Exception:  # noqa: BLE001
                 logger.debug("chromedriver did not exit", exc_info=True)
         shutil.rmtree(self.user_data_dir, ignore_errors=True)
@@ -152,6 +159,16 @@ def descendant_pids(root_pid: int) -> list[int]:
             found.append(child)
             pending.append(child)
     return found
+
+
+def is_running(pid: int) -> bool:
+    """True for a live process; False when gone or a zombie (dead, awaiting reaping)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z"
 
 
 def rss_bytes(pids: list[int]) -> int:

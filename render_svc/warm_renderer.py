@@ -45,9 +45,9 @@ DEFAULT_MAX_RENDERS = 500
 # reads ~1 GiB this way (its PSS is ~400 MiB), so the bound sits well above that.
 DEFAULT_MAX_RSS_BYTES = 2 * 1024**3
 DEFAULT_RENDER_TIMEOUT_S = 10.0
-# Reading /proc for every process of the tree costs ~1 ms; once in a while is enough
+# Reading /proc for every process of the tree costs ~2 ms; once in a while is enough
 # to catch slow growth.
-MEMORY_CHECK_EVERY = 20
+DEFAULT_MEMORY_CHECK_EVERY = 20
 # Share of the render budget the first attempt may use before the browser is
 # declared hung and replaced.
 FIRST_ATTEMPT_SHARE = 0.4
@@ -94,7 +94,11 @@ try {
   target.style.width = width + "px";
   target.style.height = height + "px";
   const item = JSON.parse(itemJson);
-  Bokeh.embed.embed_item(item, "%(target)s").then(() => {
+  Bokeh.embed.embed_item(item, "%(target)s").then((views) => {
+    if (views.get_by_id(item.root_id) == null) {
+      fail("no view was built for root " + item.root_id);
+      return;
+    }
     const doc = Bokeh.documents[Bokeh.documents.length - 1];
     const finish = () => {
       const r = target.getBoundingClientRect();
@@ -155,6 +159,7 @@ class BrowserSession:
         *,
         max_renders: int = DEFAULT_MAX_RENDERS,
         max_rss_bytes: int = DEFAULT_MAX_RSS_BYTES,
+        memory_check_every: int = DEFAULT_MEMORY_CHECK_EVERY,
         render_timeout_s: float = DEFAULT_RENDER_TIMEOUT_S,
         chromium_path: str = DEFAULT_CHROMIUM_PATH,
         chromedriver_path: str = DEFAULT_CHROMEDRIVER_PATH,
@@ -165,6 +170,7 @@ class BrowserSession:
             raise ValueError("max_renders must be >= 1")
         self.max_renders = max_renders
         self.max_rss_bytes = max_rss_bytes
+        self.memory_check_every = max(1, memory_check_every)
         self.render_timeout_s = render_timeout_s
         self._chromium_path = chromium_path
         self._chromedriver_path = chromedriver_path
@@ -222,8 +228,9 @@ class BrowserSession:
                 self.renders_since_start += 1
                 self.total_renders += 1
                 return png
-            logger.warning("render attempt %d failed (%s: %s); replacing the browser",
-                           attempt, type(last_error).__name__, last_error)
+            # First line only: selenium appends a long native stack trace.
+            logger.warning("render attempt %d failed (%s: %s); replacing the browser", attempt,
+                           type(last_error).__name__, (str(last_error).splitlines() or [""])[0])
             self._discard_browser()
             self.browser_replacements += 1
             if time.monotonic() >= deadline:
@@ -332,7 +339,7 @@ class BrowserSession:
         reason = ""
         if self.renders_since_start >= self.max_renders:
             reason = f"{self.renders_since_start} renders"
-        elif self.renders_since_start and self.renders_since_start % MEMORY_CHECK_EVERY == 0:
+        elif self.renders_since_start and self.renders_since_start % self.memory_check_every == 0:
             rss = self.rss_bytes()
             if rss > self.max_rss_bytes:
                 reason = f"RSS {rss / 2**20:.0f} MiB > {self.max_rss_bytes / 2**20:.0f} MiB"

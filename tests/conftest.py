@@ -1,0 +1,94 @@
+"""Fixtures shared by the integration and end-to-end tiers.
+
+By default the infrastructure runs as local processes (nats-server from the
+venv, the S3 store from the tools cache) on free ports in temp dirs.
+`--infra=containers` uses testcontainers instead; without a Docker engine
+those tests are skipped with the reason."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from chartsnap.processes import S3Credentials, Stack
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--infra", choices=("local", "containers"), default=os.environ.get("CHARTSNAP_TEST_INFRA", "local"),
+                     help="run NATS and the S3 store as local processes (default) or in testcontainers")
+
+
+def _docker_available() -> str | None:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means no engine
+        return f"no Docker engine reachable ({type(exc).__name__}); run with --infra=local"
+    return None
+
+
+@pytest.fixture(scope="session")
+def infra(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """NATS and the S3 store, running; services not started."""
+    data_dir = tmp_path_factory.mktemp("chartsnap")
+    stack = Stack.on_free_ports(data_dir)
+    containers = []
+    if request.config.getoption("--infra") == "containers":
+        reason = _docker_available()
+        if reason:
+            pytest.skip(reason)
+        from testcontainers.minio import MinioContainer
+        from testcontainers.nats import NatsContainer
+
+        nats_c = NatsContainer().with_command("-js")
+        minio_c = MinioContainer(access_key=stack.creds.access_key, secret_key=stack.creds.secret_key)
+        for c in (nats_c, minio_c):
+            c.start()
+            containers.append(c)
+        stack.external_nats_url = nats_c.nats_uri()
+        stack.external_s3_endpoint = f"{minio_c.get_container_host_ip()}:{minio_c.get_exposed_port(9000)}"
+    stack.start_infrastructure()
+    yield stack
+    stack.stop()
+    for c in containers:
+        c.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(infra: Stack) -> Iterator[Stack]:
+    """The whole product: infrastructure plus the three services."""
+    infra.start_snapshot_svc()
+    infra.start_render_svc()
+    infra.start_gateway()
+    yield infra
+    for name in ("gateway", "render_svc", "snapshot_svc"):
+        proc = infra.processes.pop(name, None)
+        if proc:
+            proc.stop()
+
+
+def unique_email() -> str:
+    return f"user-{uuid.uuid4().hex[:10]}@example.com"
+
+
+@pytest.fixture(scope="module")
+def account(stack: Stack) -> tuple[str, str]:
+    """A fresh account (e-mail, token), created with the real CLI."""
+    import subprocess
+    import sys
+
+    email = unique_email()
+    out = subprocess.run(
+        [sys.executable, "-m", "chartsnap.cli", "user", "add", email, "--name", "Test Person"],
+        env={**os.environ, **stack.env}, capture_output=True, text=True, check=True, timeout=60,
+    )
+    return email, out.stdout.strip().splitlines()[-1]
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

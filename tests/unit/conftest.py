@@ -1,0 +1,31 @@
+"""Fixtures for the unit tier: a real SQLite database in a temp dir, with accounts."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from snapshot_svc.accounts import AccountStore
+from snapshot_svc.database import make_engine
+
+
+@pytest.fixture
+def db_engine(tmp_path) -> Iterator[Engine]:
+    engine = make_engine("sqlite:///" + str(tmp_path / "t.db"))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def acct(db_engine: Engine) -> int:
+    """Id of an account row (the stores' foreign keys need one)."""
+    account, _token = AccountStore(db_engine).create("owner@example.com", "Owner")
+    return account.id
+
+
+@pytest.fixture
+def other_acct(db_engine: Engine) -> int:
+    account, _token = AccountStore(db_engine).create("intruder@example.com", "Intruder")
+    return account.id
