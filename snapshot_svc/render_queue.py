@@ -65,12 +65,18 @@ class RenderQueue:
         await asyncio.to_thread(self.snapshots.mark_published, snapshot_id, time.time())
         return True
 
+    async def sweep_once(self, grace: float = UNPUBLISHED_GRACE) -> int:
+        """Republish jobs whose render request never reached the queue; how many were."""
+        stale = await asyncio.to_thread(self.snapshots.unpublished, time.time() - grace)
+        published = 0
+        for account_id, snapshot_id in stale:
+            published += await self.publish_render(account_id, snapshot_id)
+        return published
+
     async def sweep_forever(self) -> None:
         while True:
             try:
-                stale = await asyncio.to_thread(self.snapshots.unpublished, time.time() - UNPUBLISHED_GRACE)
-                for account_id, snapshot_id in stale:
-                    await self.publish_render(account_id, snapshot_id)
+                await self.sweep_once()
             except Exception:  # noqa: BLE001 - keep sweeping
                 log.exception("sweep failed")
             await asyncio.sleep(SWEEP_INTERVAL)
