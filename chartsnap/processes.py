@@ -151,6 +151,7 @@ class StackPorts:
     snapshot: int
     render_health: int
     gateway: int
+    notifier_health: int
 
 
 @dataclass
@@ -186,6 +187,7 @@ class Stack:
             "CHARTSNAP_IMAGE_BASE_URL": f"http://{self.s3_endpoint}/chartsnap",
             "CHARTSNAP_SNAPSHOT_ADDR": f"127.0.0.1:{p.snapshot}",
             "CHARTSNAP_RENDER_HEALTH_ADDR": f"127.0.0.1:{p.render_health}",
+            "CHARTSNAP_NOTIFIER_HEALTH_ADDR": f"127.0.0.1:{p.notifier_health}",
             "CHARTSNAP_GATEWAY_ADDR": f"127.0.0.1:{p.gateway}",
             "CHARTSNAP_PUBLIC_URL": f"http://127.0.0.1:{p.gateway}",
             "BOKEH_IN_DOCKER": "1",
@@ -216,6 +218,11 @@ class Stack:
         self.processes["render_svc"] = start_service(
             "render_svc", self.env, self.log_dir, lambda: grpc_serving(addr), timeout=120)
 
+    def start_notifier_svc(self) -> None:
+        addr = f"127.0.0.1:{self.ports.notifier_health}"
+        self.processes["notifier_svc"] = start_service(
+            "notifier_svc", self.env, self.log_dir, lambda: grpc_serving(addr))
+
     def start_gateway(self) -> None:
         url = f"{self.gateway_url}/healthz"
         self.processes["gateway"] = start_service("gateway", self.env, self.log_dir, lambda: http_ok(url))
@@ -224,6 +231,7 @@ class Stack:
         self.start_infrastructure()
         self.start_snapshot_svc()
         self.start_render_svc()
+        self.start_notifier_svc()
         self.start_gateway()
 
     def stop(self) -> None:
@@ -232,5 +240,5 @@ class Stack:
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs) -> "Stack":  # noqa: ANN003
-        ports = StackPorts(free_port(), free_port(), free_port(), free_port(), free_port())
+        ports = StackPorts(*(free_port() for _ in range(6)))
         return cls(data_dir, ports, **kwargs)

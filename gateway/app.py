@@ -14,7 +14,15 @@ from aiohttp import web
 from chartsnap import errors
 from chartsnap.basic_auth import parse_basic
 from chartsnap.status_table import error_reply_from_rpc, grpc_code_for, http_status_for
-from chartsnap.v1 import measurements_pb2_grpc, snapshots_pb2, snapshots_pb2_grpc, spaces_pb2, spaces_pb2_grpc
+from chartsnap.v1 import (
+    destinations_pb2,
+    destinations_pb2_grpc,
+    measurements_pb2_grpc,
+    snapshots_pb2,
+    snapshots_pb2_grpc,
+    spaces_pb2,
+    spaces_pb2_grpc,
+)
 from gateway import translate, views
 from gateway.request_body import UnsupportedMediaType, parse_body
 from gateway.settings import GatewaySettings
@@ -80,6 +88,7 @@ class Gateway:
         self.spaces = spaces_pb2_grpc.SpaceServiceStub(channel)
         self.measurements = measurements_pb2_grpc.MeasurementServiceStub(channel)
         self.snapshots = snapshots_pb2_grpc.SnapshotServiceStub(channel)
+        self.destinations = destinations_pb2_grpc.DestinationServiceStub(channel)
 
     # -- plumbing ------------------------------------------------------------
     def call_options(self, request: web.Request) -> dict:
@@ -229,6 +238,37 @@ class Gateway:
         reply = await self.measurements.QueryMeasurements(rpc, **opts)
         return json_response(views.measurements(reply))
 
+    # -- services (notification targets) ----------------------------------------
+    async def create_service(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        created = await self.destinations.CreateDestination(translate.create_destination(await self.body(request)), **opts)
+        return json_response(views.destination(created), 201, {"Location": f"/v1/services/{created.id}"})
+
+    async def get_service(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        found = await self.destinations.GetDestination(
+            destinations_pb2.GetDestinationRequest(id=request.match_info["id"]), **opts)
+        return json_response(views.destination(found))
+
+    async def update_service(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        rpc = translate.update_destination(request.match_info["id"], await self.body(request))
+        await self.destinations.UpdateDestination(rpc, **opts)
+        return web.Response(status=204)
+
+    async def delete_service(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        await self.destinations.DeleteDestination(
+            destinations_pb2.DeleteDestinationRequest(id=request.match_info["id"]), **opts)
+        return web.Response(status=204)
+
+    async def list_services(self, request: web.Request) -> web.Response:
+        opts = self.call_options(request)
+        reply = await self.destinations.ListDestinations(
+            destinations_pb2.ListDestinationsRequest(page=translate.page_request(request.query)), **opts)
+        return json_response({"query": views.query(reply.page),
+                              "services": [views.destination(d) for d in reply.services]})
+
     async def healthz(self, request: web.Request) -> web.Response:
         return json_response({"status": "ok"})
 
@@ -256,5 +296,10 @@ def build_app(settings: GatewaySettings, channel: grpc.aio.Channel) -> web.Appli
         web.post("/v1/measurements", gw.submit_measurements),
         web.get("/v1/measurements/{name}", gw.query_measurements),
         web.post("/v1/metrics", gw.submit_legacy_metrics),
+        web.post("/v1/services", gw.create_service),
+        web.get("/v1/services", gw.list_services),
+        web.get("/v1/services/{id}", gw.get_service),
+        web.put("/v1/services/{id}", gw.update_service),
+        web.delete("/v1/services/{id}", gw.delete_service),
     ])
     return app

@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from chartsnap import errors
 from chartsnap.errors import ParamErrors
-from chartsnap.v1 import common_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
+from chartsnap.v1 import common_pb2, destinations_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
 from gateway import coerce
 
 
@@ -261,5 +261,43 @@ def query_measurements(name: str, params: Mapping[str, str]) -> measurements_pb2
     request.group_by = params.get("group_by", "")
     request.group_by_function = params.get("group_by_function", "")
     request.summary_function = params.get("summary_function", "")
+    problems.raise_if_any()
+    return request
+
+
+def destination_settings(raw: Any) -> dict[str, str]:
+    settings = coerce.as_dict(raw, "settings")
+    out = {}
+    for key, value in settings.items():
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        if isinstance(value, (dict, list)) or value is None:
+            raise errors.InvalidParams.one(f"settings.{key}", "must be a string")
+        out[str(key)] = str(value)
+    return out
+
+
+def create_destination(body: dict) -> destinations_pb2.CreateDestinationRequest:
+    problems = ParamErrors()
+    request = destinations_pb2.CreateDestinationRequest()
+    for key in ("title", "type"):
+        if body.get(key) is None:
+            problems.add(key, "is required")
+        else:
+            _collect(problems, lambda key=key: setattr(request, key, coerce.text(body[key], key, 255)))
+    _collect(problems, lambda: request.settings.update(destination_settings(body.get("settings"))))
+    problems.raise_if_any()
+    return request
+
+
+def update_destination(service_id: str, body: dict) -> destinations_pb2.UpdateDestinationRequest:
+    problems = ParamErrors()
+    request = destinations_pb2.UpdateDestinationRequest(id=service_id)
+    for key in ("title", "type"):
+        if body.get(key) is not None:
+            _collect(problems, lambda key=key: setattr(request, key, coerce.text(body[key], key, 255)))
+    if body.get("settings") is not None:
+        request.set_settings = True
+        _collect(problems, lambda: request.settings.update(destination_settings(body["settings"])))
     problems.raise_if_any()
     return request

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from chartsnap.v1 import common_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
+from chartsnap.v1 import common_pb2, destinations_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
 
 
 def iso(ts: Timestamp) -> str:
@@ -94,3 +94,7 @@ def measurements(reply: measurements_pb2.QueryMeasurementsResponse) -> dict:
         ],
         "links": [],
     }
+
+
+def destination(d: destinations_pb2.Destination) -> dict:
+    return {"id": d.id, "title": d.title, "type": d.type, "settings": dict(d.settings)}

@@ -13,7 +13,7 @@ from nats.aio.client import Client as NATS
 
 from chartsnap import queue
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
-from render_svc.image_store import ImageStore
+from chartsnap.image_store import ImageStore
 from render_svc.settings import RenderSettings
 from render_svc.warm_renderer import RendererPool
 from render_svc.worker import RenderWorker

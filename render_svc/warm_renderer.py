@@ -399,7 +399,9 @@ class RendererPool:
             except Exception as exc:  # noqa: BLE001 - re-raised below after cleanup
                 errors.append(exc)
         if errors:
-            self.close()
+            self._closed = True
+            for session in self._sessions:
+                session.close()
             raise errors[0]
         for session in self._sessions:
             self._idle.put(session)
@@ -423,17 +425,39 @@ class RendererPool:
             raise RenderError("renderer pool is closed")
         session = self._idle.get()
         try:
+            if self._closed:
+                raise RenderError("renderer pool is closed")
             return session.render_serialized(item_json, width, height)
         finally:
             self._idle.put(session)
 
-    def close(self) -> None:
+    def close(self, wait_s: float | None = None) -> None:
+        """Quit every browser. Renders in flight get up to ``wait_s`` (default:
+        one render budget) to finish, since a selenium driver must not be
+        closed from another thread mid-command."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        for session in self._sessions:
+        if wait_s is None:
+            wait_s = max((s.render_timeout_s for s in self._sessions), default=0.0)
+        deadline = time.monotonic() + wait_s
+        closed: list[BrowserSession] = []
+        while len(closed) < len(self._sessions):
+            try:
+                session = self._idle.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
             session.close()
+            closed.append(session)
+        for session in self._sessions:
+            if session not in closed:
+                logger.warning("closing a browser session that is still rendering")
+                session.close()
+        # Hand the (closed) sessions back so callers blocked in render() wake up
+        # and get a RenderError instead of waiting forever.
+        for session in closed:
+            self._idle.put(session)
 
     def __enter__(self) -> RendererPool:
         return self

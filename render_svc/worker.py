@@ -23,7 +23,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from chartsnap import queue
 from chartsnap.v1 import render_pb2
 from render_svc.chart_figure import build_figure
-from render_svc.image_store import ImageStore
+from chartsnap.image_store import ImageStore
 from render_svc.request_spec import spec_from_request
 from render_svc.warm_renderer import RenderError, RendererPool, serialize
 

@@ -17,6 +17,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from chartsnap import errors
 from chartsnap.grpc_server import credentials_from, domain_rpc
 from chartsnap.v1 import (
+    destinations_pb2,
+    destinations_pb2_grpc,
     measurements_pb2,
     measurements_pb2_grpc,
     snapshots_pb2,
@@ -28,6 +30,7 @@ from snapshot_svc import measurements as m
 from snapshot_svc import snapshots as snaps
 from snapshot_svc.accounts import Account, AccountStore
 from snapshot_svc.charts import SpaceStore
+from snapshot_svc.destinations import DestinationStore
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.pagination import page_from
 from snapshot_svc.render_queue import RenderQueue
@@ -233,10 +236,11 @@ class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
 class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
     def __init__(
         self, auth: Authenticator, spaces: SpaceStore, snapshots: snaps.SnapshotStore,
-        queue: RenderQueue, image_url_for: Any,
+        queue: RenderQueue, image_url_for: Any, destinations: DestinationStore,
     ) -> None:
         self.auth = auth
         self.spaces = spaces
+        self.destinations = destinations
         self.snapshots = snapshots
         self.queue = queue
         self.image_url_for = image_url_for
@@ -270,9 +274,12 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
             self.spaces.get_chart(account.id, valid.chart_id)
         except errors.NotFound:
             raise errors.InvalidParams.one("subject", f"chart {valid.chart_id} does not exist") from None
-        if valid.services:
-            raise errors.InvalidParams.one("services", "notification services are not available yet")
-        return self.snapshots.create(account.id, valid, now)
+        owned = self.destinations.owned(account.id, valid.services)
+        unknown = [s for s in valid.services if s not in owned]
+        if unknown:
+            # Another account's service is refused exactly like a missing one.
+            raise errors.InvalidParams.one("services", f"unknown service ids: {', '.join(unknown)[:200]}")
+        return self.snapshots.create(account.id, valid, now, {sid: owned[sid]["type"] for sid in valid.services})
 
     @domain_rpc
     async def GetSnapshot(self, request, context):
@@ -298,4 +305,55 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
         return snapshots_pb2.Job(
             id=job.id, state=job.state, progress=job.progress, errors=job.errors,
             image_url=self.image_url_for(job.image_key) if job.image_key else "",
+            deliveries=[snapshots_pb2.DeliveryOutcome(**d) for d in job.deliveries],
+        )
+
+
+def destination_to_proto(d: dict) -> destinations_pb2.Destination:
+    return destinations_pb2.Destination(id=d["id"], title=d["title"], type=d["type"], settings=d["settings"])
+
+
+class DestinationServicer(destinations_pb2_grpc.DestinationServiceServicer):
+    def __init__(self, auth: Authenticator, store: DestinationStore) -> None:
+        self.auth = auth
+        self.store = store
+
+    @domain_rpc
+    async def CreateDestination(self, request, context):
+        account = await self.auth(context)
+        created = await asyncio.to_thread(
+            self.store.create, account.id, request.title, request.type, dict(request.settings))
+        return destination_to_proto(created)
+
+    @domain_rpc
+    async def GetDestination(self, request, context):
+        account = await self.auth(context)
+        return destination_to_proto(await asyncio.to_thread(self.store.get, account.id, request.id))
+
+    @domain_rpc
+    async def UpdateDestination(self, request, context):
+        account = await self.auth(context)
+        updated = await asyncio.to_thread(
+            self.store.update, account.id, request.id,
+            request.title if request.HasField("title") else None,
+            request.type if request.HasField("type") else None,
+            dict(request.settings) if request.set_settings else None,
+        )
+        return destination_to_proto(updated)
+
+    @domain_rpc
+    async def DeleteDestination(self, request, context):
+        account = await self.auth(context)
+        await asyncio.to_thread(self.store.delete, account.id, request.id)
+        return destinations_pb2.DeleteDestinationResponse()
+
+    @domain_rpc
+    async def ListDestinations(self, request, context):
+        account = await self.auth(context)
+        p = request.page
+        page = page_from(p.offset, p.length, p.orderby, p.sort, ("id", "title"))
+        total, items = await asyncio.to_thread(self.store.list, account.id, page)
+        return destinations_pb2.ListDestinationsResponse(
+            page=_page_info(total, len(items), page.offset, total),
+            services=[destination_to_proto(d) for d in items],
         )

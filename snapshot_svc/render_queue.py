@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
@@ -22,6 +23,9 @@ from snapshot_svc.charts import SpaceStore
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.render_data import build_render_request
 from snapshot_svc.snapshots import SnapshotStore
+
+if TYPE_CHECKING:
+    from snapshot_svc.delivery_queue import DeliveryDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +90,10 @@ class ResultConsumer:
     """Applies RenderResult messages to jobs. Every transition is guarded by
     the job's current state, so redelivered results change nothing."""
 
-    def __init__(self, js: JetStreamContext, snapshots: SnapshotStore) -> None:
+    def __init__(self, js: JetStreamContext, snapshots: SnapshotStore, deliveries: "DeliveryDispatcher | None" = None) -> None:
         self.js = js
         self.snapshots = snapshots
+        self.deliveries = deliveries
 
     async def run(self) -> None:
         sub = await self.js.pull_subscribe(
@@ -115,18 +120,22 @@ class ResultConsumer:
             await msg.term()
             return
         try:
-            await asyncio.to_thread(self.apply, result)
-        except Exception:  # noqa: BLE001 - database trouble: try again shortly
+            deliveries_pending = await asyncio.to_thread(self.apply, result)
+            if deliveries_pending and self.deliveries is not None:
+                await self.deliveries.dispatch(result.snapshot_id)
+        except Exception:  # noqa: BLE001 - database or queue trouble: try again shortly
             log.exception("applying result for snapshot %s failed", result.snapshot_id)
             await msg.nak(delay=1.0)
             return
         await msg.ack()
 
-    def apply(self, result: render_pb2.RenderResult) -> None:
+    def apply(self, result: render_pb2.RenderResult) -> bool:
+        """Apply one result; True when the snapshot has deliveries to queue."""
         now = time.time()
         if result.state == render_pb2.RenderResult.STARTED:
             self.snapshots.render_started(result.snapshot_id, now)
         elif result.state == render_pb2.RenderResult.SUCCEEDED:
-            self.snapshots.render_succeeded(result.snapshot_id, result.image_key, now, deliveries_pending=False)
+            return self.snapshots.render_succeeded(result.snapshot_id, result.image_key, now)
         elif result.state == render_pb2.RenderResult.FAILED:
             self.snapshots.render_failed(result.snapshot_id, result.error or "render failed", now)
+        return False

@@ -15,11 +15,19 @@ from nats.aio.client import Client as NATS
 
 from chartsnap import queue
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
-from chartsnap.v1 import measurements_pb2_grpc, snapshots_pb2_grpc, spaces_pb2_grpc
+from chartsnap.v1 import destinations_pb2_grpc, measurements_pb2_grpc, snapshots_pb2_grpc, spaces_pb2_grpc
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.database import make_engine
-from snapshot_svc.grpc_api import Authenticator, MeasurementServicer, SnapshotServicer, SpaceServicer
+from snapshot_svc.delivery_queue import DeliveryDispatcher, DeliveryResultConsumer
+from snapshot_svc.destinations import DestinationStore
+from snapshot_svc.grpc_api import (
+    Authenticator,
+    DestinationServicer,
+    MeasurementServicer,
+    SnapshotServicer,
+    SpaceServicer,
+)
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.render_queue import RenderQueue, ResultConsumer
 from snapshot_svc.settings import SnapshotSettings
@@ -27,7 +35,8 @@ from snapshot_svc.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAMES = ["chartsnap.v1.SpaceService", "chartsnap.v1.MeasurementService", "chartsnap.v1.SnapshotService"]
+SERVICE_NAMES = ["chartsnap.v1.SpaceService", "chartsnap.v1.MeasurementService", "chartsnap.v1.SnapshotService",
+                 "chartsnap.v1.DestinationService"]
 
 
 @dataclass
@@ -54,6 +63,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     engine = make_engine(settings.database_url)
     accounts, spaces = AccountStore(engine), SpaceStore(engine)
     measurements, snapshots = MeasurementStore(engine), SnapshotStore(engine)
+    destinations = DestinationStore(engine)
 
     nc = await nats.connect(settings.nats_url, name="snapshot_svc", max_reconnect_attempts=-1,
                             connect_timeout=5)
@@ -64,18 +74,22 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     def image_url_for(key: str) -> str:
         return f"{settings.image_base_url}/{key}"
 
+    dispatcher = DeliveryDispatcher(js, snapshots, destinations, accounts, spaces, settings.public_url, image_url_for)
+
     server = grpc.aio.server()
     auth = Authenticator(accounts)
     spaces_pb2_grpc.add_SpaceServiceServicer_to_server(SpaceServicer(auth, spaces), server)
     measurements_pb2_grpc.add_MeasurementServiceServicer_to_server(MeasurementServicer(auth, measurements), server)
     snapshots_pb2_grpc.add_SnapshotServiceServicer_to_server(
-        SnapshotServicer(auth, spaces, snapshots, render_queue, image_url_for), server
+        SnapshotServicer(auth, spaces, snapshots, render_queue, image_url_for, destinations), server
     )
+    destinations_pb2_grpc.add_DestinationServiceServicer_to_server(DestinationServicer(auth, destinations), server)
     health = add_health(server, SERVICE_NAMES)
     port = bind(server, settings.listen_addr)
     await server.start()
     tasks = [
-        asyncio.create_task(ResultConsumer(js, snapshots).run(), name="render-results"),
+        asyncio.create_task(ResultConsumer(js, snapshots, dispatcher).run(), name="render-results"),
+        asyncio.create_task(DeliveryResultConsumer(js, snapshots).run(), name="delivery-results"),
         asyncio.create_task(render_queue.sweep_forever(), name="render-sweeper"),
     ]
     await mark_serving(health, SERVICE_NAMES)

@@ -13,6 +13,7 @@ class SnapshotSettings:
     database_url: str
     nats_url: str
     image_base_url: str
+    public_url: str          # the gateway's public base, for links in delivered messages
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "SnapshotSettings":
@@ -23,6 +24,7 @@ class SnapshotSettings:
             database_url=env.str("DATABASE_URL", f"sqlite:///{data_dir / 'chartsnap.db'}"),
             nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             image_base_url=env.url("IMAGE_BASE_URL", "http://127.0.0.1:9000/chartsnap"),
+            public_url=env.url("PUBLIC_URL", "http://127.0.0.1:8080"),
         )
         env.finish()
         return settings

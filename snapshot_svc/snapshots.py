@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from chartsnap import errors
 from chartsnap.errors import ParamErrors
 from snapshot_svc.pagination import Page
-from snapshot_svc.tables import jobs, snapshots
+from snapshot_svc.tables import deliveries, jobs, snapshots
 
 CHART_TYPES = ("line", "stacked", "bignumber")
 MIN_DURATION = 60
@@ -124,13 +124,16 @@ class JobView:
     progress: float
     errors: list[str] = field(default_factory=list)
     image_key: str | None = None
+    deliveries: list[dict] = field(default_factory=list)
 
 
 class SnapshotStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, account_id: int, snap: ValidSnapshot, now: float) -> dict:
+    def create(self, account_id: int, snap: ValidSnapshot, now: float,
+               service_types: dict[str, str] | None = None) -> dict:
+        """Store the snapshot, its queued job and one pending delivery per service."""
         with self.engine.begin() as conn:
             snapshot_id = conn.execute(
                 insert(snapshots).values(
@@ -150,6 +153,12 @@ class SnapshotStore:
                     errors=[], published_at=None, created_at=now, updated_at=now,
                 )
             )
+            if snap.services:
+                conn.execute(insert(deliveries), [
+                    {"snapshot_id": snapshot_id, "service_id": sid, "type": (service_types or {})[sid],
+                     "state": "pending", "attempts": 0, "error": None, "position": i}
+                    for i, sid in enumerate(snap.services)
+                ])
         return self.get(account_id, snapshot_id)
 
     def get(self, account_id: int | None, snapshot_id: int) -> dict:
@@ -187,10 +196,15 @@ class SnapshotStore:
                 .join(snapshots, snapshots.c.id == jobs.c.snapshot_id)
                 .where(jobs.c.id == job_id, jobs.c.account_id == account_id)
             ).first()
-        if row is None:
-            raise errors.NotFound("job not found")
+            if row is None:
+                raise errors.NotFound("job not found")
+            outcomes = conn.execute(
+                select(deliveries).where(deliveries.c.snapshot_id == row.snapshot_id).order_by(deliveries.c.position)
+            ).all()
         return JobView(row.id, row.snapshot_id, row.state, row.progress, list(row.errors),
-                       row.image_key if row.image_ready else None)
+                       row.image_key if row.image_ready else None,
+                       [{"service_id": d.service_id, "type": d.type, "state": d.state, "attempts": d.attempts,
+                         "error": d.error or ""} for d in outcomes])
 
     # -- queue bookkeeping ---------------------------------------------------
     def mark_published(self, snapshot_id: int, now: float) -> None:
@@ -215,20 +229,55 @@ class SnapshotStore:
                 .values(state=WORKING, progress=10.0, updated_at=now)
             )
 
-    def render_succeeded(self, snapshot_id: int, image_key: str, now: float, deliveries_pending: bool) -> bool:
-        """Record the stored image; True when this call changed the job (first delivery of the event)."""
+    def render_succeeded(self, snapshot_id: int, image_key: str, now: float) -> bool:
+        """Record the stored image; True when deliveries are still pending (they must be queued)."""
         with self.engine.begin() as conn:
+            deliveries_pending = conn.execute(
+                select(func.count()).select_from(deliveries)
+                .where(deliveries.c.snapshot_id == snapshot_id, deliveries.c.state == "pending")
+            ).scalar_one() > 0
             conn.execute(
                 update(snapshots).where(snapshots.c.id == snapshot_id, snapshots.c.image_key == image_key)
                 .values(image_ready=True, updated_at=now)
             )
-            changed = conn.execute(
+            conn.execute(
                 update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)),
                                    jobs.c.progress < 50.0)
                 .values(state=WORKING if deliveries_pending else COMPLETE,
                         progress=50.0 if deliveries_pending else 100.0, updated_at=now)
-            ).rowcount
-        return bool(changed)
+            )
+        return deliveries_pending
+
+    def pending_deliveries(self, snapshot_id: int) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                select(deliveries.c.service_id).where(deliveries.c.snapshot_id == snapshot_id,
+                                                      deliveries.c.state == "pending")
+                .order_by(deliveries.c.position)
+            ).scalars())
+
+    def delivery_ended(self, snapshot_id: int, service_id: str, state: str, attempts: int, error: str,
+                       now: float) -> None:
+        """Record one destination's outcome (first report wins); the job completes
+        once every delivery has ended, and progress rises with each."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries).where(deliveries.c.snapshot_id == snapshot_id,
+                                         deliveries.c.service_id == service_id, deliveries.c.state == "pending")
+                .values(state=state, attempts=attempts, error=error or None)
+            )
+            states = list(conn.execute(
+                select(deliveries.c.state).where(deliveries.c.snapshot_id == snapshot_id)).scalars())
+            ended = sum(1 for s in states if s != "pending")
+            if ended == len(states):
+                values = {"state": COMPLETE, "progress": 100.0}
+            else:
+                values = {"state": WORKING, "progress": 50.0 + 50.0 * ended / len(states)}
+            conn.execute(
+                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.notin_(TERMINAL),
+                                   jobs.c.progress <= values["progress"])
+                .values(updated_at=now, **values)
+            )
 
     def render_failed(self, snapshot_id: int, error: str, now: float) -> None:
         with self.engine.begin() as conn:

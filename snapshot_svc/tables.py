@@ -120,3 +120,28 @@ jobs = Table(
     Column("updated_at", Float, nullable=False),
 )
 Index("ix_jobs_unpublished", jobs.c.state, jobs.c.published_at)
+
+# Notification targets: the REST API's "services".
+destinations = Table(
+    "destinations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("title", String(255), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# One row per (snapshot, destination): the job output's delivery entries.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("snapshot_id", ForeignKey("snapshots.id"), primary_key=True),
+    Column("service_id", String(32), primary_key=True),
+    Column("type", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+    Column("position", Integer, nullable=False),
+)

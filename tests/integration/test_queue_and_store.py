@@ -12,7 +12,7 @@ import requests
 
 from chartsnap import queue
 from chartsnap.v1 import render_pb2
-from render_svc.image_store import ImageStore
+from chartsnap.image_store import ImageStore
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.database import make_engine

@@ -12,7 +12,7 @@ from PIL import Image
 
 from chartsnap import queue
 from chartsnap.v1 import render_pb2
-from render_svc.image_store import ImageStore
+from chartsnap.image_store import ImageStore
 from render_svc.warm_renderer import RendererPool
 from render_svc.worker import RenderWorker
 
