@@ -32,9 +32,7 @@ def _docker_available() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def infra(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """NATS and the S3 store, running; services not started."""
+def _start_infra(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("chartsnap")
     stack = Stack.on_free_ports(data_dir)
     containers = []
@@ -59,17 +57,21 @@ def infra(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         c.stop()
 
 
+@pytest.fixture(scope="module")
+def infra(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """NATS and the S3 store of one test module, running; no services. Each
+    module gets its own, so consumers made by one test never meet another's."""
+    yield from _start_infra(request, tmp_path_factory)
+
+
 @pytest.fixture(scope="session")
-def stack(infra: Stack) -> Iterator[Stack]:
-    """The whole product: infrastructure plus the three services."""
-    infra.start_snapshot_svc()
-    infra.start_render_svc()
-    infra.start_gateway()
-    yield infra
-    for name in ("gateway", "render_svc", "snapshot_svc"):
-        proc = infra.processes.pop(name, None)
-        if proc:
-            proc.stop()
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole product, shared by the end-to-end tier: infrastructure plus every service."""
+    for stack in _start_infra(request, tmp_path_factory):
+        stack.start_snapshot_svc()
+        stack.start_render_svc()
+        stack.start_gateway()
+        yield stack
 
 
 def unique_email() -> str:
