@@ -4,25 +4,43 @@ JSON clients send numbers or strings. Each failure names the field."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timezone
 from typing import Any
 
 from chartsnap import errors
 
 TRUE = ("true", "1", "yes", "on")
+INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+INT64 = (-(2**63), 2**63 - 1)
+INT32 = (-(2**31), 2**31 - 1)
+# What a protobuf Timestamp can hold: years 1 to 9999. A millisecond epoch lands
+# past it and is refused here, naming the field, instead of failing later.
+EPOCH_RANGE = (-62135596800, 253402300799)
 FALSE = ("false", "0", "no", "off", "")
 
 
-def integer(value: Any, field: str, message: str = "must be an integer") -> int:
+def integer(value: Any, field: str, message: str = "must be an integer",
+            bounds: tuple[int, int] = INT64) -> int:
+    """An integer within `bounds` (the protobuf field's range by default)."""
+    result: int | None = None
     if isinstance(value, bool):
+        result = None
+    elif isinstance(value, int):
+        result = value
+    elif isinstance(value, float) and value.is_integer():
+        result = int(value)
+    elif isinstance(value, str) and INTEGER.fullmatch(value.strip()) and len(value.strip()) <= 40:
+        result = int(value.strip())
+    if result is None:
         raise errors.InvalidParams.one(field, message)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise errors.InvalidParams.one(field, message)
+    if not bounds[0] <= result <= bounds[1]:
+        raise errors.InvalidParams.one(field, f"{message} between {bounds[0]} and {bounds[1]}")
+    return result
+
+
+def int32(value: Any, field: str, message: str = "must be an integer") -> int:
+    return integer(value, field, message, INT32)
 
 
 def number(value: Any, field: str) -> float:
@@ -30,7 +48,7 @@ def number(value: Any, field: str) -> float:
         raise errors.InvalidParams.one(field, "must be a number")
     try:
         result = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise errors.InvalidParams.one(field, "must be a number") from None
     if not math.isfinite(result):
         raise errors.InvalidParams.one(field, "must be a finite number")
@@ -60,12 +78,14 @@ def epoch_seconds(value: Any, field: str) -> int:
     """Unix epoch seconds (integer) or an ISO 8601 time."""
     if isinstance(value, bool):
         raise errors.InvalidParams.one(field, "must be Unix epoch seconds or an ISO 8601 time")
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return int(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise errors.InvalidParams.one(field, "must be Unix epoch seconds or an ISO 8601 time")
+        return integer(int(value), field, "must be Unix epoch seconds", EPOCH_RANGE)
     if isinstance(value, str):
         stripped = value.strip()
-        if stripped.lstrip("-").isdigit():
-            return int(stripped)
+        if INTEGER.fullmatch(stripped):
+            return integer(stripped, field, "must be Unix epoch seconds", EPOCH_RANGE)
         try:
             parsed = datetime.fromisoformat(stripped.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:

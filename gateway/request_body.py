@@ -70,6 +70,8 @@ def _assign(node: dict[str, Any], path: list[str], value: str, key: str) -> None
         if part == "":
             raise errors.InvalidRequest(f"Malformed form field name {key[:80]!r}")
         if last:
+            if isinstance(node.get(part), (dict, list)):
+                raise errors.InvalidRequest(f"Form field {key[:80]!r} conflicts with another")
             node[part] = value
             return
         if nxt == "":  # name[] appends

@@ -119,7 +119,7 @@ def _stream(raw: Any, where: str) -> spaces_pb2.Stream:
         if raw.get(key) not in (None, ""):
             setattr(stream, key, coerce.number(raw[key], f"{where}.{key}"))
     if raw.get("period") not in (None, ""):
-        stream.period = coerce.integer(raw["period"], f"{where}.period")
+        stream.period = coerce.int32(raw["period"], f"{where}.period")
     if raw.get("tags") is not None:
         stream.tags.extend(_tag_filters(raw["tags"], f"{where}.tags"))
     return stream
@@ -186,7 +186,7 @@ def _measurement(raw: Any, where: str) -> measurements_pb2.Measurement:
         if raw.get(key) is not None:
             m.time = coerce.epoch_seconds(raw[key], f"{where}.{key}")
     if raw.get("period") is not None:
-        m.period = coerce.integer(raw["period"], f"{where}.period")
+        m.period = coerce.int32(raw["period"], f"{where}.period")
     if raw.get("tags") is not None:
         m.tags.update(_tags(raw["tags"], f"{where}.tags"))
         m.has_tags = True
@@ -250,9 +250,10 @@ def query_measurements(name: str, params: Mapping[str, str]) -> measurements_pb2
     for key in ("start_time", "end_time"):
         if params.get(key):
             _collect(problems, lambda key=key: setattr(request, key, coerce.epoch_seconds(params[key], key)))
-    for key in ("duration", "resolution"):
-        if params.get(key):
-            _collect(problems, lambda key=key: setattr(request, key, coerce.integer(params[key], key)))
+    if params.get("duration"):
+        _collect(problems, lambda: setattr(request, "duration", coerce.integer(params["duration"], "duration")))
+    if params.get("resolution"):
+        _collect(problems, lambda: setattr(request, "resolution", coerce.int32(params["resolution"], "resolution")))
     if request.HasField("duration") and request.duration <= 0:
         problems.add("duration", "must be a positive integer")
     for key, value in params.items():

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from chartsnap import errors
 from snapshot_svc.tables import accounts
 
-EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class AccountStore:
 
     def create(self, email: str, full_name: str = "") -> tuple[Account, str]:
         email = email.strip().lower()
-        if not EMAIL.match(email):
+        if not EMAIL.fullmatch(email):
             raise errors.InvalidParams.one("email", "is not a valid e-mail address")
         token = secrets.token_hex(32)
         try:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors
 from chartsnap.errors import ParamErrors
+from snapshot_svc.measurements import METRIC_NAME
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import charts, spaces
 
@@ -20,7 +21,6 @@ CHART_TYPES = ("line", "stacked", "bignumber")
 GROUP_FUNCTIONS = ("average", "sum", "min", "max", "breakout")
 SUMMARY_FUNCTIONS = ("average", "sum", "min", "max", "count")
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
-METRIC_NAME = re.compile(r"^[A-Za-z0-9.:\-_]{1,255}$")
 BODY_KEYS = ("streams", "thresholds", "min", "max", "label", "related_space", "use_last_value")
 MAX_STREAMS = 50
 
@@ -34,7 +34,7 @@ def validate_stream(stream: dict, where: str, problems: ParamErrors) -> dict:
         problems.add(f"{where}.composite", "composite streams are not supported yet")
         return {}
     metric = stream.get("metric") or ""
-    if not METRIC_NAME.match(metric):
+    if not METRIC_NAME.fullmatch(metric):
         problems.add(f"{where}.metric", "is required: letters, digits and .:-_ up to 255 characters")
     out: dict[str, Any] = {"metric": metric.lower()}
     tags = []

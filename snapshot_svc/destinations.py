@@ -55,7 +55,7 @@ def validate(kind: str, settings: dict[str, str], problems: ParamErrors) -> dict
             problems.add(f"settings.{key}", "is required")
     if kind == "mail" and out.get("addresses"):
         addresses = [a.strip() for a in out["addresses"].split(",") if a.strip()]
-        bad = [a for a in addresses if not EMAIL.match(a)]
+        bad = [a for a in addresses if not EMAIL.fullmatch(a)]
         if bad or not addresses:
             problems.add("settings.addresses", f"must be comma-separated e-mail addresses (bad: {', '.join(bad)[:200]})")
         elif len(addresses) > MAX_ADDRESSES:

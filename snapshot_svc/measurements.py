@@ -21,8 +21,8 @@ from chartsnap import errors
 from snapshot_svc.patterns import matches_any
 from snapshot_svc.tables import points, series
 
-METRIC_NAME = re.compile(r"^[A-Za-z0-9.:\-_]{1,255}$")
-TAG_NAME = re.compile(r"^[A-Za-z0-9.:\-_]{1,64}$")
+METRIC_NAME = re.compile(r"[A-Za-z0-9.:\-_]{1,255}")
+TAG_NAME = re.compile(r"[A-Za-z0-9.:\-_]{1,64}")
 MAX_TAG_VALUE = 255
 MAX_FUTURE_SECONDS = 86400
 MAX_SERIES_PER_QUERY = 200
@@ -56,7 +56,7 @@ def _finite(value: Any) -> bool:
 
 def _tag_problem(tags: dict[str, str]) -> str | None:
     for name, value in tags.items():
-        if not TAG_NAME.match(name):
+        if not TAG_NAME.fullmatch(name):
             return f"tag name {name[:64]!r} must be 1-64 of letters, digits and .:-_"
         if not isinstance(value, str) or not value or len(value) > MAX_TAG_VALUE:
             return f"tag {name} must have a value of 1-{MAX_TAG_VALUE} characters"
@@ -73,7 +73,7 @@ def validate_samples(
         where = m.get("path") or "measurements"
         problems: list[str] = []
         name = m.get("name") or ""
-        if not METRIC_NAME.match(name):
+        if not METRIC_NAME.fullmatch(name):
             problems.append("name must be 1-255 of letters, digits and .:-_")
         tags = m["tags"] if m.get("has_tags") else batch_tags
         tag_problem = _tag_problem(tags)

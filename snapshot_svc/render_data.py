@@ -85,7 +85,10 @@ def build_render_request(
         if chart.get("use_last_value"):
             value = first[-1] if first else None
         else:
-            value = summarise(list(first), streams[0].get("summary_function", "average"))
+            function = streams[0].get("summary_function", "average")
+            # Buckets already hold per-bucket counts (and sums), so the window's
+            # count is their sum, not the number of buckets.
+            value = summarise(list(first), "sum" if function == "count" else function)
         if value is not None:
             request.big_value = value
         request.big_units = units

@@ -280,9 +280,12 @@ class SnapshotStore:
             )
 
     def render_failed(self, snapshot_id: int, error: str, now: float) -> None:
+        """Fail the job — unless its image is already stored (a late FAILED after a
+        SUCCEEDED, e.g. when an ack was lost, must not undo a finished render)."""
         with self.engine.begin() as conn:
             conn.execute(
-                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)))
+                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)),
+                                   jobs.c.progress < 50.0)
                 .values(state=FAILED, errors=[error], updated_at=now)
             )
 

@@ -43,14 +43,10 @@ def test_integer_uses_the_callers_message():
         "must be a whole number of seconds"]
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="source bug: str.lstrip('-').isdigit() passes '--5', int() then raises ValueError")
 def test_integer_refuses_double_minus_as_a_field_error():
     assert _fails(coerce.integer, "--5", "duration") == ["must be an integer"]
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="source bug: '²'.isdigit() is True but int('²') raises ValueError")
 def test_integer_refuses_superscript_digits_as_a_field_error():
     assert _fails(coerce.integer, "²", "duration") == ["must be an integer"]
 
@@ -74,8 +70,6 @@ def test_number_refuses_non_finite(value):
     assert _fails(coerce.number, value, "value") == ["must be a finite number"]
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="source bug: float() of a huge JSON integer raises OverflowError, not caught")
 def test_number_refuses_huge_integer_as_a_field_error():
     assert _fails(coerce.number, 10**400, "value")
 
@@ -162,8 +156,6 @@ def test_epoch_seconds_refuses(value):
     assert _fails(coerce.epoch_seconds, value, "end_time") == ["must be Unix epoch seconds or an ISO 8601 time"]
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="source bug: '--5' passes the isdigit check and int() raises ValueError")
 def test_epoch_seconds_refuses_double_minus_as_a_field_error():
     assert _fails(coerce.epoch_seconds, "--5", "end_time")
 

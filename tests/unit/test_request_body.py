@@ -165,8 +165,6 @@ def test_conflicting_form_keys_are_refused(raw):
     assert "conflicts with another" in _invalid(FORM, raw)
 
 
-@pytest.mark.xfail(strict=True, reason="source bug: a scalar after a nested key of the same name silently "
-                                       "replaces the nested value instead of raising a conflict")
 @pytest.mark.parametrize("raw", [b"a[b]=1&a=2", b"a[]=1&a=2", b"streams[0][metric]=cpu&streams[0]=x"])
 def test_conflicting_form_keys_are_refused_in_either_order(raw):
     assert "conflicts with another" in _invalid(FORM, raw)

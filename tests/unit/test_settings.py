@@ -1,0 +1,146 @@
+"""chartsnap.settings.EnvReader: typed CHARTSNAP_* settings, every problem reported at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chartsnap.settings import EnvReader, SettingsError
+
+
+def _reader(**env: str) -> EnvReader:
+    return EnvReader({f"CHARTSNAP_{k}": v for k, v in env.items()})
+
+
+def test_explicit_environ_is_used_not_os_environ(monkeypatch):
+    monkeypatch.setenv("CHARTSNAP_PORT", "1234")
+    assert EnvReader({}).int("PORT", 80) == 80
+    assert EnvReader().int("PORT", 80) == 1234
+
+
+def test_defaults_when_unset_or_blank():
+    env = _reader(BLANK="   ")
+    assert env.str("NAME", "dflt") == "dflt"
+    assert env.str("BLANK", "dflt") == "dflt"
+    assert env.int("BLANK", 7) == 7
+    assert env.float("BLANK", 1.5) == 1.5
+    assert env.bool("BLANK", True) is True
+    assert env.address("BLANK", "127.0.0.1:50051") == "127.0.0.1:50051"
+    assert env.url("BLANK", "http://localhost:8080/") == "http://localhost:8080"
+    env.finish()
+    assert env.problems == []
+
+
+def test_values_are_stripped_and_parsed():
+    env = _reader(NAME=" chart ", N=" 42 ", F="2.5", B=" Yes ", ADDR="0.0.0.0:8080", URL="https://x.example.com/a/")
+    assert env.str("NAME", "") == "chart"
+    assert env.int("N", 0) == 42
+    assert env.float("F", 0.0) == 2.5
+    assert env.bool("B", False) is True
+    assert env.address("ADDR", "") == "0.0.0.0:8080"
+    assert env.url("URL", "") == "https://x.example.com/a"
+    env.finish()
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("1", True), ("true", True), ("TRUE", True), ("on", True), ("yes", True),
+    ("0", False), ("false", False), ("Off", False), ("no", False),
+])
+def test_bool_values(raw, expected):
+    assert _reader(B=raw).bool("B", not expected) is expected
+
+
+@pytest.mark.parametrize("url", ["http://h:1", "https://h", "nats://127.0.0.1:4222", "tls://nats.example.com:4222"])
+def test_url_schemes_accepted(url):
+    env = _reader(U=url)
+    assert env.url("U", "") == url
+    env.finish()
+
+
+@pytest.mark.parametrize("addr", ["localhost:0", "[::1]:50051", "h:65535"])
+def test_addresses_accepted(addr):
+    env = _reader(A=addr)
+    env.address("A", "")
+    env.finish()
+
+
+@pytest.mark.parametrize("method, raw, default, fragment", [
+    ("int", "ten", 10, "CHARTSNAP_X='ten' is not an integer"),
+    ("int", "1.5", 10, "is not an integer"),
+    ("float", "fast", 1.0, "CHARTSNAP_X='fast' is not a number"),
+    ("bool", "maybe", False, "CHARTSNAP_X='maybe' is not a boolean"),
+    ("address", "localhost", "", "CHARTSNAP_X='localhost' is not host:port"),
+    ("address", ":8080", "", "is not host:port"),
+    ("address", "host:http", "", "is not host:port"),
+    ("address", "host:65536", "", "is not host:port"),
+    ("address", "host:", "", "is not host:port"),
+    ("url", "localhost:8080", "", "CHARTSNAP_X='localhost:8080' is not an absolute URL"),
+    ("url", "ftp://files.example.com", "", "is not an absolute URL"),
+    ("url", "http://", "", "is not an absolute URL"),
+    ("url", "not a url", "", "is not an absolute URL"),
+])
+def test_bad_values_are_reported(method, raw, default, fragment):
+    env = _reader(X=raw)
+    getattr(env, method)("X", default)
+    with pytest.raises(SettingsError) as info:
+        env.finish()
+    assert fragment in str(info.value)
+
+
+def test_bad_int_or_bool_falls_back_to_default_but_is_still_a_problem():
+    env = _reader(N="ten", B="maybe")
+    assert env.int("N", 10) == 10
+    assert env.bool("B", True) is True
+    assert len(env.problems) == 2
+
+
+def test_int_bounds():
+    env = _reader(LOW="0", HIGH="101", OK="50")
+    assert env.int("OK", 1, lo=1, hi=100) == 50
+    env.int("LOW", 1, lo=1, hi=100)
+    env.int("HIGH", 1, lo=1, hi=100)
+    assert env.problems == ["CHARTSNAP_LOW=0 must be within [1, 100]", "CHARTSNAP_HIGH=101 must be within [1, 100]"]
+
+
+def test_int_bounds_are_inclusive():
+    env = _reader(A="1", B="100")
+    env.int("A", 5, lo=1, hi=100)
+    env.int("B", 5, lo=1, hi=100)
+    env.finish()
+
+
+def test_float_lower_bound():
+    env = _reader(F="-0.5")
+    env.float("F", 1.0, lo=0.0)
+    assert len(env.problems) == 1 and "CHARTSNAP_F=-0.5" in env.problems[0]
+
+
+def test_finish_lists_every_problem():
+    env = _reader(PORT="eighty", DEBUG="perhaps", GRPC="nowhere", PUBLIC_URL="example.com", WORKERS="0")
+    env.int("PORT", 80)
+    env.bool("DEBUG", False)
+    env.address("GRPC", "127.0.0.1:50051")
+    env.url("PUBLIC_URL", "http://localhost")
+    env.int("WORKERS", 1, lo=1)
+    with pytest.raises(SettingsError) as info:
+        env.finish()
+    text = str(info.value)
+    assert text.startswith("invalid configuration:")
+    for name in ("CHARTSNAP_PORT", "CHARTSNAP_DEBUG", "CHARTSNAP_GRPC", "CHARTSNAP_PUBLIC_URL", "CHARTSNAP_WORKERS"):
+        assert name in text, name
+    assert len(text.splitlines()) == 6
+
+
+def test_a_bad_default_is_reported_too():
+    env = EnvReader({})
+    env.address("GRPC", "no-port")
+    with pytest.raises(SettingsError):
+        env.finish()
+
+
+def test_paths_resolve(tmp_path):
+    env = _reader(DATA_DIR=str(tmp_path / "sub" / ".." / "data"))
+    assert env.data_dir() == (tmp_path / "data").resolve()
+    assert EnvReader({}).data_dir() == Path("var").resolve()
+    assert EnvReader({}).path("X", Path("rel")) == Path("rel").resolve()
