@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 from chartsnap.processes import S3Credentials, Stack, StackPorts, StartupError
 from chartsnap.settings import EnvReader, SettingsError

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -258,5 +257,3 @@ class MeasurementStore:
             for key, sids in groups.items()
         ]
 
-    def now(self) -> float:
-        return time.time()

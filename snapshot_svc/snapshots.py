@@ -6,7 +6,6 @@ redelivered queue message repeats nothing and never moves a job back."""
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -289,13 +288,3 @@ class SnapshotStore:
                 .values(state=FAILED, errors=[error], updated_at=now)
             )
 
-    def set_job_progress(self, snapshot_id: int, state: str, progress: float, now: float) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.notin_(TERMINAL))
-                .values(state=state, progress=progress, updated_at=now)
-            )
-
-
-def now() -> float:
-    return time.time()

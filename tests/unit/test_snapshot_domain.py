@@ -231,7 +231,6 @@ def test_redelivered_events_after_complete_change_nothing(store, acct):
     store.render_started(snap["id"], NOW + 3)
     assert store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 4) is False
     store.render_failed(snap["id"], "late failure", NOW + 5)
-    store.set_job_progress(snap["id"], "working", 20.0, NOW + 6)
     after = _job(store, acct, snap)
     assert after == before
     assert (after.state, after.progress, after.errors) == ("complete", 100.0, [])
@@ -246,7 +245,6 @@ def test_failure_is_terminal(store, acct):
     store.render_started(snap["id"], NOW + 3)
     store.render_failed(snap["id"], "second failure", NOW + 4)
     store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 5)
-    store.set_job_progress(snap["id"], "working", 60.0, NOW + 6)
     job = _job(store, acct, snap)
     assert (job.state, job.errors, job.progress) == ("failed", ["no data"], 10.0)
 
