@@ -84,19 +84,30 @@ class ManagedProcess:
     log_path: Path
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.popen.poll() is not None:
-            return
-        self.popen.send_signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(5)
+        """SIGTERM and a graceful wait; then nothing of its process group survives."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill_group()
 
     def kill(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
+        """SIGKILL the process and everything it started (a crash, for tests)."""
+        self._kill_group()
+
+    def _kill_group(self) -> None:
+        # Each process leads its own session (start_new_session), so its
+        # children (e.g. Chromium) share its process group id.
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
             self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def spawn(name: str, cmd: list[str], log_dir: Path, env: dict[str, str] | None = None) -> ManagedProcess:
@@ -152,6 +163,11 @@ class StackPorts:
     render_health: int
     gateway: int
     notifier_health: int
+    # Prometheus /metrics of the services without an HTTP port of their own
+    # (the gateway serves /metrics on its own port). Defaults keep callers that
+    # name only the ports above working.
+    snapshot_metrics: int = 9101
+    render_metrics: int = 9102
 
 
 @dataclass
@@ -187,6 +203,8 @@ class Stack:
             "CHARTSNAP_IMAGE_BASE_URL": f"http://{self.s3_endpoint}/chartsnap",
             "CHARTSNAP_SNAPSHOT_ADDR": f"127.0.0.1:{p.snapshot}",
             "CHARTSNAP_RENDER_HEALTH_ADDR": f"127.0.0.1:{p.render_health}",
+            "CHARTSNAP_SNAPSHOT_METRICS_ADDR": f"127.0.0.1:{p.snapshot_metrics}",
+            "CHARTSNAP_RENDER_METRICS_ADDR": f"127.0.0.1:{p.render_metrics}",
             "CHARTSNAP_NOTIFIER_HEALTH_ADDR": f"127.0.0.1:{p.notifier_health}",
             "CHARTSNAP_GATEWAY_ADDR": f"127.0.0.1:{p.gateway}",
             "CHARTSNAP_PUBLIC_URL": f"http://127.0.0.1:{p.gateway}",
@@ -240,5 +258,5 @@ class Stack:
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs) -> "Stack":  # noqa: ANN003
-        ports = StackPorts(*(free_port() for _ in range(6)))
+        ports = StackPorts(*(free_port() for _ in range(8)))
         return cls(data_dir, ports, **kwargs)

@@ -15,6 +15,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable, Literal
 
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
@@ -29,8 +30,8 @@ from render_svc.warm_renderer import RenderError, RendererPool, serialize
 
 log = logging.getLogger(__name__)
 
-ACK_WAIT = 30.0
-HEARTBEAT = 10.0  # in_progress interval, well under ACK_WAIT
+ACK_WAIT = 15.0  # how long a dead worker's messages wait before redelivery
+HEARTBEAT = 5.0  # in_progress interval, well under ACK_WAIT
 
 
 class RenderSlots:
@@ -55,16 +56,24 @@ class RenderSlots:
 
 @dataclass
 class Timings:
-    queue_wait: float = 0.0
-    serialize: float = 0.0
-    render: float = 0.0
+    """Seconds spent per step of one delivery of a render request."""
+
+    queue_wait: float = 0.0  # enqueued_at (snapshot service) -> taken by a slot
+    serialize: float = 0.0   # build the bokeh figure + json_item
+    embed: float = 0.0       # BokehJS embeds and paints it
+    capture: float = 0.0     # CDP screenshot of the element
+    render: float = 0.0      # embed + capture as seen by the worker (adds waiting for a browser thread)
     upload: float = 0.0
-    total: float = 0.0
+    total: float = 0.0       # message taken -> acked
+    outcome: Literal["succeeded", "retried", "failed"] = "succeeded"
+
+
+JobObserver = Callable[[Timings], None]
 
 
 class RenderWorker:
     def __init__(self, js: JetStreamContext, pool: RendererPool, images: ImageStore, slots: int,
-                 max_attempts: int, observer=None) -> None:  # noqa: ANN001 - optional metrics hook
+                 max_attempts: int, observer: JobObserver | None = None) -> None:
         self.js = js
         self.pool = pool
         self.images = images
@@ -141,11 +150,13 @@ class RenderWorker:
                     self.cpu_threads, lambda: serialize(build_figure(spec_from_request(request))))
                 timings.serialize = time.perf_counter() - t
                 t = time.perf_counter()
-                png = await loop.run_in_executor(
-                    self.browser_threads, self.pool.render, item_json, request.width or 600, request.height or 416)
+                rendered = await loop.run_in_executor(
+                    self.browser_threads, self.pool.render_timed, item_json,
+                    request.width or 600, request.height or 416)
                 timings.render = time.perf_counter() - t
+                timings.embed, timings.capture = rendered.timings.embed_s, rendered.timings.capture_s
                 t = time.perf_counter()
-                await loop.run_in_executor(self.io_threads, self.images.put_png, request.image_key, png)
+                await loop.run_in_executor(self.io_threads, self.images.put_png, request.image_key, rendered.png)
                 timings.upload = time.perf_counter() - t
 
                 done = render_pb2.RenderResult()
@@ -154,15 +165,27 @@ class RenderWorker:
                 await self._publish(done)
                 await msg.ack()
                 timings.total = time.perf_counter() - t0
-                if self.observer:
-                    self.observer(timings)
-                log.info("snapshot %s rendered: serialise %.0f ms, render %.0f ms, upload %.0f ms",
-                         request.snapshot_id, timings.serialize * 1e3, timings.render * 1e3, timings.upload * 1e3)
+                self._observe(timings)
+                log.info("snapshot %s rendered: queue wait %.0f ms, serialise %.0f ms, embed %.0f ms, "
+                         "capture %.0f ms, upload %.0f ms, total %.0f ms", request.snapshot_id,
+                         timings.queue_wait * 1e3, timings.serialize * 1e3, timings.embed * 1e3,
+                         timings.capture * 1e3, timings.upload * 1e3, timings.total * 1e3)
             except Exception as exc:  # noqa: BLE001 - decide between retry and failure
+                timings.outcome = "retried" if attempt < self.max_attempts else "failed"
+                timings.total = time.perf_counter() - t0
+                self._observe(timings)
                 await self._failed(msg, base, attempt, exc)
         finally:
             heartbeat.cancel()
             await self.free.release()
+
+    def _observe(self, timings: Timings) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer(timings)
+        except Exception:  # noqa: BLE001 - metrics must never fail a render
+            log.exception("render observer failed")
 
     async def _failed(self, msg, base: render_pb2.RenderResult, attempt: int, exc: Exception) -> None:  # noqa: ANN001
         if attempt < self.max_attempts:
