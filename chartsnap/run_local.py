@@ -29,6 +29,7 @@ def main() -> int:
         snapshot=port_of(env, "SNAPSHOT_ADDR", "127.0.0.1:50051"),
         render_health=port_of(env, "RENDER_HEALTH_ADDR", "127.0.0.1:50052"),
         gateway=port_of(env, "GATEWAY_ADDR", "127.0.0.1:8080"),
+        notifier_health=port_of(env, "NOTIFIER_HEALTH_ADDR", "127.0.0.1:50053"),
     )
     creds = S3Credentials(env.str("S3_ACCESS_KEY", "chartsnap"), env.str("S3_SECRET_KEY", "chartsnap-local-secret"))
     try:
@@ -53,6 +54,9 @@ def main() -> int:
         print(f"  snapshot_svc 127.0.0.1:{ports.snapshot} (gRPC)  ready", flush=True)
         stack.start_render_svc()
         print(f"  render_svc   health 127.0.0.1:{ports.render_health} (gRPC)  ready", flush=True)
+        stack.start_notifier_svc()
+        smtp = f"{stack.env.get('CHARTSNAP_SMTP_HOST', '127.0.0.1')}:{stack.env.get('CHARTSNAP_SMTP_PORT', '2525')}"
+        print(f"  notifier_svc health 127.0.0.1:{ports.notifier_health} (gRPC), SMTP via {smtp}  ready", flush=True)
         stack.start_gateway()
         print(f"  gateway      {stack.env['CHARTSNAP_PUBLIC_URL']}  ready", flush=True)
         print(f"chartsnap is ready at {stack.env['CHARTSNAP_PUBLIC_URL']} "

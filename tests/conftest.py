@@ -10,11 +10,26 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 import pytest
 
 from chartsnap.processes import S3Credentials, Stack
+
+
+@dataclass
+class Peers:
+    running: Any
+    smtp: Any
+    slack: Any
+    hipchat: Any
+    flowdock: Any
+    campfire: Any
+
+    @property
+    def chat(self) -> dict[str, Any]:
+        return {"slack": self.slack, "hipchat": self.hipchat, "flowdock": self.flowdock, "campfire": self.campfire}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,11 +80,29 @@ def infra(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def peers() -> Iterator[Peers]:
+    """Local stand-ins for the vendors (SMTP, Slack, HipChat, Flowdock, Campfire)
+    that hold them to their real contracts and record what arrives."""
+    from tests.peers.background import PeersInBackground
+    from tests.peers.campfire import CampfirePeer
+    from tests.peers.flowdock import FlowdockPeer
+    from tests.peers.hipchat import HipChatPeer
+    from tests.peers.slack import SlackPeer
+    from tests.peers.smtp import SmtpPeer
+
+    running = PeersInBackground(SmtpPeer(), SlackPeer(), HipChatPeer(), FlowdockPeer(), CampfirePeer())
+    with running as (smtp, slack, hipchat, flowdock, campfire):
+        yield Peers(running, smtp, slack, hipchat, flowdock, campfire)
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, peers: Peers) -> Iterator[Stack]:
     """The whole product, shared by the end-to-end tier: infrastructure plus every service."""
     for stack in _start_infra(request, tmp_path_factory):
+        stack.extra_env.update(peers.smtp.env())
         stack.start_snapshot_svc()
         stack.start_render_svc()
+        stack.start_notifier_svc()
         stack.start_gateway()
         yield stack
 

@@ -1,0 +1,70 @@
+"""HipChat: an API v2 room notification with the image inline.
+
+`POST {server_url}/v2/room/{room_id}/notification` with a Bearer token;
+success is 204, errors are JSON {"error": {"code", "message", "type"}}."""
+
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import quote
+
+from notifier_svc import snapshot_text
+from notifier_svc.delivery import Delivery
+from notifier_svc.notifier import Attempt, Notifier, PermanentDeliveryError
+from notifier_svc.vendor_http import VendorHttp, VendorReply, raise_for_reply
+
+DEFAULT_SERVER_URL = "https://api.hipchat.com"
+MAX_MESSAGE = 10_000
+COLORS = ("yellow", "green", "red", "purple", "gray", "random")
+
+
+def hipchat_html(d: Delivery, message: str) -> str:
+    parts = [f"<strong>{escape(d.sender)}</strong> shared a snapshot of {snapshot_text.chart_link_html(d)}"]
+    if d.window:
+        parts.append(f"<em>{escape(d.window)}</em>")
+    if message.strip():
+        parts.append(snapshot_text.message_html(message))
+    if d.image_url:
+        src = escape(d.image_url)
+        parts.append(f'<a href="{src}"><img src="{src}" alt="{escape(d.title)}"></a>')
+    return "<br>".join(parts)
+
+
+def hipchat_payload(d: Delivery) -> dict:
+    # Over the cap, the message text is cut; the link and the image stay.
+    message = snapshot_text.fit(MAX_MESSAGE, lambda text: hipchat_html(d, text), d.message)
+    color = d.setting("color", "gray")
+    return {
+        "message": message,
+        "message_format": "html",
+        "notify": d.setting("notify", "0") == "1",
+        "from": d.setting("from", "chartsnap"),
+        "color": color if color in COLORS else "gray",
+    }
+
+
+def hipchat_words(reply: VendorReply) -> str:
+    body = reply.json()
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message") or "")
+    return reply.text
+
+
+class HipChatNotifier(Notifier):
+    type = "hipchat"
+    secret_settings = ("auth_token",)
+
+    def __init__(self, http: VendorHttp) -> None:
+        self.http = http
+
+    async def send(self, delivery: Delivery, attempt: Attempt) -> str:
+        token, room = delivery.setting("auth_token"), delivery.setting("room_id")
+        if not token or not room:
+            raise PermanentDeliveryError("hipchat: the service needs auth_token and room_id")
+        base = delivery.setting("server_url", DEFAULT_SERVER_URL).rstrip("/")
+        base = base.removesuffix("/v2")  # self-hosted servers are often configured with the API prefix
+        url = f"{base}/v2/room/{quote(room, safe='')}/notification"
+        reply = await self.http.request("hipchat", "POST", url, json_body=hipchat_payload(delivery),
+                                        headers={"Authorization": f"Bearer {token}"})
+        raise_for_reply("hipchat", reply, hipchat_words(reply))
+        return ""

@@ -1,0 +1,60 @@
+"""When to try a delivery again: exponential backoff with full jitter, a
+bounded number of attempts within a bounded total time, and the peer's
+Retry-After honoured but never beyond those bounds."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    max_total_seconds: float = 60.0   # from the first attempt's start to the last one's start
+    base_backoff: float = 0.5
+    max_backoff: float = 30.0         # one wait never exceeds this, Retry-After included
+
+    def backoff_ceiling(self, attempt: int) -> float:
+        """Upper bound of the jittered wait after attempt `attempt` (1-based)."""
+        return min(self.max_backoff, self.base_backoff * 2 ** (attempt - 1))
+
+    def next_delay(self, attempt: int, elapsed: float, retry_after: float | None = None,
+                   rand: Callable[[float, float], float] = random.uniform) -> float | None:
+        """Seconds to wait before attempt `attempt + 1`, or None to give up.
+
+        Full jitter (a uniform draw in [0, ceiling]) spreads the retries of
+        many deliveries that failed together; the draw is clipped to the time
+        budget left. A Retry-After raises the wait to at least what the peer
+        asked; if that wait would break the bounds we give up rather than
+        call back early and be refused again."""
+        remaining = self.max_total_seconds - elapsed
+        if attempt >= self.max_attempts or remaining <= 0:
+            return None
+        delay = min(rand(0.0, self.backoff_ceiling(attempt)), remaining)
+        if retry_after is not None:
+            if retry_after > self.max_backoff or retry_after > remaining:
+                return None
+            delay = max(delay, retry_after)
+        return delay
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))

@@ -1,0 +1,90 @@
+"""Builds the notifier service from settings: NATS and the delivery journal,
+the image store, the notifiers, the worker, and a gRPC health endpoint for
+probes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Mapping
+
+import grpc
+import nats
+from nats.aio.client import Client as NATS
+
+from chartsnap import queue
+from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
+from chartsnap.image_store import ImageStore
+from notifier_svc.delivery_ledger import DeliveryLedger, open_bucket
+from notifier_svc.delivery_runner import DeliveryRunner
+from notifier_svc.notifier import Notifier
+from notifier_svc.registry import standard_notifiers
+from notifier_svc.settings import NotifierSettings
+from notifier_svc.smtp_sender import SmtpSender
+from notifier_svc.stored_images import StoredImages
+from notifier_svc.vendor_http import VendorHttp
+from notifier_svc.worker import NotifierWorker
+
+log = logging.getLogger(__name__)
+SERVICE_NAMES = ["chartsnap.v1.NotifierWorker"]
+# Margin over one attempt's own bound before a SENDING entry counts as
+# abandoned by a dead worker.
+ATTEMPT_DEADLINE_MARGIN = 5.0
+
+
+@dataclass
+class NotifierService:
+    server: grpc.aio.Server
+    health_port: int
+    nc: NATS
+    health: object
+    worker: NotifierWorker
+    notifiers: Mapping[str, Notifier]
+    http: VendorHttp
+    task: asyncio.Task
+
+    async def stop(self, grace: float = 10.0) -> None:
+        await mark_not_serving(self.health, SERVICE_NAMES)
+        # No new messages first, then let the running deliveries settle.
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.worker.stop(grace)
+        for notifier in self.notifiers.values():
+            await notifier.close()
+        await self.http.close()
+        # Every ack was sent by now; flush them out and close. (drain() would
+        # also wait for the cancelled pull request, up to its 30 s timeout.)
+        try:
+            await self.nc.flush(timeout=2)
+        except Exception as exc:  # noqa: BLE001 - closing anyway; unacked messages are redelivered
+            log.warning("flushing NATS on stop failed: %s", exc)
+        await self.nc.close()
+        await self.server.stop(1.0)
+
+
+async def start_notifier_service(settings: NotifierSettings) -> NotifierService:
+    images = StoredImages(ImageStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
+                                     settings.s3_bucket, settings.s3_secure))
+    nc = await nats.connect(settings.nats_url, name="notifier_svc", max_reconnect_attempts=-1, connect_timeout=5)
+    js = nc.jetstream()
+    await queue.ensure_streams(js)
+    ledger = DeliveryLedger(await open_bucket(js))
+
+    http = VendorHttp(settings.timeouts)
+    smtp = SmtpSender(settings.smtp, settings.timeouts, threads=min(settings.concurrency, 32))
+    notifiers = standard_notifiers(http, smtp)
+    runner = DeliveryRunner(notifiers, ledger, settings.retry, images.load,
+                            attempt_deadline=settings.timeouts.total + ATTEMPT_DEADLINE_MARGIN,
+                            global_secrets=(settings.smtp.password,))
+    worker = NotifierWorker(js, runner, settings.concurrency)
+    task = asyncio.create_task(worker.run(), name="notifier-worker")
+
+    server = grpc.aio.server()
+    health = add_health(server, SERVICE_NAMES)
+    port = bind(server, settings.health_addr)
+    await server.start()
+    await mark_serving(health, SERVICE_NAMES)
+    log.info("notifier service ready: %s deliveries at once, types %s, health on port %s",
+             settings.concurrency, ", ".join(sorted(notifiers)), port)
+    return NotifierService(server, port, nc, health, worker, notifiers, http, task)

@@ -1,0 +1,79 @@
+"""Settings of the notifier service, read once from CHARTSNAP_* variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+
+from chartsnap.settings import EnvReader
+from notifier_svc.retry_policy import RetryPolicy
+from notifier_svc.smtp_sender import DEFAULT_SMTP_FROM, SmtpServer
+from notifier_svc.vendor_http import AttemptTimeouts
+
+
+@dataclass(frozen=True)
+class NotifierSettings:
+    nats_url: str
+    health_addr: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_bucket: str
+    s3_secure: bool
+    concurrency: int           # delivery messages handled at once
+    smtp: SmtpServer
+    retry: RetryPolicy
+    timeouts: AttemptTimeouts
+
+    def __repr__(self) -> str:  # keep the S3 secret key out of logs
+        return (f"NotifierSettings(nats_url={self.nats_url!r}, health_addr={self.health_addr!r}, "
+                f"s3_endpoint={self.s3_endpoint!r}, s3_bucket={self.s3_bucket!r}, "
+                f"concurrency={self.concurrency}, smtp={self.smtp!r}, retry={self.retry!r}, "
+                f"timeouts={self.timeouts!r})")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "NotifierSettings":
+        env = EnvReader(environ)
+        smtp_from = env.str("SMTP_FROM", DEFAULT_SMTP_FROM)
+        if "@" not in parseaddr(smtp_from)[1]:
+            env.problems.append(f"CHARTSNAP_SMTP_FROM={smtp_from!r} has no e-mail address")
+        ca_file = env.path("SMTP_CA_FILE", Path("/")) if env.str("SMTP_CA_FILE", "") else None
+        if ca_file is not None and not ca_file.is_file():
+            env.problems.append(f"CHARTSNAP_SMTP_CA_FILE={str(ca_file)!r} is not a file")
+        smtp_user = env.str("SMTP_USER", "")
+        smtp_password = env.str("SMTP_PASSWORD", "")
+        if bool(smtp_user) != bool(smtp_password):
+            env.problems.append("CHARTSNAP_SMTP_USER and CHARTSNAP_SMTP_PASSWORD must be set together")
+        settings = cls(
+            nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
+            health_addr=env.address("NOTIFIER_HEALTH_ADDR", "127.0.0.1:50053"),
+            s3_endpoint=env.address("S3_ENDPOINT", "127.0.0.1:9000"),
+            s3_access_key=env.str("S3_ACCESS_KEY", "chartsnap"),
+            s3_secret_key=env.str("S3_SECRET_KEY", "chartsnap-local-secret"),
+            s3_bucket=env.str("S3_BUCKET", "chartsnap"),
+            s3_secure=env.bool("S3_SECURE", False),
+            concurrency=env.int("NOTIFIER_CONCURRENCY", 16, lo=1, hi=1000),
+            smtp=SmtpServer(
+                host=env.str("SMTP_HOST", "127.0.0.1"),
+                port=env.int("SMTP_PORT", 2525, lo=1, hi=65535),
+                user=smtp_user,
+                password=smtp_password,
+                starttls=env.bool("SMTP_STARTTLS", False),
+                sender=smtp_from,
+                ca_file=ca_file,
+            ),
+            retry=RetryPolicy(
+                max_attempts=env.int("NOTIFY_MAX_ATTEMPTS", 5, lo=1, hi=50),
+                max_total_seconds=env.float("NOTIFY_MAX_TOTAL_SECONDS", 60.0, lo=0.0),
+                base_backoff=env.float("NOTIFY_BASE_BACKOFF", 0.5, lo=0.0),
+                max_backoff=env.float("NOTIFY_MAX_BACKOFF", 30.0, lo=0.0),
+            ),
+            timeouts=AttemptTimeouts(
+                connect=env.float("NOTIFY_CONNECT_TIMEOUT", 2.0, lo=0.05),
+                read=env.float("NOTIFY_READ_TIMEOUT", 6.0, lo=0.05),
+                total=env.float("NOTIFY_ATTEMPT_TIMEOUT", 20.0, lo=0.1),
+            ),
+        )
+        env.finish()
+        return settings

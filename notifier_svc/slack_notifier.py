@@ -1,0 +1,65 @@
+"""Slack: one POST of an attachment to the service's incoming-webhook URL.
+
+Slack answers 200 "ok", or a status with a plain-text reason such as
+"invalid_payload", "no_service" or "channel_not_found"."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from notifier_svc import snapshot_text
+from notifier_svc.delivery import Delivery
+from notifier_svc.notifier import Attempt, Notifier, PermanentDeliveryError
+from notifier_svc.vendor_http import VendorHttp, raise_for_reply
+
+SLACK_BLUE = "#2a7ae2"
+
+
+def slack_escape(text: str) -> str:
+    """Slack reads &, < and > as markup in message text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_payload(d: Delivery) -> dict:
+    attachment = {
+        "fallback": slack_escape(f"{snapshot_text.headline(d)}: {d.chart_url or d.image_url}"),
+        "color": SLACK_BLUE,
+        "author_name": slack_escape(d.sender),
+        "title": slack_escape(d.title),
+        "image_url": d.image_url,
+        "text": slack_escape(d.message.strip()),
+        "footer": slack_escape(f"chartsnap · {d.window}" if d.window else "chartsnap"),
+    }
+    if d.chart_url:
+        attachment["title_link"] = d.chart_url
+    if d.end_time:
+        attachment["ts"] = int(d.end_time)
+    return {
+        "text": slack_escape(snapshot_text.headline(d)),
+        "attachments": [attachment],
+    }
+
+
+def webhook_target(settings_url: str, server_url: str = "") -> str:
+    """Where to POST. `server_url`, when set, replaces the webhook's scheme
+    and host (keeping its path), for proxies and local test peers."""
+    if not server_url:
+        return settings_url
+    hook, base = urlsplit(settings_url), urlsplit(server_url.rstrip("/"))
+    return urlunsplit((base.scheme, base.netloc, base.path + hook.path, hook.query, ""))
+
+
+class SlackNotifier(Notifier):
+    type = "slack"
+    secret_settings = ("url",)
+
+    def __init__(self, http: VendorHttp) -> None:
+        self.http = http
+
+    async def send(self, delivery: Delivery, attempt: Attempt) -> str:
+        url = webhook_target(delivery.setting("url"), delivery.setting("server_url"))
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(delivery.setting("url")).path.strip("/"):
+            raise PermanentDeliveryError("slack: the service has no valid webhook url")
+        reply = await self.http.request("slack", "POST", url, json_body=slack_payload(delivery))
+        raise_for_reply("slack", reply, reply.text)
+        return ""

@@ -1,0 +1,124 @@
+"""HTTP calls to chat vendors with the attempt bounds, and the rule that turns
+an answer into success, a transient failure or a permanent one.
+
+Connection errors and timeouts become TransientDeliveryError here, with our
+own words (never aiohttp's, which may quote the URL)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import aiohttp
+
+from notifier_svc.notifier import PermanentDeliveryError, TransientDeliveryError
+from notifier_svc.retry_policy import parse_retry_after
+
+log = logging.getLogger(__name__)
+
+MAX_REPLY_BYTES = 64 * 1024   # vendors answer with a word or a small JSON; never read more
+MAX_WORDS = 300               # of the peer's words kept in an error text
+
+
+@dataclass(frozen=True)
+class AttemptTimeouts:
+    """Bounds of one attempt: connect, each read, and the whole exchange."""
+
+    connect: float = 2.0
+    read: float = 6.0
+    total: float = 20.0
+
+    def client_timeout(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=self.total, connect=self.connect, sock_read=self.read)
+
+
+@dataclass(frozen=True)
+class VendorReply:
+    status: int
+    text: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        """The parsed body, or None when it is not JSON."""
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+
+class VendorHttp:
+    """One client session shared by the chat notifiers."""
+
+    def __init__(self, timeouts: AttemptTimeouts) -> None:
+        self.timeouts = timeouts
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created on first use: a ClientSession belongs to the running loop.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeouts.client_timeout(),
+                headers={"User-Agent": "chartsnap-notifier/1"},
+            )
+        return self._session
+
+    async def request(self, vendor: str, method: str, url: str, *, json_body: Any = None,
+                      headers: Mapping[str, str] | None = None) -> VendorReply:
+        t = self.timeouts
+        try:
+            async with self._client().request(method, url, json=json_body, headers=headers,
+                                              allow_redirects=False) as resp:
+                body = bytearray()
+                while len(body) < MAX_REPLY_BYTES:
+                    chunk = await resp.content.read(MAX_REPLY_BYTES - len(body))
+                    if not chunk:
+                        break
+                    body += chunk
+                return VendorReply(resp.status, body.decode("utf-8", "replace"), dict(resp.headers))
+        except aiohttp.ConnectionTimeoutError:
+            raise TransientDeliveryError(f"{vendor}: could not connect within {t.connect:g} s") from None
+        except aiohttp.SocketTimeoutError:
+            raise TransientDeliveryError(f"{vendor}: no answer within {t.read:g} s") from None
+        except asyncio.TimeoutError:
+            raise TransientDeliveryError(f"{vendor}: the exchange took longer than {t.total:g} s") from None
+        except aiohttp.InvalidURL:
+            raise PermanentDeliveryError(f"{vendor}: the configured URL is not valid") from None
+        except aiohttp.ClientConnectorCertificateError:
+            raise PermanentDeliveryError(f"{vendor}: the server's TLS certificate is not trusted") from None
+        except aiohttp.ClientConnectorError as exc:
+            reason = exc.os_error.strerror or type(exc.os_error).__name__
+            raise TransientDeliveryError(f"{vendor}: could not connect ({reason})") from None
+        except aiohttp.ClientError as exc:
+            raise TransientDeliveryError(f"{vendor}: connection failed ({type(exc).__name__})") from None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def short_words(text: str) -> str:
+    """The peer's words on one line, bounded."""
+    words = " ".join(text.split())
+    return words if len(words) <= MAX_WORDS else words[: MAX_WORDS - 1] + "…"
+
+
+def raise_for_reply(vendor: str, reply: VendorReply, words: str) -> None:
+    """Nothing for 2xx. 408, 429 and 5xx are transient (with the peer's
+    Retry-After); every other status is permanent: the same request would be
+    refused again."""
+    if reply.ok:
+        return
+    words = short_words(words)
+    detail = f"{vendor} answered {reply.status}" + (f": {words}" if words else "")
+    if reply.status in (408, 429) or reply.status >= 500:
+        retry_after = parse_retry_after(reply.headers.get("Retry-After"))
+        raise TransientDeliveryError(detail, retry_after)
+    raise PermanentDeliveryError(detail)

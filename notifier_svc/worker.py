@@ -1,0 +1,152 @@
+"""The notifier worker: pulls DeliveryRequests from JetStream, up to
+`concurrency` at once, runs each delivery on its own task (so one slow or
+failing destination never holds up another), publishes the DeliveryResult
+and only then acks.
+
+While a delivery runs, including the waits between attempts, `in_progress`
+keeps the message from being redelivered to another worker. If the worker
+dies, the message comes back and the journal says what to do with it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from chartsnap import queue
+from chartsnap.v1 import delivery_pb2
+from notifier_svc.delivery import Delivery
+from notifier_svc.delivery_messages import delivery_from_request, result_message
+from notifier_svc.delivery_runner import DeliveryRunner, Outcome, Postponed
+
+log = logging.getLogger(__name__)
+
+STREAM = "CHARTSNAP_DELIVERY"
+ACK_WAIT = 30.0
+HEARTBEAT = 10.0        # in_progress interval, well under ACK_WAIT
+RETRY_LATER = 2.0       # nak delay when NATS itself is in trouble
+
+
+class Slots:
+    """Free delivery slots. The fetch loop takes every free slot at once and
+    asks the queue for exactly that many messages."""
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+        self.changed = asyncio.Condition()
+
+    async def take_all(self) -> int:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.free > 0)
+            taken, self.free = self.free, 0
+            return taken
+
+    async def release(self, count: int = 1) -> None:
+        async with self.changed:
+            self.free += count
+            self.changed.notify_all()
+
+
+class NotifierWorker:
+    def __init__(self, js: JetStreamContext, runner: DeliveryRunner, concurrency: int) -> None:
+        self.js = js
+        self.runner = runner
+        self.slots = Slots(concurrency)
+        self.stopping = asyncio.Event()
+        self.tasks: set[asyncio.Task] = set()
+
+    async def run(self) -> None:
+        sub = await self.js.pull_subscribe(
+            queue.DELIVERY_REQUESTS, durable=queue.NOTIFIER_WORKERS, stream=STREAM,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT, max_ack_pending=1000),
+        )
+        while not self.stopping.is_set():
+            wanted = await self.slots.take_all()
+            try:
+                msgs = await sub.fetch(batch=wanted, timeout=1.0)
+            except NatsTimeout:
+                msgs = []
+            except Exception as exc:  # noqa: BLE001 - connection trouble; back off a moment
+                log.warning("fetching delivery requests failed: %s", exc)
+                msgs = []
+                await asyncio.sleep(1.0)
+            if wanted > len(msgs):
+                await self.slots.release(wanted - len(msgs))
+            for msg in msgs:
+                task = asyncio.create_task(self._handle(msg))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+    async def _heartbeat(self, msg) -> None:  # noqa: ANN001 - nats Msg
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            try:
+                await msg.in_progress()
+            except Exception:  # noqa: BLE001 - the ack will tell
+                return
+
+    async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        try:
+            delivery = self._read(msg)
+            if delivery is None:
+                await msg.term()
+                return
+            try:
+                outcome = await self.runner.run(delivery, self.stopping)
+            except Exception as exc:  # noqa: BLE001 - the journal (NATS KV) is unreachable
+                log.warning("delivery %s could not run, handing it back: %s: %s",
+                            delivery.delivery_id, type(exc).__name__, exc)
+                await msg.nak(delay=RETRY_LATER)
+                return
+            if isinstance(outcome, Postponed):
+                log.info("delivery %s postponed %.1f s: %s", delivery.delivery_id, outcome.delay, outcome.reason)
+                await msg.nak(delay=max(0.1, outcome.delay))
+                return
+            await self._report(msg, delivery, outcome)
+        except Exception as exc:  # noqa: BLE001 - acks/naks on a lost connection; redelivery covers it
+            log.warning("delivery message handling failed: %s: %s", type(exc).__name__, exc)
+        finally:
+            heartbeat.cancel()
+            await self.slots.release()
+
+    @staticmethod
+    def _read(msg) -> Delivery | None:  # noqa: ANN001 - nats Msg
+        try:
+            delivery = delivery_from_request(delivery_pb2.DeliveryRequest.FromString(msg.data))
+        except Exception:  # noqa: BLE001 - unreadable now means unreadable forever
+            log.error("dropping unreadable delivery request")
+            return None
+        if not delivery.delivery_id:
+            log.error("dropping delivery request without delivery_id")
+            return None
+        return delivery
+
+    async def _report(self, msg, delivery: Delivery, outcome: Outcome) -> None:  # noqa: ANN001
+        result = result_message(delivery, outcome)
+        try:
+            await self.js.publish(queue.DELIVERY_RESULTS, result.SerializeToString(),
+                                  headers={"Nats-Msg-Id": f"delivery-{delivery.delivery_id}-result"}, timeout=5.0)
+        except Exception as exc:  # noqa: BLE001 - the journal holds the end; redelivery re-publishes it
+            log.warning("publishing the result of delivery %s failed, will re-publish: %s",
+                        delivery.delivery_id, exc)
+            await msg.nak(delay=RETRY_LATER)
+            return
+        await msg.ack()
+        if outcome.replayed:
+            log.info("delivery %s had already ended (%s); result re-published, nothing sent",
+                     delivery.delivery_id, "delivered" if outcome.delivered else "failed")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop taking messages; deliveries waiting between attempts hand
+        their message back at once, attempts in flight get `grace` seconds to
+        finish (an attempt cut short would be reported as interrupted)."""
+        self.stopping.set()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=grace)
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
