@@ -25,6 +25,7 @@ from chartsnap.v1 import (
 )
 from gateway import translate, views
 from gateway.request_body import UnsupportedMediaType, parse_body
+from gateway.request_metrics import metrics_handler, request_metrics_middleware
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -276,9 +277,12 @@ class Gateway:
 def build_app(settings: GatewaySettings, channel: grpc.aio.Channel) -> web.Application:
     gw = Gateway(settings, channel)
     # client_max_size bounds what aiohttp will read at all; 413 beyond it.
-    app = web.Application(middlewares=[errors_middleware], client_max_size=settings.max_body_bytes)
+    # Metrics first (outermost): it records the status errors_middleware chose.
+    app = web.Application(middlewares=[request_metrics_middleware, errors_middleware],
+                          client_max_size=settings.max_body_bytes)
     app.add_routes([
         web.get("/healthz", gw.healthz),
+        web.get("/metrics", metrics_handler),
         web.post("/v1/snapshots", gw.create_snapshot),
         web.get("/v1/snapshots", gw.list_snapshots),
         web.get("/v1/snapshots/{id}", gw.get_snapshot),

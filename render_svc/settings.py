@@ -21,6 +21,7 @@ class RenderSettings:
     max_renders_per_browser: int
     render_timeout: float      # seconds, per attempt
     max_attempts: int          # deliveries of one render request before it fails for good
+    metrics_addr: str = "127.0.0.1:9102"  # Prometheus /metrics (host:port; port 0 picks one)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "RenderSettings":
@@ -37,6 +38,7 @@ class RenderSettings:
             max_renders_per_browser=env.int("RENDER_MAX_PER_BROWSER", 500, lo=1),
             render_timeout=env.float("RENDER_TIMEOUT", 10.0, lo=1.0),
             max_attempts=env.int("RENDER_MAX_ATTEMPTS", 4, lo=1, hi=20),
+            metrics_addr=env.address("RENDER_METRICS_ADDR", "127.0.0.1:9102"),
         )
         env.finish()
         return settings

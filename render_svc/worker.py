@@ -206,7 +206,11 @@ class RenderWorker:
         except Exception:  # noqa: BLE001 - leave it for redelivery
             await msg.nak(delay=5.0)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let renders in flight finish (up to `grace` seconds); cancel the rest,
+        whose messages JetStream redelivers after the ack wait."""
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=grace)
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -21,6 +21,7 @@ from chartsnap.v1 import delivery_pb2
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.destinations import DestinationStore
+from snapshot_svc.snapshot_metrics import observe_job_completed
 from snapshot_svc.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -106,9 +107,12 @@ class DeliveryResultConsumer:
                     await msg.term()
                     continue
                 try:
+                    ended_at = time.time()
                     await asyncio.to_thread(
                         self.snapshots.delivery_ended, result.snapshot_id, result.service_id,
-                        STATES[result.state], result.attempts, result.error, time.time())
+                        STATES[result.state], result.attempts, result.error, ended_at)
+                    await asyncio.to_thread(
+                        observe_job_completed, self.snapshots.engine, result.snapshot_id, ended_at)
                 except Exception:  # noqa: BLE001 - database trouble: retry shortly
                     log.exception("recording delivery %s failed", result.delivery_id)
                     await msg.nak(delay=1.0)

@@ -22,6 +22,7 @@ from chartsnap.v1 import render_pb2
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.render_data import build_render_request
+from snapshot_svc.snapshot_metrics import observe_job_completed
 from snapshot_svc.snapshots import SnapshotStore
 
 if TYPE_CHECKING:
@@ -135,7 +136,10 @@ class ResultConsumer:
         if result.state == render_pb2.RenderResult.STARTED:
             self.snapshots.render_started(result.snapshot_id, now)
         elif result.state == render_pb2.RenderResult.SUCCEEDED:
-            return self.snapshots.render_succeeded(result.snapshot_id, result.image_key, now)
+            deliveries_pending = self.snapshots.render_succeeded(result.snapshot_id, result.image_key, now)
+            if not deliveries_pending:
+                observe_job_completed(self.snapshots.engine, result.snapshot_id, now)
+            return deliveries_pending
         elif result.state == render_pb2.RenderResult.FAILED:
             self.snapshots.render_failed(result.snapshot_id, result.error or "render failed", now)
         return False

@@ -15,6 +15,7 @@ from nats.aio.client import Client as NATS
 
 from chartsnap import queue
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
+from chartsnap.metrics import MetricsServer, serve_metrics
 from chartsnap.v1 import destinations_pb2_grpc, measurements_pb2_grpc, snapshots_pb2_grpc, spaces_pb2_grpc
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
@@ -31,6 +32,7 @@ from snapshot_svc.grpc_api import (
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.render_queue import RenderQueue, ResultConsumer
 from snapshot_svc.settings import SnapshotSettings
+from snapshot_svc.snapshot_metrics import RpcMetricsInterceptor
 from snapshot_svc.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class SnapshotService:
     nc: NATS
     health: object
     tasks: list[asyncio.Task] = field(default_factory=list)
+    metrics: MetricsServer | None = None
 
     async def stop(self, grace: float = 5.0) -> None:
         await mark_not_serving(self.health, SERVICE_NAMES)
@@ -54,7 +57,11 @@ class SnapshotService:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.nc.drain()
+        # Not drain(): results are acked explicitly, and draining a pull
+        # subscription waits out its whole drain timeout.
+        await self.nc.close()
+        if self.metrics is not None:
+            self.metrics.close()
 
 
 async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
@@ -76,7 +83,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
 
     dispatcher = DeliveryDispatcher(js, snapshots, destinations, accounts, spaces, settings.public_url, image_url_for)
 
-    server = grpc.aio.server()
+    server = grpc.aio.server(interceptors=[RpcMetricsInterceptor()])
     auth = Authenticator(accounts)
     spaces_pb2_grpc.add_SpaceServiceServicer_to_server(SpaceServicer(auth, spaces), server)
     measurements_pb2_grpc.add_MeasurementServiceServicer_to_server(MeasurementServicer(auth, measurements), server)
@@ -92,6 +99,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
         asyncio.create_task(DeliveryResultConsumer(js, snapshots).run(), name="delivery-results"),
         asyncio.create_task(render_queue.sweep_forever(), name="render-sweeper"),
     ]
+    metrics = serve_metrics(settings.metrics_addr)
     await mark_serving(health, SERVICE_NAMES)
     log.info("snapshot service listening on port %s", port)
-    return SnapshotService(settings, server, port, nc, health, tasks)
+    return SnapshotService(settings, server, port, nc, health, tasks, metrics)

@@ -1,0 +1,47 @@
+"""Prometheus metrics of the gateway: request latency by route and status,
+and the `/metrics` route itself (served on the gateway's own port, no auth)."""
+
+from __future__ import annotations
+
+import time
+from typing import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import Histogram
+
+from chartsnap.metrics import LATENCY_BUCKETS, metrics_response
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+REQUEST_SECONDS = Histogram(
+    "chartsnap_gateway_request_seconds",
+    "HTTP requests answered, by method, route template (not the raw path, so ids do not "
+    "explode the label set) and status.",
+    ["method", "route", "status"], buckets=LATENCY_BUCKETS)
+
+
+def route_of(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def request_metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost middleware, so it sees the status the error middleware chose."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        REQUEST_SECONDS.labels(request.method, route_of(request), str(status)).observe(
+            time.perf_counter() - started)
+
+
+async def metrics_handler(request: web.Request) -> web.Response:  # noqa: ARG001 - aiohttp signature
+    body, content_type = metrics_response()
+    return web.Response(body=body, headers={"Content-Type": content_type})

@@ -1,0 +1,88 @@
+"""Prometheus metrics of the render service: one histogram per step of a job,
+outcome counters, and the browsers' restarts and memory read at scrape time."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from chartsnap.metrics import STEP_BUCKETS
+from render_svc.warm_renderer import RendererPool
+from render_svc.worker import Timings
+
+QUEUE_WAIT = Histogram(
+    "chartsnap_render_queue_wait_seconds",
+    "From the snapshot service queueing the request (enqueued_at) to a render slot taking it.",
+    buckets=STEP_BUCKETS)
+SERIALIZE = Histogram(
+    "chartsnap_render_serialize_seconds", "Building the bokeh figure and serialising it to json_item.",
+    buckets=STEP_BUCKETS)
+EMBED = Histogram(
+    "chartsnap_render_embed_seconds",
+    "Embedding the document in the warm page until BokehJS reports it idle (painted).",
+    buckets=STEP_BUCKETS)
+CAPTURE = Histogram(
+    "chartsnap_render_capture_seconds", "Capturing the chart element as PNG over CDP.", buckets=STEP_BUCKETS)
+UPLOAD = Histogram(
+    "chartsnap_render_upload_seconds", "Storing the PNG in the image bucket.", buckets=STEP_BUCKETS)
+TOTAL = Histogram(
+    "chartsnap_render_total_seconds",
+    "From taking the message to acking it (STARTED, serialise, render, upload, SUCCEEDED).",
+    buckets=STEP_BUCKETS)
+RENDERS = Counter(
+    "chartsnap_renders", "Render jobs by outcome: succeeded, retried (nak'ed for another attempt), failed (for good).",
+    ["outcome"])
+for _outcome in ("succeeded", "retried", "failed"):
+    RENDERS.labels(_outcome)  # export zeros, so rate() works from the first scrape
+
+
+def observe_job(timings: Timings) -> None:
+    """The worker's observer: records one finished attempt of one message."""
+    RENDERS.labels(timings.outcome).inc()
+    if timings.outcome != "succeeded":
+        return
+    QUEUE_WAIT.observe(timings.queue_wait)
+    SERIALIZE.observe(timings.serialize)
+    EMBED.observe(timings.embed)
+    CAPTURE.observe(timings.capture)
+    UPLOAD.observe(timings.upload)
+    TOTAL.observe(timings.total)
+
+
+class BrowserPoolCollector(Collector):
+    """Reads the pool's own counters when scraped, so the renderer needs no
+    knowledge of Prometheus and nothing is counted twice."""
+
+    def __init__(self, pool: RendererPool) -> None:
+        self.pool = pool
+
+    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+        sessions = self.pool.sessions
+        restarts = CounterMetricFamily(
+            "chartsnap_render_browser_restarts",
+            "Browsers replaced: crashed or hung during a render, or recycled (render count or memory bound).",
+            labels=["reason"])
+        restarts.add_metric(["replaced"], sum(s.browser_replacements for s in sessions))
+        restarts.add_metric(["recycled"], sum(s.browser_recycles for s in sessions))
+        yield restarts
+        rss = GaugeMetricFamily(
+            "chartsnap_render_browser_rss_bytes",
+            "Summed RSS of every Chromium process tree (over-counts shared pages).")
+        rss.add_metric([], sum(s.rss_bytes() for s in sessions))
+        yield rss
+        slots = GaugeMetricFamily("chartsnap_render_slots", "Warm browser sessions (concurrent renders).")
+        slots.add_metric([], len(sessions))
+        yield slots
+
+
+def register_pool(pool: RendererPool) -> BrowserPoolCollector:
+    collector = BrowserPoolCollector(pool)
+    REGISTRY.register(collector)
+    return collector
+
+
+def unregister_pool(collector: BrowserPoolCollector) -> None:
+    REGISTRY.unregister(collector)

@@ -1,0 +1,84 @@
+"""Prometheus metrics of the snapshot service: latency of every gRPC call by
+method and status code, and how long jobs take from creation to `complete`."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from typing import Any, Awaitable, Callable
+
+import grpc
+from prometheus_client import Histogram
+from sqlalchemy import Engine, select
+
+from chartsnap.metrics import LATENCY_BUCKETS
+from snapshot_svc.snapshots import COMPLETE
+from snapshot_svc.tables import jobs
+
+log = logging.getLogger(__name__)
+
+RPC_SECONDS = Histogram(
+    "chartsnap_snapshot_rpc_seconds", "gRPC calls served, by method and status code.",
+    ["method", "code"], buckets=LATENCY_BUCKETS)
+JOB_COMPLETE_SECONDS = Histogram(
+    "chartsnap_snapshot_job_complete_seconds",
+    "From CreateSnapshot to the job reaching `complete` (render stored and every delivery ended).",
+    buckets=LATENCY_BUCKETS)
+
+
+class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
+    """Times every unary call, including ones that end in an abort."""
+
+    async def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        # Streaming calls (health Watch) have no single duration worth a histogram.
+        if handler is None or handler.unary_unary is None or not inspect.iscoroutinefunction(handler.unary_unary):
+            return handler
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        inner = handler.unary_unary
+
+        async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                return await inner(request, context)
+            except BaseException:
+                # An abort has set the code on the context; anything else is what
+                # grpc answers for an unhandled exception.
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            finally:
+                RPC_SECONDS.labels(method, _code_name(code)).observe(time.perf_counter() - started)
+
+        return grpc.unary_unary_rpc_method_handler(
+            timed, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+
+
+def _code_name(code: grpc.StatusCode | int) -> str:
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return next((c.name for c in grpc.StatusCode if c.value[0] == code), str(code))
+
+
+def observe_job_completed(engine: Engine, snapshot_id: int, transition_time: float) -> None:
+    """Record the job's create→complete time if *this* transition completed it.
+
+    Transitions are idempotent updates that stamp `updated_at` with the time
+    they were given, so a job that is `complete` with exactly that stamp was
+    completed by the caller; a redelivered result finds an older stamp and is
+    not counted twice. Never raises: a metric must not fail (and redeliver) the work."""
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(jobs.c.state, jobs.c.created_at, jobs.c.updated_at).where(jobs.c.snapshot_id == snapshot_id)
+            ).first()
+    except Exception:  # noqa: BLE001
+        log.warning("could not read job of snapshot %s for metrics", snapshot_id, exc_info=True)
+        return
+    if row is not None and row.state == COMPLETE and row.updated_at == transition_time:
+        JOB_COMPLETE_SECONDS.observe(max(0.0, row.updated_at - row.created_at))
