@@ -68,6 +68,12 @@ async def mark_not_serving(servicer: Any, service_names: list[str]) -> None:
         await servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
 
 
+# Replies like a week of measurements outgrow gRPC's 4 MB default; requests are
+# bounded by the gateway's body limit long before this.
+MESSAGE_LIMITS = [("grpc.max_receive_message_length", 64 * 1024 * 1024),
+                  ("grpc.max_send_message_length", 64 * 1024 * 1024)]
+
+
 def bind(server: grpc.aio.Server, address: str) -> int:
     """Bind `host:port` (port 0 picks a free one) and return the port bound."""
     port = server.add_insecure_port(address)

@@ -130,7 +130,11 @@ class S3Credentials:
 def start_nats(port: int, data_dir: Path, log_dir: Path, timeout: float = 20.0) -> ManagedProcess:
     store = data_dir / "nats"
     store.mkdir(parents=True, exist_ok=True)
-    proc = spawn("nats", [nats_server_bin(), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)], log_dir)
+    # A render request carries its chart's data; 8 MB (the server's ceiling)
+    # instead of the 1 MB default leaves room for big windows and many series.
+    config = data_dir / "nats.conf"
+    config.write_text(f'listen: "127.0.0.1:{port}"\nmax_payload: 8MB\njetstream {{ store_dir: "{store}" }}\n')
+    proc = spawn("nats", [nats_server_bin(), "-c", str(config)], log_dir)
     wait_until("nats-server", lambda: tcp_open("127.0.0.1", port), timeout, proc)
     return proc
 

@@ -110,6 +110,10 @@ def error_reply_from_rpc(error: grpc.RpcError) -> ErrorReply:
             body = {"errors": {"system": ["Internal error"]}}
     elif http == 401:
         body = {"errors": {"request": ["Authorization failed"]}}
+    elif http == 429:
+        # RESOURCE_EXHAUSTED also comes from the transport (message limits):
+        # its details are gRPC internals, never shown.
+        body = {"errors": {"request": ["Too many requests, retry later"]}}
     else:
         body = {"errors": {"request": [message]}}
     if http in (429, 503) and retry_after is None:

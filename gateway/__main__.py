@@ -10,13 +10,14 @@ import grpc
 from aiohttp import web
 
 from chartsnap import logs
+from chartsnap.grpc_server import MESSAGE_LIMITS
 from chartsnap.settings import SettingsError
 from gateway.app import build_app
 from gateway.settings import GatewaySettings
 
 
 async def main(settings: GatewaySettings) -> None:
-    channel = grpc.aio.insecure_channel(settings.snapshot_addr)
+    channel = grpc.aio.insecure_channel(settings.snapshot_addr, options=MESSAGE_LIMITS)
     runner = web.AppRunner(build_app(settings, channel), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()

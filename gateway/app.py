@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any, Awaitable, Callable
 
 import grpc
@@ -30,6 +31,7 @@ from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 REALM = 'Basic realm="chartsnap"'
+ID = re.compile(r"[0-9]{1,18}")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -108,7 +110,7 @@ class Gateway:
     @staticmethod
     def path_id(request: web.Request, name: str, what: str) -> int:
         value = request.match_info[name]
-        if not value.isdigit() or len(value) > 18:
+        if not ID.fullmatch(value):
             raise errors.NotFound(f"{what} not found")
         return int(value)
 

@@ -69,6 +69,10 @@ def text(value: Any, field: str, max_len: int = 10_000) -> str:
     if isinstance(value, (dict, list)) or value is None:
         raise errors.InvalidParams.one(field, "must be a string")
     result = str(value)
+    try:
+        result.encode("utf-8")
+    except UnicodeEncodeError:
+        raise errors.InvalidParams.one(field, "must be valid Unicode text") from None
     if len(result) > max_len:
         raise errors.InvalidParams.one(field, f"must be at most {max_len} characters")
     return result
@@ -93,7 +97,7 @@ def epoch_seconds(value: Any, field: str) -> int:
         else:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=timezone.utc)
-            return int(parsed.timestamp())
+            return integer(int(parsed.timestamp()), field, "must be a time from year 1 to 9999", EPOCH_RANGE)
     raise errors.InvalidParams.one(field, "must be Unix epoch seconds or an ISO 8601 time")
 
 

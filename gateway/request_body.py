@@ -15,6 +15,7 @@ FORM = "application/x-www-form-urlencoded"
 JSON_TYPES = ("application/json", "text/json")
 MAX_FORM_FIELDS = 2000
 MAX_DEPTH = 8
+INDEX = re.compile(r"[0-9]{1,6}")  # Rails array index; anything else stays a hash key
 KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 
 
@@ -24,26 +25,57 @@ class UnsupportedMediaType(errors.ChartsnapError):
 
 def parse_body(content_type: str | None, raw: bytes) -> dict[str, Any]:
     media = (content_type or "").split(";")[0].strip().lower()
-    text_body = raw.strip()
-    if not text_body:
+    if not raw.strip():
         return {}
-    if media and media not in JSON_TYPES and media != FORM:
-        raise UnsupportedMediaType(f"Unsupported content type {media!r}: send application/json or {FORM}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
+        if media and media not in JSON_TYPES and media != FORM:
+            raise UnsupportedMediaType(f"Unsupported content type {media!r}: send application/json or {FORM}") from None
         raise errors.InvalidRequest("Request body is not UTF-8") from None
+    looks_like_json = text.lstrip().startswith(("{", "["))
+    if media and media not in JSON_TYPES and media != FORM:
+        # A JSON object is accepted whatever its label; anything else under a
+        # foreign label is refused.
+        if looks_like_json:
+            try:
+                return _json_object(text)
+            except errors.InvalidRequest:
+                pass
+        raise UnsupportedMediaType(f"Unsupported content type {media!r}: send application/json or {FORM}")
     # A body that looks like JSON is JSON whatever its label; if it does not
     # parse it is malformed JSON, not a strange form.
-    if media in JSON_TYPES or text.lstrip().startswith(("{", "[")):
-        try:
-            value = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
-            raise errors.InvalidRequest("Malformed JSON body") from None
-        if not isinstance(value, dict):
-            raise errors.InvalidRequest("JSON body must be an object")
-        return value
+    if media in JSON_TYPES or looks_like_json:
+        return _json_object(text)
     return parse_rails_form(text)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):  # ValueError also covers ints past Python's digit limit
+        raise errors.InvalidRequest("Malformed JSON body") from None
+    if not isinstance(value, dict):
+        raise errors.InvalidRequest("JSON body must be an object")
+    _refuse_lone_surrogates(value)
+    return value
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """JSON may escape half a UTF-16 pair ("\\ud800"); no text field can hold it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise errors.InvalidRequest("Request body holds invalid Unicode (a lone surrogate)") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def parse_rails_form(text: str) -> dict[str, Any]:
@@ -92,7 +124,7 @@ def _lists_from_indexed(value: Any) -> Any:
     """{'0': a, '1': b} → [a, b]: Rails' indexed arrays."""
     if isinstance(value, dict):
         converted = {k: _lists_from_indexed(v) for k, v in value.items()}
-        if converted and all(k.isdigit() for k in converted):
+        if converted and all(INDEX.fullmatch(k) for k in converted):
             return [converted[k] for k in sorted(converted, key=int)]
         return converted
     if isinstance(value, list):

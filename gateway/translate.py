@@ -96,6 +96,13 @@ def create_snapshot(body: dict) -> snapshots_pb2.CreateSnapshotRequest:
     return request
 
 
+def _bounded(items: list, field: str, most: int) -> list:
+    """Refuse, never silently cut, a list past what any client needs."""
+    if len(items) > most:
+        raise errors.InvalidParams.one(field, f"at most {most} items")
+    return items
+
+
 def _collect(problems: ParamErrors, convert: Any) -> None:
     try:
         convert()
@@ -104,6 +111,8 @@ def _collect(problems: ParamErrors, convert: Any) -> None:
             for msg in v:
                 problems.add(k, msg)
 
+
+MAX_BATCH = 10_000  # samples per request, as a client's batching would send them
 
 STREAM_TEXT = ("metric", "source", "group_function", "summary_function", "color", "name", "units_short",
                "units_long", "transform_function", "composite")
@@ -142,7 +151,7 @@ def chart_fields(body: dict) -> spaces_pb2.ChartFields:
         fields.set_streams = True
 
         def set_streams() -> None:
-            for i, raw in enumerate(coerce.as_list(body["streams"], "streams")[:1000]):
+            for i, raw in enumerate(_bounded(coerce.as_list(body["streams"], "streams"), "streams", 1000)):
                 _collect(problems, lambda raw=raw, i=i: fields.streams.append(_stream(raw, f"streams[{i}]")))
 
         _collect(problems, set_streams)
@@ -150,7 +159,7 @@ def chart_fields(body: dict) -> spaces_pb2.ChartFields:
         fields.set_thresholds = True
 
         def set_thresholds() -> None:
-            for i, raw in enumerate(coerce.as_list(body["thresholds"], "thresholds")[:100]):
+            for i, raw in enumerate(_bounded(coerce.as_list(body["thresholds"], "thresholds"), "thresholds", 100)):
                 where = f"thresholds[{i}]"
                 raw = coerce.as_dict(raw, where)
                 fields.thresholds.add(
@@ -202,7 +211,7 @@ def submit_measurements(body: dict) -> tuple[measurements_pb2.SubmitMeasurements
         request.time = coerce.epoch_seconds(body["time"], "time")
     if "measurements" not in body:
         raise errors.InvalidParams.one("measurements", "is required")
-    raw_list = coerce.as_list(body["measurements"], "measurements")
+    raw_list = _bounded(coerce.as_list(body["measurements"], "measurements"), "measurements", MAX_BATCH)
     rejected: dict[str, list[str]] = {}
     for i, raw in enumerate(raw_list):
         try:
@@ -228,7 +237,7 @@ def submit_legacy_metrics(body: dict) -> tuple[measurements_pb2.SubmitMeasuremen
             continue
         if isinstance(raw, dict):  # {"name": {"value": 1}} form of the legacy API
             raw = [dict(v, name=k) if isinstance(v, dict) else {"name": k, "value": v} for k, v in raw.items()]
-        for i, item in enumerate(coerce.as_list(raw, kind)):
+        for i, item in enumerate(_bounded(coerce.as_list(raw, kind), kind, MAX_BATCH)):
             total += 1
             where = f"{kind}[{i}]"
             try:

@@ -23,6 +23,7 @@ SUMMARY_FUNCTIONS = ("average", "sum", "min", "max", "count")
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 BODY_KEYS = ("streams", "thresholds", "min", "max", "label", "related_space", "use_last_value")
 MAX_STREAMS = 50
+MAX_THRESHOLDS = 10
 
 
 def _finite(value: Any) -> bool:
@@ -103,6 +104,8 @@ def validate_chart(fields: dict, *, creating: bool, current: dict | None = None)
             dict(validate_stream(s, f"streams[{i}]", problems), id=i + 1) for i, s in enumerate(streams[:MAX_STREAMS])
         ]
     if "thresholds" in fields:
+        if len(fields["thresholds"] or []) > MAX_THRESHOLDS:
+            problems.add("thresholds", f"at most {MAX_THRESHOLDS} thresholds per chart")
         out = []
         for i, t in enumerate(fields["thresholds"] or []):
             if t.get("operator") not in (">", "<", "="):
@@ -121,7 +124,7 @@ def validate_chart(fields: dict, *, creating: bool, current: dict | None = None)
     if "label" in fields:
         chart["label"] = None if fields["label"] is None else str(fields["label"])[:255]
     if "related_space" in fields:
-        chart["related_space"] = fields["related_space"]
+        chart["related_space"] = fields["related_space"]  # ownership checked by SpaceStore
     if "use_last_value" in fields:
         chart["use_last_value"] = bool(fields["use_last_value"])
     problems.raise_if_any()
@@ -200,10 +203,20 @@ class SpaceStore:
             conn.execute(delete(spaces).where(spaces.c.id == space_id))
 
     # -- charts -------------------------------------------------------------
+    def _check_related_space(self, conn: Any, account_id: int, chart: dict) -> None:
+        related = chart.get("related_space")
+        if related is None:
+            return
+        try:
+            self._space_row(conn, account_id, related)
+        except errors.NotFound:
+            raise errors.InvalidParams.one("related_space", f"no space {related}") from None
+
     def create_chart(self, account_id: int, space_id: int, fields: dict) -> dict:
         chart = validate_chart(fields, creating=True)
         with self.engine.begin() as conn:
             self._space_row(conn, account_id, space_id)
+            self._check_related_space(conn, account_id, chart)
             chart_id = conn.execute(
                 insert(charts).values(
                     account_id=account_id, space_id=space_id, name=chart["name"], type=chart["type"],
@@ -232,6 +245,7 @@ class SpaceStore:
         current = self.get_chart(account_id, chart_id, space_id)
         chart = validate_chart(fields, creating=False, current=current)
         with self.engine.begin() as conn:
+            self._check_related_space(conn, account_id, chart)
             conn.execute(
                 update(charts).where(charts.c.id == chart_id).values(
                     name=chart["name"], type=chart["type"], body={k: chart.get(k) for k in BODY_KEYS}

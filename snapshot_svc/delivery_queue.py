@@ -86,7 +86,7 @@ class DeliveryResultConsumer:
     async def run(self) -> None:
         sub = await self.js.pull_subscribe(
             queue.DELIVERY_RESULTS, durable=DELIVERY_RESULTS_CONSUMER, stream="CHARTSNAP_RESULTS",
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_deliver=20),
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_deliver=-1),
         )
         while True:
             try:

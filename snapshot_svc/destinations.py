@@ -82,7 +82,7 @@ def _out(row: Any) -> dict:
 
 
 def parse_id(service_id: str) -> int | None:
-    return int(service_id) if service_id.isdigit() and len(service_id) < 19 else None
+    return int(service_id) if re.fullmatch(r"[0-9]{1,18}", service_id) else None
 
 
 class DestinationStore:

@@ -61,11 +61,13 @@ def chart_to_proto(chart: dict) -> spaces_pb2.Chart:
 
 def chart_fields_to_dict(fields: spaces_pb2.ChartFields) -> dict:
     out = json_format.MessageToDict(fields, preserving_proto_field_name=True)
-    for key in ("streams", "thresholds"):
+    for key in ("streams", "thresholds", "set_streams", "set_thresholds"):
         out.pop(key, None)
-        if getattr(fields, f"set_{key}"):
-            out[key] = [json_format.MessageToDict(x, preserving_proto_field_name=True) for x in getattr(fields, key)]
-        out.pop(f"set_{key}", None)
+    if fields.set_streams:
+        out["streams"] = [json_format.MessageToDict(x, preserving_proto_field_name=True) for x in fields.streams]
+    if fields.set_thresholds:
+        # By hand: MessageToDict drops zero values, and 0 is a fine threshold.
+        out["thresholds"] = [{"operator": t.operator, "value": t.value, "type": t.type} for t in fields.thresholds]
     if "related_space" in out:
         out["related_space"] = int(out["related_space"])
     return out
@@ -170,6 +172,21 @@ def _page_info(found: int, length: int, offset: int, total: int):
     return common_pb2.PageInfo(found=found, length=length, offset=offset, total=total)
 
 
+def _sample_dict(proto: measurements_pb2.Measurement) -> dict:
+    """The fields a client set, read straight off the message."""
+    raw: dict = {"name": proto.name, "path": proto.path, "has_tags": proto.has_tags, "tags": dict(proto.tags)}
+    for key in ("value", "count", "sum", "min", "max", "last", "time", "period"):
+        if proto.HasField(key):
+            raw[key] = getattr(proto, key)
+    return raw
+
+
+def samples_from(request: measurements_pb2.SubmitMeasurementsRequest, now: float) -> tuple[list, dict]:
+    """Validated samples and refusals; CPU work, so callers run it off the event loop."""
+    batch_time = request.time if request.HasField("time") else None
+    return m.validate_samples([_sample_dict(x) for x in request.measurements], dict(request.tags), batch_time, now)
+
+
 class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
     def __init__(self, auth: Authenticator, store: MeasurementStore) -> None:
         self.auth = auth
@@ -178,15 +195,7 @@ class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
     @domain_rpc
     async def SubmitMeasurements(self, request, context):
         account = await self.auth(context)
-        raw = [json_format.MessageToDict(x, preserving_proto_field_name=True) for x in request.measurements]
-        for r, proto in zip(raw, request.measurements):
-            # MessageToDict renders int64 as strings; the domain wants numbers.
-            for key in ("count", "time"):
-                if proto.HasField(key):
-                    r[key] = getattr(proto, key)
-            r["tags"] = dict(proto.tags)
-        batch_time = request.time if request.HasField("time") else None
-        good, bad = m.validate_samples(raw, dict(request.tags), batch_time, time.time())
+        good, bad = await asyncio.to_thread(samples_from, request, time.time())
         accepted = await asyncio.to_thread(self.store.submit, account.id, good)
         return measurements_pb2.SubmitMeasurementsResponse(
             accepted=accepted,
@@ -266,7 +275,7 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
         )
         valid = snaps.validate(data, now)
         snap = await asyncio.to_thread(self._create, account, valid, now)
-        await self.queue.publish_render(account.id, snap["id"])
+        self.queue.publish_soon(account.id, snap["id"])
         return snapshot_to_proto(snap, "")
 
     def _create(self, account: Account, valid: snaps.ValidSnapshot, now: float) -> dict:

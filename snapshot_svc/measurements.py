@@ -12,9 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors
 from snapshot_svc.patterns import matches_any
@@ -25,6 +24,8 @@ TAG_NAME = re.compile(r"[A-Za-z0-9.:\-_]{1,64}")
 MAX_TAG_VALUE = 255
 MAX_FUTURE_SECONDS = 86400
 MAX_SERIES_PER_QUERY = 200
+MAX_POINTS_PER_QUERY = 300_000  # bounds a reply's memory and size, whatever the window
+LOOKUP_CHUNK = 400
 AGGREGATES = ("average", "mean", "sum", "min", "max", "count")
 
 
@@ -161,39 +162,44 @@ class MeasurementStore:
             return 0
         with self.engine.begin() as conn:
             ids = self._series_ids(conn, account_id, {(s.metric, canonical_tags(s.tags)) for s in samples})
-            rows = [
-                {"series_id": ids[(s.metric, canonical_tags(s.tags))], "time": s.time, "value": s.value,
-                 "count": s.count, "sum": s.sum, "min": s.min, "max": s.max, "last": s.last}
+            # One row per (series, second), the last sample winning — as it would
+            # across requests, and PostgreSQL refuses two in one upsert.
+            rows = {
+                (ids[(s.metric, canonical_tags(s.tags))], s.time): {
+                    "series_id": ids[(s.metric, canonical_tags(s.tags))], "time": s.time, "value": s.value,
+                    "count": s.count, "sum": s.sum, "min": s.min, "max": s.max, "last": s.last}
                 for s in samples
-            ]
+            }
             stmt = self._insert(points)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[points.c.series_id, points.c.time],
                 set_={k: stmt.excluded[k] for k in ("value", "count", "sum", "min", "max", "last")},
             )
-            conn.execute(stmt, rows)
+            conn.execute(stmt, list(rows.values()))
         return len(samples)
 
     def _series_ids(self, conn: Any, account_id: int, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        metrics = {m for m, _ in keys}
-        found = {
-            (r.metric, r.tags): r.id
-            for r in conn.execute(
+        """Ids of exactly these (metric, tags) series, creating the missing ones."""
+        wanted = sorted(keys)
+        found = self._lookup_series(conn, account_id, wanted)
+        missing = [k for k in wanted if k not in found]
+        if missing:
+            stmt = self._insert(series).on_conflict_do_nothing(
+                index_elements=[series.c.account_id, series.c.metric, series.c.tags])
+            conn.execute(stmt, [{"account_id": account_id, "metric": m, "tags": t} for m, t in missing])
+            found |= self._lookup_series(conn, account_id, missing)
+        return found
+
+    @staticmethod
+    def _lookup_series(conn: Any, account_id: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        found: dict[tuple[str, str], int] = {}
+        for i in range(0, len(keys), LOOKUP_CHUNK):
+            chunk = keys[i:i + LOOKUP_CHUNK]
+            rows = conn.execute(
                 select(series.c.id, series.c.metric, series.c.tags)
-                .where(series.c.account_id == account_id, series.c.metric.in_(metrics))
+                .where(series.c.account_id == account_id, tuple_(series.c.metric, series.c.tags).in_(chunk))
             )
-        }
-        for metric, tags in keys - found.keys():
-            try:
-                with conn.begin_nested():
-                    found[(metric, tags)] = conn.execute(
-                        insert(series).values(account_id=account_id, metric=metric, tags=tags)
-                    ).inserted_primary_key[0]
-            except IntegrityError:  # created by a concurrent request
-                found[(metric, tags)] = conn.execute(
-                    select(series.c.id).where(series.c.account_id == account_id,
-                                              series.c.metric == metric, series.c.tags == tags)
-                ).scalar_one()
+            found |= {(r.metric, r.tags): r.id for r in rows}
         return found
 
     def matching_series(
@@ -245,6 +251,10 @@ class MeasurementStore:
         if not matched:
             raise errors.NotFound(f"no measurements named {metric!r} match")
         matched = matched[:MAX_SERIES_PER_QUERY]
+        if len(matched) * ((end - start) // resolution + 1) > MAX_POINTS_PER_QUERY:
+            raise errors.InvalidParams.one(
+                "resolution", f"too fine for {len(matched)} series over this window: at most "
+                              f"{MAX_POINTS_PER_QUERY} points per query")
         data = self.bucketed([sid for sid, _ in matched], start, end, resolution, summary_function)
         if not group_by:
             return [SeriesData(tags, data.get(sid, [])) for sid, tags in matched]

@@ -13,7 +13,9 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from nats.errors import MaxPayloadError
 from nats.errors import TimeoutError as NatsTimeout
+from sqlalchemy.exc import OperationalError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 UNPUBLISHED_GRACE = 10.0  # seconds a fresh job may wait before the sweeper republishes it
 SWEEP_INTERVAL = 5.0
 PUBLISH_TIMEOUT = 5.0
+MAX_UNPUBLISHED_AGE = 1800.0  # a job the queue could not take for this long fails
+TOO_LARGE = "the chart's data is too large to draw at once: narrow the window, the streams or the size"
 
 
 class RenderQueue:
@@ -43,6 +47,7 @@ class RenderQueue:
         self.snapshots = snapshots
         self.spaces = spaces
         self.measurements = measurements
+        self._in_flight: set[asyncio.Task] = set()
 
     def _build(self, account_id: int, snapshot_id: int) -> render_pb2.RenderRequest | None:
         snap = self.snapshots.get(account_id, snapshot_id)
@@ -53,26 +58,55 @@ class RenderQueue:
             return None
         return build_render_request(self.measurements, chart, snap, time.time())
 
+    def _fail(self, snapshot_id: int, reason: str) -> None:
+        self.snapshots.render_failed(snapshot_id, reason, time.time())
+
     async def publish_render(self, account_id: int, snapshot_id: int) -> bool:
-        """Queue the render; False (and a log line) when NATS is unreachable —
-        the job stays queued and the sweeper tries again."""
+        """Queue the render. A failure that will not go away (the data cannot be
+        read into a request, or the request is too large for the queue) fails
+        the job; anything else (NATS unreachable, database busy) leaves it
+        queued for the sweeper."""
         try:
             request = await asyncio.to_thread(self._build, account_id, snapshot_id)
-            if request is None:
-                return False
-            await self.js.publish(
-                queue.RENDER_REQUESTS, request.SerializeToString(),
-                headers={"Nats-Msg-Id": f"render-{snapshot_id}"}, timeout=PUBLISH_TIMEOUT,
-            )
-        except Exception as exc:  # noqa: BLE001 - any failure leaves it to the sweeper
+        except OperationalError as exc:
+            log.warning("render request for snapshot %s not built yet: %s", snapshot_id, exc)
+            return False
+        except Exception:  # noqa: BLE001 - deterministic: building again gives the same error
+            log.exception("render request for snapshot %s cannot be built", snapshot_id)
+            await asyncio.to_thread(self._fail, snapshot_id, "the chart's data could not be read")
+            return False
+        if request is None:
+            return False
+        payload = request.SerializeToString()
+        if len(payload) > self.js._nc.max_payload:  # noqa: SLF001 - the connected server's limit
+            await asyncio.to_thread(self._fail, snapshot_id, TOO_LARGE)
+            return False
+        try:
+            await self.js.publish(queue.RENDER_REQUESTS, payload,
+                                  headers={"Nats-Msg-Id": f"render-{snapshot_id}"}, timeout=PUBLISH_TIMEOUT)
+        except MaxPayloadError:
+            await asyncio.to_thread(self._fail, snapshot_id, TOO_LARGE)
+            return False
+        except Exception as exc:  # noqa: BLE001 - transient: the sweeper tries again
             log.warning("render request for snapshot %s not queued yet: %s", snapshot_id, exc)
             return False
         await asyncio.to_thread(self.snapshots.mark_published, snapshot_id, time.time())
         return True
 
+    def publish_soon(self, account_id: int, snapshot_id: int) -> None:
+        """Publish in the background: the client has its 202 as soon as the
+        snapshot is committed, however long reading the chart's data takes."""
+        task = asyncio.create_task(self.publish_render(account_id, snapshot_id))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
     async def sweep_once(self, grace: float = UNPUBLISHED_GRACE) -> int:
-        """Republish jobs whose render request never reached the queue; how many were."""
-        stale = await asyncio.to_thread(self.snapshots.unpublished, time.time() - grace)
+        """Republish jobs whose render request never reached the queue, oldest
+        first; fail those that could not be queued for MAX_UNPUBLISHED_AGE."""
+        now = time.time()
+        await asyncio.to_thread(self.snapshots.fail_unpublished, now - MAX_UNPUBLISHED_AGE,
+                                "the render could not be queued: the queue was unreachable for too long")
+        stale = await asyncio.to_thread(self.snapshots.unpublished, now - grace)
         published = 0
         for account_id, snapshot_id in stale:
             published += await self.publish_render(account_id, snapshot_id)
@@ -99,7 +133,7 @@ class ResultConsumer:
     async def run(self) -> None:
         sub = await self.js.pull_subscribe(
             queue.RENDER_RESULTS, durable=queue.SNAPSHOT_RESULTS, stream="CHARTSNAP_RESULTS",
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_deliver=20),
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_deliver=-1),
         )
         while True:
             try:

@@ -5,6 +5,7 @@ port, so tests and `__main__` start it the same way."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ import nats
 from nats.aio.client import Client as NATS
 
 from chartsnap import queue
-from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
+from chartsnap.grpc_server import MESSAGE_LIMITS, add_health, bind, mark_not_serving, mark_serving
 from chartsnap.metrics import MetricsServer, serve_metrics
 from chartsnap.v1 import destinations_pb2_grpc, measurements_pb2_grpc, snapshots_pb2_grpc, spaces_pb2_grpc
 from snapshot_svc.accounts import AccountStore
@@ -68,6 +69,10 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
+    # Every RPC's database work runs in a thread; asyncio's default pool has
+    # cpu+4 threads, too few for slow writes not to stall every other caller.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=settings.db_threads, thread_name_prefix="db"))
     accounts, spaces = AccountStore(engine), SpaceStore(engine)
     measurements, snapshots = MeasurementStore(engine), SnapshotStore(engine)
     destinations = DestinationStore(engine)
@@ -83,7 +88,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
 
     dispatcher = DeliveryDispatcher(js, snapshots, destinations, accounts, spaces, settings.public_url, image_url_for)
 
-    server = grpc.aio.server(interceptors=[RpcMetricsInterceptor()])
+    server = grpc.aio.server(interceptors=[RpcMetricsInterceptor()], options=MESSAGE_LIMITS)
     auth = Authenticator(accounts)
     spaces_pb2_grpc.add_SpaceServiceServicer_to_server(SpaceServicer(auth, spaces), server)
     measurements_pb2_grpc.add_MeasurementServiceServicer_to_server(MeasurementServicer(auth, measurements), server)

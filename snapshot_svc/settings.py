@@ -14,6 +14,7 @@ class SnapshotSettings:
     nats_url: str
     image_base_url: str
     public_url: str          # the gateway's public base, for links in delivered messages
+    db_threads: int          # threads running database work
     metrics_addr: str = "127.0.0.1:9101"  # Prometheus /metrics (host:port; port 0 picks one)
 
     @classmethod
@@ -26,6 +27,7 @@ class SnapshotSettings:
             nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             image_base_url=env.url("IMAGE_BASE_URL", "http://127.0.0.1:9000/chartsnap"),
             public_url=env.url("PUBLIC_URL", "http://127.0.0.1:8080"),
+            db_threads=env.int("DB_THREADS", 16, lo=1, hi=256),
             metrics_addr=env.address("SNAPSHOT_METRICS_ADDR", "127.0.0.1:9101"),
         )
         env.finish()

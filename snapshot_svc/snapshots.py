@@ -6,6 +6,7 @@ redelivered queue message repeats nothing and never moves a job back."""
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,9 +217,19 @@ class SnapshotStore:
             rows = conn.execute(
                 select(jobs.c.account_id, jobs.c.snapshot_id)
                 .where(jobs.c.state == QUEUED, jobs.c.published_at.is_(None), jobs.c.created_at < older_than)
+                .order_by(jobs.c.created_at)
                 .limit(limit)
             ).all()
         return [(r.account_id, r.snapshot_id) for r in rows]
+
+    def fail_unpublished(self, created_before: float, reason: str) -> int:
+        """Fail queued jobs never published since `created_before`: every 202 ends."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(jobs).where(jobs.c.state == QUEUED, jobs.c.published_at.is_(None),
+                                   jobs.c.created_at < created_before)
+                .values(state=FAILED, errors=[reason], updated_at=time.time())
+            ).rowcount
 
     # -- job transitions (idempotent) -----------------------------------------
     def render_started(self, snapshot_id: int, now: float) -> None:

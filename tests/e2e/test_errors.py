@@ -178,3 +178,60 @@ def test_measurement_batches(api: Api) -> None:
     assert r.status_code == 400 and "duration" in params_of(r)
     r = api.get("/v1/measurements/ok.metric")
     assert r.status_code == 400 and "start_time" in params_of(r)
+
+
+@pytest.mark.parametrize("path", ["/v1/snapshots/%C2%B2", "/v1/jobs/%D9%A1", "/v1/spaces/%C2%B2",
+                                  "/v1/services/%C2%B2", "/v1/spaces/1/charts/%C2%B2"])
+def test_unicode_digits_in_ids_are_404_not_500(api: Api, path: str) -> None:
+    r = api.get(path)
+    assert r.status_code == 404 and "errors" in r.json()
+
+
+@pytest.mark.parametrize("body", [
+    b'{"name": "\\ud800"}',
+    b'{"name": ' + b"1" * 5000 + b"}",
+])
+def test_hostile_json_is_a_400(api: Api, body: bytes) -> None:
+    r = api.post("/v1/spaces", data=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["errors"]["request"]
+
+
+@pytest.mark.parametrize("end_time", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", 1455931126000])
+def test_end_times_beyond_any_calendar_are_a_400(api: Api, chart_id: int, end_time) -> None:  # noqa: ANN001
+    r = api.post("/v1/snapshots", json={"subject": {"chart": {"id": chart_id, "type": "line"}}, "end_time": end_time})
+    assert r.status_code == 400 and list(params_of(r)) == ["end_time"]
+
+
+def test_json_labelled_text_plain_is_accepted(api: Api) -> None:
+    r = api.post("/v1/spaces", data='{"name": "labelled text"}', headers={"Content-Type": "text/plain"})
+    assert r.status_code == 201, r.text
+
+
+def test_zero_threshold_and_foreign_related_space(api: Api, stack) -> None:  # noqa: ANN001
+    space = api.post("/v1/spaces", json={"name": "thresholds"}).json()["id"]
+    r = api.post(f"/v1/spaces/{space}/charts", json={
+        "name": "zero", "type": "bignumber", "thresholds": [{"operator": ">", "value": 0, "type": "red"}]})
+    assert r.status_code == 201, r.text
+    assert r.json()["thresholds"] == [{"operator": ">", "value": 0.0, "type": "red"}]
+    r = api.post(f"/v1/spaces/{space}/charts", json={"name": "rel", "related_space": 987654})
+    assert r.status_code == 400 and "related_space" in params_of(r)
+    r = api.post(f"/v1/spaces/{space}/charts", json={"name": "rel", "related_space": space})
+    assert r.status_code == 201 and r.json()["related_space"] == space
+
+
+def test_oversized_lists_are_refused_not_cut(api: Api) -> None:
+    space = api.post("/v1/spaces", json={"name": "many thresholds"}).json()["id"]
+    r = api.post(f"/v1/spaces/{space}/charts", json={
+        "name": "t", "thresholds": [{"operator": ">", "value": i, "type": "red"} for i in range(150)]})
+    assert r.status_code == 400 and "thresholds" in params_of(r)
+    r = api.post("/v1/measurements", json={"measurements": [{"name": "m", "value": 1}] * 10_001})
+    assert r.status_code == 400 and "measurements" in params_of(r)
+
+
+def test_pathological_tag_pattern_answers_fast(api: Api) -> None:
+    import time as _time
+    api.post("/v1/measurements", json={"measurements": [{"name": "pat.metric", "value": 1, "tags": {"host": "a" * 255}}]})
+    started = _time.monotonic()
+    r = api.get("/v1/measurements/pat.metric", params={"duration": 600, "tags[host]": "*a*a*a*a*a*a*b"})
+    assert r.status_code == 404
+    assert _time.monotonic() - started < 2

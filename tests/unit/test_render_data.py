@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from snapshot_svc import render_data
 from snapshot_svc.measurements import MeasurementStore, Sample
-from snapshot_svc.patterns import compile_pattern, matches, matches_any
+from snapshot_svc.patterns import matches, matches_any
 from snapshot_svc.render_data import build_render_request, resolution_for
 
 END = 1_700_003_600
@@ -39,8 +41,20 @@ def test_matches_any():
     assert not matches_any([], "web-1")
 
 
-def test_compiled_patterns_are_cached():
-    assert compile_pattern("web-*") is compile_pattern("web-*")
+def test_pathological_patterns_match_in_linear_time():
+    # A regex of `.*` pieces would backtrack for minutes on this.
+    started = time.perf_counter()
+    assert not matches("*a*a*a*a*a*a*b", "a" * 255)
+    assert matches("*a*a*a*a*a*a*", "a" * 255)
+    assert time.perf_counter() - started < 0.01
+
+
+@pytest.mark.parametrize("pattern, value, expected", [
+    ("ab*ab", "ab", False), ("ab*ab", "abab", True), ("a*b*c", "abc", True), ("a*b*c", "acb", False),
+    ("**", "", True), ("*x*", "yyy", False), ("x", "x", True), ("x", "xx", False),
+])
+def test_overlapping_pieces(pattern, value, expected):
+    assert matches(pattern, value) is expected
 
 
 # -- resolution_for ------------------------------------------------------------------------------------------

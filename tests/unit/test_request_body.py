@@ -94,8 +94,10 @@ def test_empty_body_is_empty_dict(content_type, raw):
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x",
                                           "application/octet-stream"])
 def test_unsupported_content_type_raises_415_error(content_type):
+    # The contract: a body that parses as a JSON object is accepted whatever its label.
+    assert parse_body(content_type, b'{"a": 1}') == {"a": 1}
     with pytest.raises(UnsupportedMediaType) as info:
-        parse_body(content_type, b'{"a": 1}')
+        parse_body(content_type, b'a=1&b=2')
     assert "Unsupported content type" in info.value.message
     # It is a domain error but not a 400 one: the gateway answers 415 for it.
     assert isinstance(info.value, errors.ChartsnapError)
@@ -205,3 +207,16 @@ def test_too_many_form_fields_are_refused():
 def test_form_at_the_field_limit_is_accepted():
     raw = "&".join(f"f{i}=1" for i in range(MAX_FORM_FIELDS)).encode()
     assert len(parse_body(FORM, raw)) == MAX_FORM_FIELDS
+
+
+@pytest.mark.parametrize("raw", [b'{"name": "\\ud800"}', b'{"\\udfff": 1}', b'{"a": ["ok", "\\ud83d"]}'])
+def test_lone_surrogates_are_a_bad_request(raw):
+    with pytest.raises(errors.InvalidRequest):
+        parse_body("application/json", raw)
+
+
+def test_huge_integers_and_odd_indexes_are_not_500s():
+    with pytest.raises(errors.InvalidRequest):
+        parse_body("application/json", b'{"n": ' + b"1" * 5000 + b"}")
+    assert parse_body(FORM, b"a[" + b"1" * 50 + b"]=1") == {"a": {"1" * 50: "1"}}
+    assert parse_body(FORM, "a[²]=1".encode()) == {"a": {"²": "1"}}

@@ -350,3 +350,17 @@ def test_unpublished_limit(store, acct):
     for _ in range(3):
         _create(store, acct, now=NOW - 100)
     assert len(store.unpublished(older_than=NOW, limit=2)) == 2
+
+
+def test_unpublished_oldest_first_and_failed_after_too_long(store, acct):
+    newer = _create(store, acct, now=NOW + 100)
+    older = _create(store, acct, now=NOW)
+    published = _create(store, acct, now=NOW + 50)
+    store.mark_published(published["id"], NOW + 51)
+    assert [sid for _, sid in store.unpublished(NOW + 1000)] == [older["id"], newer["id"]]
+
+    assert store.fail_unpublished(NOW + 50, "queue unreachable") == 1
+    job = _job(store, acct, older)
+    assert (job.state, job.errors) == ("failed", ["queue unreachable"])
+    assert [sid for _, sid in store.unpublished(NOW + 1000)] == [newer["id"]]
+    assert _job(store, acct, published).state == "queued"

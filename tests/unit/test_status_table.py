@@ -213,8 +213,9 @@ def test_unavailable_without_retry_info_defaults_to_five_seconds():
 
 
 def test_resource_exhausted_is_429_with_retry_after():
-    reply = status_table.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down"))
-    assert reply == status_table.ErrorReply(429, {"errors": {"request": ["slow down"]}}, 5)
+    details = "Received message larger than max (4424328 vs. 4194304)"
+    reply = status_table.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, details))
+    assert reply == status_table.ErrorReply(429, {"errors": {"request": ["Too many requests, retry later"]}}, 5)
 
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED])
