@@ -42,7 +42,7 @@ proto-check: $(STAMP)
 	rm -rf $$tmp
 
 bench: $(STAMP) tools
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

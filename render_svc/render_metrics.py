@@ -18,7 +18,8 @@ QUEUE_WAIT = Histogram(
     "From the snapshot service queueing the request (enqueued_at) to a render slot taking it.",
     buckets=STEP_BUCKETS)
 SERIALIZE = Histogram(
-    "chartsnap_render_serialize_seconds", "Building the bokeh figure and serialising it to json_item.",
+    "chartsnap_render_serialize_seconds",
+    "Building the bokeh figure and serialising it to json_item (with any wait for the serialising thread).",
     buckets=STEP_BUCKETS)
 EMBED = Histogram(
     "chartsnap_render_embed_seconds",

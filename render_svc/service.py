@@ -55,7 +55,7 @@ async def start_render_service(settings: RenderSettings) -> RenderService:
                         settings.s3_bucket, settings.s3_secure)
     await asyncio.to_thread(images.ensure_bucket)
     pool = await asyncio.to_thread(
-        lambda: RendererPool(size=settings.slots, max_renders=settings.max_renders_per_browser,
+        lambda: RendererPool(size=settings.browsers, max_renders=settings.max_renders_per_browser,
                              render_timeout_s=settings.render_timeout))
     nc = await nats.connect(settings.nats_url, name="render_svc", max_reconnect_attempts=-1, connect_timeout=5)
     js = nc.jetstream()
@@ -71,6 +71,6 @@ async def start_render_service(settings: RenderSettings) -> RenderService:
     port = bind(server, settings.health_addr)
     await server.start()
     await mark_serving(health, SERVICE_NAMES)
-    log.info("render service ready: %s slots, health on port %s, metrics on port %s",
-             settings.slots, port, metrics.port)
+    log.info("render service ready: %s slots, %s browsers, health on port %s, metrics on port %s",
+             settings.slots, settings.browsers, port, metrics.port)
     return RenderService(server, port, nc, health, pool, worker, task, metrics, pool_metrics)

@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from chartsnap.settings import EnvReader
 
 
+def default_slots(browsers: int) -> int:
+    """One job more than there are browsers: while every browser draws, the
+    extra job is parsed and serialised (pure Python, ~30 ms), so a browser that
+    frees up starts on the next job at once instead of waiting for it."""
+    return browsers + 1
+
+
 @dataclass(frozen=True)
 class RenderSettings:
     nats_url: str
@@ -17,7 +24,8 @@ class RenderSettings:
     s3_secret_key: str
     s3_bucket: str
     s3_secure: bool
-    slots: int                 # concurrent renders (= warm browser sessions)
+    slots: int                 # render requests in flight (taken from the queue, not yet acked)
+    browsers: int              # warm browser sessions (concurrent embeds/captures)
     max_renders_per_browser: int
     render_timeout: float      # seconds, per attempt
     max_attempts: int          # deliveries of one render request before it fails for good
@@ -26,6 +34,7 @@ class RenderSettings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "RenderSettings":
         env = EnvReader(environ)
+        browsers = env.int("RENDER_BROWSERS", os.cpu_count() or 1, lo=1, hi=64)
         settings = cls(
             nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             health_addr=env.address("RENDER_HEALTH_ADDR", "127.0.0.1:50052"),
@@ -34,7 +43,8 @@ class RenderSettings:
             s3_secret_key=env.str("S3_SECRET_KEY", "chartsnap-local-secret"),
             s3_bucket=env.str("S3_BUCKET", "chartsnap"),
             s3_secure=env.bool("S3_SECURE", False),
-            slots=env.int("RENDER_SLOTS", os.cpu_count() or 1, lo=1, hi=64),
+            slots=env.int("RENDER_SLOTS", default_slots(browsers), lo=1, hi=64),
+            browsers=browsers,
             max_renders_per_browser=env.int("RENDER_MAX_PER_BROWSER", 500, lo=1),
             render_timeout=env.float("RENDER_TIMEOUT", 10.0, lo=1.0),
             max_attempts=env.int("RENDER_MAX_ATTEMPTS", 4, lo=1, hi=20),

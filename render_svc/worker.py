@@ -2,11 +2,14 @@
 has free render slots, draws each in a warm browser, stores the PNG and
 reports the result.
 
-Per message: STARTED is published, the figure is built and serialised in a
-thread (overlapping other slots' renders), the browser draws it, the PNG is
-uploaded, SUCCEEDED is published, and only then the message is acked — so a
-crash anywhere means redelivery, and redelivery rewrites the same object key.
-While a render runs, `in_progress` keeps the message from being redelivered."""
+Per message: STARTED is published while the figure is built and serialised
+in a thread (overlapping other slots' renders), a free browser draws it, the
+PNG is uploaded, SUCCEEDED is published, and only then the message is acked —
+so a crash anywhere means redelivery, and redelivery rewrites the same object
+key. While a render runs, `in_progress` keeps the message from being
+redelivered. There is one slot more than browsers by default (see
+render_svc.settings), so the next job is already serialised when a browser
+frees up. `observer` receives each attempt's step timings (render_metrics)."""
 
 from __future__ import annotations
 
@@ -80,9 +83,12 @@ class RenderWorker:
         self.slots = slots
         self.max_attempts = max_attempts
         self.free = RenderSlots(slots)
-        # Browser calls block; one thread per slot so every slot can render at once.
-        self.browser_threads = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="render")
-        self.cpu_threads = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="serialize")
+        # Browser calls block; one thread per browser so every browser can draw at
+        # once, while jobs beyond that wait in the executor's queue (FIFO).
+        self.browser_threads = ThreadPoolExecutor(max_workers=pool.size, thread_name_prefix="render")
+        # Building and serialising a figure is pure Python under the GIL: two at
+        # once would each take twice as long, so one thread finishes jobs sooner.
+        self.cpu_threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="serialize")
         self.io_threads = ThreadPoolExecutor(max_workers=max(4, slots), thread_name_prefix="upload")
         self.observer = observer
         self.tasks: set[asyncio.Task] = set()
@@ -139,11 +145,14 @@ class RenderWorker:
             timings.queue_wait = max(0.0, time.time() - request.enqueued_at) if request.enqueued_at else 0.0
             base = render_pb2.RenderResult(snapshot_id=request.snapshot_id, job_id=request.job_id,
                                            image_key=request.image_key, attempt=attempt)
+            started_published: asyncio.Task | None = None
             try:
                 started = render_pb2.RenderResult()
                 started.CopyFrom(base)
                 started.state = render_pb2.RenderResult.STARTED
-                await self._publish(started)
+                # Reported while the figure is being serialised, not before: the
+                # round trip to JetStream need not delay the render.
+                started_published = asyncio.create_task(self._publish(started))
 
                 t = time.perf_counter()
                 item_json = await loop.run_in_executor(
@@ -159,6 +168,7 @@ class RenderWorker:
                 await loop.run_in_executor(self.io_threads, self.images.put_png, request.image_key, rendered.png)
                 timings.upload = time.perf_counter() - t
 
+                await started_published  # STARTED must be on the stream before SUCCEEDED
                 done = render_pb2.RenderResult()
                 done.CopyFrom(base)
                 done.state = render_pb2.RenderResult.SUCCEEDED
@@ -171,6 +181,9 @@ class RenderWorker:
                          timings.queue_wait * 1e3, timings.serialize * 1e3, timings.embed * 1e3,
                          timings.capture * 1e3, timings.upload * 1e3, timings.total * 1e3)
             except Exception as exc:  # noqa: BLE001 - decide between retry and failure
+                if started_published is not None:
+                    # Settle it first, so FAILED cannot overtake STARTED; its own error does not matter.
+                    await asyncio.gather(started_published, return_exceptions=True)
                 timings.outcome = "retried" if attempt < self.max_attempts else "failed"
                 timings.total = time.perf_counter() - t0
                 self._observe(timings)

@@ -45,7 +45,9 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                return await inner(request, context)
+                reply = await inner(request, context)
+                code = context.code() or grpc.StatusCode.OK  # a handler may set_code() and return
+                return reply
             except BaseException:
                 # An abort has set the code on the context; anything else is what
                 # grpc answers for an unhandled exception.

@@ -1,0 +1,135 @@
+"""python -m bench [--smoke] — `make bench`.
+
+In one run, on the same machine and charts: render only (stock export_png with
+a new driver per image, with a reused driver, and the warm renderer), then a
+whole stack on free ports for end-to-end latency at one client and a burst.
+Writes bench/results/<timestamp>.json, latest.json and latest.png (smoke runs:
+smoke.json and smoke.png, which git ignores), prints a table, and reports each
+target of issue 4 as PASS or MISS. A miss never fails the run; an error does."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from bench.end_to_end import EndToEndPlan
+from bench.render_only import RenderIterations
+
+log = logging.getLogger("bench")
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+FULL_RENDER = RenderIterations(stock_new_driver=10, stock_reused_driver=30, warm=100)
+SMOKE_RENDER = RenderIterations(stock_new_driver=3, stock_reused_driver=3, warm=3)
+FULL_E2E = EndToEndPlan(warm_up=5, sequential=100, burst=300)
+SMOKE_E2E = EndToEndPlan(warm_up=1, sequential=5, burst=10)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
+    parser.add_argument("--smoke", action="store_true",
+                        help="a few iterations of everything (CI: proves the bench works; results in smoke.json)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--skip-render-only", action="store_true")
+    parser.add_argument("--skip-end-to-end", action="store_true")
+    parser.add_argument("--sequential", type=int, help="end-to-end snapshots at one client")
+    parser.add_argument("--burst", type=int, help="snapshots submitted at once")
+    parser.add_argument("--poll-ms", type=float, help="job polling interval at one client (default 5)")
+    parser.add_argument("--render-slots", type=int, help="CHARTSNAP_RENDER_SLOTS for render_svc (default: its own)")
+    parser.add_argument("--render-browsers", type=int,
+                        help="CHARTSNAP_RENDER_BROWSERS for render_svc (default: its own)")
+    parser.add_argument("--keep-stack-data", action="store_true", help="keep the stack's temp dir and logs")
+    return parser.parse_args(argv)
+
+
+def end_to_end_plan(args: argparse.Namespace) -> EndToEndPlan:
+    plan = SMOKE_E2E if args.smoke else FULL_E2E
+    changes = {}
+    if args.sequential is not None:
+        changes["sequential"] = args.sequential
+    if args.burst is not None:
+        changes["burst"] = args.burst
+    if args.poll_ms is not None:
+        changes["poll_interval_s"] = args.poll_ms / 1e3
+    return EndToEndPlan(**{**asdict(plan), **changes})
+
+
+def service_env(args: argparse.Namespace) -> dict[str, str]:
+    env = {}
+    if args.render_slots:
+        env["CHARTSNAP_RENDER_SLOTS"] = str(args.render_slots)
+    if args.render_browsers:
+        env["CHARTSNAP_RENDER_BROWSERS"] = str(args.render_browsers)
+    return env
+
+
+def run_end_to_end_phase(plan: EndToEndPlan, keep_data: bool, env: dict[str, str]) -> dict:
+    from bench.bench_stack import start_bench_stack
+    from bench.end_to_end import run_end_to_end
+    from render_svc.settings import RenderSettings
+
+    bench = start_bench_stack(env)
+    try:
+        results = asyncio.run(run_end_to_end(bench, plan))
+        results["plan"] = asdict(plan)
+        results["service_env"] = bench.stack.extra_env
+        render = RenderSettings.from_env({**os.environ, **bench.stack.env})
+        results["render_settings"] = {"browsers": render.browsers, "slots": render.slots}
+        if keep_data:
+            results["stack_logs"] = bench.log_paths()
+        return results
+    finally:
+        bench.stop(keep_data=keep_data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s bench %(levelname)s %(message)s")
+    for noisy in ("urllib3", "selenium", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("BOKEH_IN_DOCKER", "1")  # as render_svc: bokeh's Chromium flags for root/containers
+
+    from bench.machine import describe_machine
+    from bench.plot import plot_results
+    from bench.report import format_table, write_json
+    from bench.targets import check_targets
+
+    started = time.monotonic()
+    results: dict = {"mode": "smoke" if args.smoke else "full", "machine": describe_machine()}
+    if not args.skip_render_only:
+        from bench.render_only import run_render_only
+
+        iterations = SMOKE_RENDER if args.smoke else FULL_RENDER
+        log.info("render only: %s", iterations)
+        results["render_only"] = run_render_only(iterations)
+        results["render_only"]["iterations"] = asdict(iterations)
+    if not args.skip_end_to_end:
+        plan = end_to_end_plan(args)
+        log.info("end to end: %s", plan)
+        results["end_to_end"] = run_end_to_end_phase(plan, args.keep_stack_data, service_env(args))
+    results["bench_seconds"] = round(time.monotonic() - started, 1)
+    checks = check_targets(results)
+    results["targets"] = [c.as_dict() for c in checks]
+
+    out_dir: Path = args.results_dir
+    if args.smoke:
+        json_paths, png_path = [out_dir / "smoke.json"], out_dir / "smoke.png"
+    else:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        json_paths, png_path = [out_dir / f"{stamp}.json", out_dir / "latest.json"], out_dir / "latest.png"
+    for path in json_paths:
+        write_json(results, path)
+    plot_results(results, png_path)
+    print(format_table(results, checks))
+    print(f"\nresults: {', '.join(str(p) for p in json_paths)}; plot: {png_path} "
+          f"({results['bench_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The warm page must not keep old charts alive.
+
+BokehJS 3.x's PlotView adds a `visualViewport` "resize" listener that its
+remove() leaves behind; before the host page dropped those listeners every
+chart ever drawn stayed reachable (~200 DOM nodes and ~10 MB of renderer and
+GPU memory per render), and browsers hit the memory bound after ~150 renders.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from render_svc import sample_charts
+from render_svc.chart_figure import build_figure
+from render_svc.warm_renderer import BrowserSession, RenderTimings, RendererPool, serialize
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+def dom_nodes_after_gc(session: BrowserSession) -> int:
+    driver = session._browser.driver  # noqa: SLF001 - inspecting page memory is the point
+    driver.execute_cdp_cmd("HeapProfiler.collectGarbage", {})
+    return int(driver.execute_cdp_cmd("Memory.getDOMCounters", {})["nodes"])
+
+
+def viewport_resize_listeners(session: BrowserSession) -> int:
+    driver = session._browser.driver  # noqa: SLF001
+    viewport = driver.execute_cdp_cmd("Runtime.evaluate", {"expression": "window.visualViewport"})
+    listeners = driver.execute_cdp_cmd("DOMDebugger.getEventListeners",
+                                       {"objectId": viewport["result"]["objectId"]})["listeners"]
+    return sum(1 for listener in listeners if listener["type"] == "resize")
+
+
+def test_old_charts_are_released(warm_session: BrowserSession) -> None:
+    specs = [sample_charts.line_chart(), sample_charts.stacked_chart(), sample_charts.big_number_chart()]
+
+    def render_some(count: int) -> None:
+        for i in range(count):
+            spec = specs[i % len(specs)]
+            warm_session.render_serialized(serialize(build_figure(spec)), spec.width, spec.height)
+
+    render_some(6)
+    baseline = dom_nodes_after_gc(warm_session)
+    render_some(30)
+    # A leak would add ~200 nodes per render, i.e. thousands here.
+    assert dom_nodes_after_gc(warm_session) <= baseline + 300
+    assert viewport_resize_listeners(warm_session) <= 1  # the current chart's, at most
+
+
+def test_render_timings_are_recorded_per_render(warm_session: BrowserSession) -> None:
+    spec = sample_charts.line_chart()
+    warm_session.render(build_figure(spec))
+    timings = warm_session.last_timings
+    assert isinstance(timings, RenderTimings)
+    assert timings.embed_s > 0 and timings.capture_s > 0 and timings.attempts == 1
+
+
+def test_pool_returns_the_timings_of_its_own_render() -> None:
+    spec = sample_charts.big_number_chart()
+    with RendererPool(size=1) as pool:
+        rendered = pool.render_timed(serialize(build_figure(spec)), spec.width, spec.height)
+    assert rendered.png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert rendered.timings.embed_s > 0 and rendered.timings.capture_s > 0
