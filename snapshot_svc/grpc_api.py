@@ -28,7 +28,7 @@ from chartsnap.v1 import (
 )
 from snapshot_svc import measurements as m
 from snapshot_svc import snapshots as snaps
-from snapshot_svc.accounts import Account, AccountStore
+from snapshot_svc.accounts import Account, AccountStore, token_digest
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.destinations import DestinationStore
 from snapshot_svc.measurements import MeasurementStore
@@ -39,12 +39,28 @@ log = logging.getLogger(__name__)
 
 
 class Authenticator:
+    """Authenticates each call, remembering good credentials for a few seconds:
+    a client polling its job should not cost a database read per poll."""
+
+    TTL = 10.0
+    MAX_ENTRIES = 10_000
+
     def __init__(self, accounts: AccountStore) -> None:
         self.accounts = accounts
+        self.recent: dict[tuple[str, str], tuple[Account, float]] = {}
 
     async def __call__(self, context: grpc.aio.ServicerContext) -> Account:
         email, token = credentials_from(context)
-        return await asyncio.to_thread(self.accounts.authenticate, email, token)
+        key = (email.strip().lower(), token_digest(token))
+        hit = self.recent.get(key)
+        now = time.monotonic()
+        if hit and hit[1] > now:
+            return hit[0]
+        account = await asyncio.to_thread(self.accounts.authenticate, email, token)
+        if len(self.recent) >= self.MAX_ENTRIES:
+            self.recent.clear()
+        self.recent[key] = (account, now + self.TTL)
+        return account
 
 
 def _drop_none(value: Any) -> Any:
@@ -274,13 +290,13 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
             height=request.height if request.HasField("height") else None,
         )
         valid = snaps.validate(data, now)
-        snap = await asyncio.to_thread(self._create, account, valid, now)
-        self.queue.publish_soon(account.id, snap["id"])
+        snap, chart = await asyncio.to_thread(self._create, account, valid, now)
+        self.queue.publish_soon(account.id, snap, chart)
         return snapshot_to_proto(snap, "")
 
-    def _create(self, account: Account, valid: snaps.ValidSnapshot, now: float) -> dict:
+    def _create(self, account: Account, valid: snaps.ValidSnapshot, now: float) -> tuple[dict, dict]:
         try:
-            self.spaces.get_chart(account.id, valid.chart_id)
+            chart = self.spaces.get_chart(account.id, valid.chart_id)
         except errors.NotFound:
             raise errors.InvalidParams.one("subject", f"chart {valid.chart_id} does not exist") from None
         owned = self.destinations.owned(account.id, valid.services)
@@ -288,7 +304,8 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
         if unknown:
             # Another account's service is refused exactly like a missing one.
             raise errors.InvalidParams.one("services", f"unknown service ids: {', '.join(unknown)[:200]}")
-        return self.snapshots.create(account.id, valid, now, {sid: owned[sid]["type"] for sid in valid.services})
+        snap = self.snapshots.create(account.id, valid, now, {sid: owned[sid]["type"] for sid in valid.services})
+        return snap, chart
 
     @domain_rpc
     async def GetSnapshot(self, request, context):

@@ -49,25 +49,31 @@ class RenderQueue:
         self.measurements = measurements
         self._in_flight: set[asyncio.Task] = set()
 
-    def _build(self, account_id: int, snapshot_id: int) -> render_pb2.RenderRequest | None:
-        snap = self.snapshots.get(account_id, snapshot_id)
-        try:
-            chart = self.spaces.get_chart(account_id, snap["chart_id"])
-        except errors.NotFound:
-            self.snapshots.render_failed(snapshot_id, "the chart was deleted before it could be drawn", time.time())
-            return None
+    def _build(self, account_id: int, snapshot_id: int, snap: dict | None = None,
+               chart: dict | None = None) -> render_pb2.RenderRequest | None:
+        """The request, from the snapshot and chart just written when the caller
+        has them, else read again (the sweeper's case)."""
+        snap = snap or self.snapshots.get(account_id, snapshot_id)
+        if chart is None:
+            try:
+                chart = self.spaces.get_chart(account_id, snap["chart_id"])
+            except errors.NotFound:
+                self.snapshots.render_failed(snapshot_id, "the chart was deleted before it could be drawn",
+                                             time.time())
+                return None
         return build_render_request(self.measurements, chart, snap, time.time())
 
     def _fail(self, snapshot_id: int, reason: str) -> None:
         self.snapshots.render_failed(snapshot_id, reason, time.time())
 
-    async def publish_render(self, account_id: int, snapshot_id: int) -> bool:
+    async def publish_render(self, account_id: int, snapshot_id: int, snap: dict | None = None,
+                             chart: dict | None = None) -> bool:
         """Queue the render. A failure that will not go away (the data cannot be
         read into a request, or the request is too large for the queue) fails
         the job; anything else (NATS unreachable, database busy) leaves it
         queued for the sweeper."""
         try:
-            request = await asyncio.to_thread(self._build, account_id, snapshot_id)
+            request = await asyncio.to_thread(self._build, account_id, snapshot_id, snap, chart)
         except OperationalError as exc:
             log.warning("render request for snapshot %s not built yet: %s", snapshot_id, exc)
             return False
@@ -93,10 +99,10 @@ class RenderQueue:
         await asyncio.to_thread(self.snapshots.mark_published, snapshot_id, time.time())
         return True
 
-    def publish_soon(self, account_id: int, snapshot_id: int) -> None:
+    def publish_soon(self, account_id: int, snap: dict, chart: dict) -> None:
         """Publish in the background: the client has its 202 as soon as the
         snapshot is committed, however long reading the chart's data takes."""
-        task = asyncio.create_task(self.publish_render(account_id, snapshot_id))
+        task = asyncio.create_task(self.publish_render(account_id, snap["id"], snap, chart))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 

@@ -364,3 +364,9 @@ def test_unpublished_oldest_first_and_failed_after_too_long(store, acct):
     assert (job.state, job.errors) == ("failed", ["queue unreachable"])
     assert [sid for _, sid in store.unpublished(NOW + 1000)] == [newer["id"]]
     assert _job(store, acct, published).state == "queued"
+
+
+def test_create_answers_what_get_reads_back(store, acct):
+    created = store.create(acct, validate(_input(tags=({"name": "env", "values": ["prod"]},), message="hi"), NOW),
+                           NOW)
+    assert created == store.get(acct, created["id"])
