@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from chartsnap import queue
+from chartsnap.work_slots import WorkSlots
 from chartsnap.v1 import delivery_pb2
 from notifier_svc.delivery import Delivery
 from notifier_svc.delivery_messages import delivery_from_request, result_message
@@ -30,31 +31,11 @@ HEARTBEAT = 10.0        # in_progress interval, well under ACK_WAIT
 RETRY_LATER = 2.0       # nak delay when NATS itself is in trouble
 
 
-class Slots:
-    """Free delivery slots. The fetch loop takes every free slot at once and
-    asks the queue for exactly that many messages."""
-
-    def __init__(self, count: int) -> None:
-        self.free = count
-        self.changed = asyncio.Condition()
-
-    async def take_all(self) -> int:
-        async with self.changed:
-            await self.changed.wait_for(lambda: self.free > 0)
-            taken, self.free = self.free, 0
-            return taken
-
-    async def release(self, count: int = 1) -> None:
-        async with self.changed:
-            self.free += count
-            self.changed.notify_all()
-
-
 class NotifierWorker:
     def __init__(self, js: JetStreamContext, runner: DeliveryRunner, concurrency: int) -> None:
         self.js = js
         self.runner = runner
-        self.slots = Slots(concurrency)
+        self.slots = WorkSlots(concurrency)
         self.stopping = asyncio.Event()
         self.tasks: set[asyncio.Task] = set()
 

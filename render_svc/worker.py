@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from chartsnap import queue
+from chartsnap.work_slots import WorkSlots
 from chartsnap.v1 import render_pb2
 from render_svc.chart_figure import build_figure
 from chartsnap.image_store import ImageStore
@@ -35,26 +36,6 @@ log = logging.getLogger(__name__)
 
 ACK_WAIT = 15.0  # how long a dead worker's messages wait before redelivery
 HEARTBEAT = 5.0  # in_progress interval, well under ACK_WAIT
-
-
-class RenderSlots:
-    """Free render slots. The fetch loop takes every free slot at once and
-    asks the queue for exactly that many messages."""
-
-    def __init__(self, count: int) -> None:
-        self.free = count
-        self.changed = asyncio.Condition()
-
-    async def take_all(self) -> int:
-        async with self.changed:
-            await self.changed.wait_for(lambda: self.free > 0)
-            taken, self.free = self.free, 0
-            return taken
-
-    async def release(self, count: int = 1) -> None:
-        async with self.changed:
-            self.free += count
-            self.changed.notify_all()
 
 
 @dataclass
@@ -82,7 +63,7 @@ class RenderWorker:
         self.images = images
         self.slots = slots
         self.max_attempts = max_attempts
-        self.free = RenderSlots(slots)
+        self.free = WorkSlots(slots)
         # Browser calls block; one thread per browser so every browser can draw at
         # once, while jobs beyond that wait in the executor's queue (FIFO).
         self.browser_threads = ThreadPoolExecutor(max_workers=pool.size, thread_name_prefix="render")
