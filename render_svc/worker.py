@@ -27,10 +27,10 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from chartsnap import queue
 from chartsnap.work_slots import WorkSlots
 from chartsnap.v1 import render_pb2
-from render_svc.chart_figure import build_figure
 from chartsnap.image_store import ImageStore
 from render_svc.request_spec import spec_from_request
-from render_svc.warm_renderer import RenderError, RendererPool, serialize
+from render_svc.figure_templates import figure_item_json
+from render_svc.warm_renderer import RenderError, RendererPool
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class RenderWorker:
 
                 t = time.perf_counter()
                 item_json = await loop.run_in_executor(
-                    self.cpu_threads, lambda: serialize(build_figure(spec_from_request(request))))
+                    self.cpu_threads, lambda: figure_item_json(spec_from_request(request)))
                 timings.serialize = time.perf_counter() - t
                 t = time.perf_counter()
                 rendered = await loop.run_in_executor(
