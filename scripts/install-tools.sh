@@ -19,7 +19,7 @@ fi
 
 if [ ! -x "$S3_BIN" ]; then
   echo "==> building the S3 object store ($S3_MODULE@$S3_VERSION) with Go into $CACHE"
-  echo "    first build only: this takes 1-3 minutes on 2 cores; later runs reuse it"
+  echo "    first build only: about a minute on 2 cores (downloads and compiles); later runs reuse it"
   mkdir -p "$CACHE/bin" "$CACHE/gobin"
   GOBIN="$CACHE/gobin" GOFLAGS=-mod=mod go install "$S3_MODULE@$S3_VERSION"
   mv "$CACHE/gobin/versitygw" "$S3_BIN"
