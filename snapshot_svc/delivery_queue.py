@@ -12,9 +12,7 @@ import asyncio
 import logging
 import time
 
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig
 
 from chartsnap import queue
 from chartsnap.v1 import delivery_pb2
@@ -84,37 +82,26 @@ class DeliveryResultConsumer:
         self.snapshots = snapshots
 
     async def run(self) -> None:
-        sub = await self.js.pull_subscribe(
-            queue.DELIVERY_RESULTS, durable=DELIVERY_RESULTS_CONSUMER, stream="CHARTSNAP_RESULTS",
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_deliver=-1),
-        )
-        while True:
-            try:
-                msgs = await sub.fetch(batch=64, timeout=1.0)
-            except NatsTimeout:
-                continue
-            except Exception as exc:  # noqa: BLE001 - reconnecting; wait a moment
-                log.warning("fetching delivery results failed: %s", exc)
-                await asyncio.sleep(1.0)
-                continue
-            for msg in msgs:
-                try:
-                    result = delivery_pb2.DeliveryResult.FromString(msg.data)
-                except Exception:  # noqa: BLE001 - unreadable forever
-                    await msg.term()
-                    continue
-                if result.state not in STATES:
-                    await msg.term()
-                    continue
-                try:
-                    ended_at = time.time()
-                    await asyncio.to_thread(
-                        self.snapshots.delivery_ended, result.snapshot_id, result.service_id,
-                        STATES[result.state], result.attempts, result.error, ended_at)
-                    await asyncio.to_thread(
-                        observe_job_completed, self.snapshots.engine, result.snapshot_id, ended_at)
-                except Exception:  # noqa: BLE001 - database trouble: retry shortly
-                    log.exception("recording delivery %s failed", result.delivery_id)
-                    await msg.nak(delay=1.0)
-                    continue
-                await msg.ack()
+        await queue.consume_forever(self.js, queue.DELIVERY_RESULTS, DELIVERY_RESULTS_CONSUMER,
+                                    "CHARTSNAP_RESULTS", self._handle)
+
+    async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
+        try:
+            result = delivery_pb2.DeliveryResult.FromString(msg.data)
+        except Exception:  # noqa: BLE001 - unreadable forever
+            await msg.term()
+            return
+        if result.state not in STATES:
+            await msg.term()
+            return
+        try:
+            ended_at = time.time()
+            await asyncio.to_thread(
+                self.snapshots.delivery_ended, result.snapshot_id, result.service_id,
+                STATES[result.state], result.attempts, result.error, ended_at)
+            await asyncio.to_thread(observe_job_completed, self.snapshots.engine, result.snapshot_id, ended_at)
+        except Exception:  # noqa: BLE001 - database trouble: retry shortly
+            log.exception("recording delivery %s failed", result.delivery_id)
+            await msg.nak(delay=1.0)
+            return
+        await msg.ack()

@@ -14,10 +14,8 @@ import time
 from typing import TYPE_CHECKING
 
 from nats.errors import MaxPayloadError
-from nats.errors import TimeoutError as NatsTimeout
 from sqlalchemy.exc import OperationalError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig
 
 from chartsnap import errors, queue
 from chartsnap.v1 import render_pb2
@@ -137,21 +135,8 @@ class ResultConsumer:
         self.deliveries = deliveries
 
     async def run(self) -> None:
-        sub = await self.js.pull_subscribe(
-            queue.RENDER_RESULTS, durable=queue.SNAPSHOT_RESULTS, stream="CHARTSNAP_RESULTS",
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_deliver=-1),
-        )
-        while True:
-            try:
-                msgs = await sub.fetch(batch=64, timeout=1.0)
-            except NatsTimeout:
-                continue
-            except Exception as exc:  # noqa: BLE001 - reconnecting; wait a moment
-                log.warning("fetching results failed: %s", exc)
-                await asyncio.sleep(1.0)
-                continue
-            for msg in msgs:
-                await self._handle(msg)
+        await queue.consume_forever(self.js, queue.RENDER_RESULTS, queue.SNAPSHOT_RESULTS, "CHARTSNAP_RESULTS",
+                                    self._handle)
 
     async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
         try:
