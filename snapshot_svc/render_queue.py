@@ -34,6 +34,7 @@ UNPUBLISHED_GRACE = 10.0  # seconds a fresh job may wait before the sweeper repu
 SWEEP_INTERVAL = 5.0
 PUBLISH_TIMEOUT = 5.0
 MAX_UNPUBLISHED_AGE = 1800.0  # a job the queue could not take for this long fails
+MAX_STALLED_AGE = 3600.0  # a working job with no progress for this long fails
 TOO_LARGE = "the chart's data is too large to draw at once: narrow the window, the streams or the size"
 
 
@@ -110,6 +111,8 @@ class RenderQueue:
         now = time.time()
         await asyncio.to_thread(self.snapshots.fail_unpublished, now - MAX_UNPUBLISHED_AGE,
                                 "the render could not be queued: the queue was unreachable for too long")
+        await asyncio.to_thread(self.snapshots.fail_stalled, now - MAX_STALLED_AGE,
+                                "the job stopped making progress")
         stale = await asyncio.to_thread(self.snapshots.unpublished, now - grace)
         published = 0
         for account_id, snapshot_id in stale:

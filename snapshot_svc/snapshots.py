@@ -230,6 +230,15 @@ class SnapshotStore:
             ).all()
         return [(r.account_id, r.snapshot_id) for r in rows]
 
+    def fail_stalled(self, updated_before: float, reason: str) -> int:
+        """Fail `working` jobs that made no progress since `updated_before`: a
+        last resort so every accepted snapshot ends, even if a result was lost."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(jobs).where(jobs.c.state == WORKING, jobs.c.updated_at < updated_before)
+                .values(state=FAILED, errors=[reason], updated_at=time.time())
+            ).rowcount
+
     def fail_unpublished(self, created_before: float, reason: str) -> int:
         """Fail queued jobs never published since `created_before`: every 202 ends."""
         with self.engine.begin() as conn:

@@ -370,3 +370,17 @@ def test_create_answers_what_get_reads_back(store, acct):
     created = store.create(acct, validate(_input(tags=({"name": "env", "values": ["prod"]},), message="hi"), NOW),
                            NOW)
     assert created == store.get(acct, created["id"])
+
+
+def test_stalled_working_jobs_fail_but_recent_and_finished_ones_do_not(store, acct):
+    stalled, done = _create(store, acct), _create(store, acct)
+    for snap in (stalled, done):
+        store.render_started(snap["id"], NOW + 1)
+    store.render_succeeded(done["id"], done["pending_image_key"], NOW + 2)
+    recent = _create(store, acct, now=NOW + 10)
+    store.render_started(recent["id"], NOW + 10)
+
+    assert store.fail_stalled(NOW + 5, "stopped") == 1
+    assert (_job(store, acct, stalled).state, _job(store, acct, stalled).errors) == ("failed", ["stopped"])
+    assert _job(store, acct, done).state == "complete"
+    assert _job(store, acct, recent).state == "working"
