@@ -16,6 +16,8 @@ from chartsnap import errors
 from chartsnap.basic_auth import parse_basic
 from chartsnap.status_table import error_reply_from_rpc, grpc_code_for, http_status_for
 from chartsnap.v1 import (
+    accounts_pb2,
+    accounts_pb2_grpc,
     destinations_pb2,
     destinations_pb2_grpc,
     measurements_pb2_grpc,
@@ -32,6 +34,7 @@ from gateway.settings import GatewaySettings
 log = logging.getLogger(__name__)
 REALM = 'Basic realm="chartsnap"'
 ID = re.compile(r"[0-9]{1,18}")
+GATEWAY = web.AppKey("gateway", "Gateway")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -64,6 +67,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except errors.ChartsnapError as exc:
+        # Errors found here, before any RPC checked the caller: wrong
+        # credentials come first (401), whatever else is wrong.
+        if not isinstance(exc, errors.Unauthenticated) and await _credentials_refused(request):
+            return domain_error_response(errors.Unauthenticated("Authorization failed"))
         return domain_error_response(exc)
     except grpc.RpcError as exc:
         reply = error_reply_from_rpc(exc)
@@ -71,6 +78,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             log.warning("%s %s: upstream %s %s", request.method, request.path, exc.code(), exc.details())
         return error_response(reply.http_status, reply.body, reply.retry_after)
     except web.HTTPRequestEntityTooLarge:
+        if await _credentials_refused(request):
+            return domain_error_response(errors.Unauthenticated("Authorization failed"))
         return error_response(413, {"errors": {"request": ["Request body too large"]}})
     except web.HTTPMethodNotAllowed as exc:
         return json_response({"errors": {"request": [f"Method {exc.method} not allowed here"]}}, 405,
@@ -84,6 +93,21 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(500, {"errors": {"system": ["Internal error"]}})
 
 
+async def _credentials_refused(request: web.Request) -> bool:
+    """Whether the snapshot service refuses this request's credentials. Asked
+    only on the error path, so good requests pay no extra round trip."""
+    header = request.headers.get("Authorization")
+    if parse_basic(header) is None:
+        return request.path.startswith("/v1/")
+    gateway = request.app[GATEWAY]
+    try:
+        await gateway.accounts.WhoAmI(accounts_pb2.WhoAmIRequest(), metadata=(("authorization", header),),
+                                      timeout=gateway.settings.rpc_timeout)
+    except grpc.RpcError as exc:
+        return exc.code() == grpc.StatusCode.UNAUTHENTICATED
+    return False
+
+
 class Gateway:
     def __init__(self, settings: GatewaySettings, channel: grpc.aio.Channel) -> None:
         self.settings = settings
@@ -91,6 +115,7 @@ class Gateway:
         self.spaces = spaces_pb2_grpc.SpaceServiceStub(channel)
         self.measurements = measurements_pb2_grpc.MeasurementServiceStub(channel)
         self.snapshots = snapshots_pb2_grpc.SnapshotServiceStub(channel)
+        self.accounts = accounts_pb2_grpc.AccountServiceStub(channel)
         self.destinations = destinations_pb2_grpc.DestinationServiceStub(channel)
 
     # -- plumbing ------------------------------------------------------------
@@ -282,6 +307,7 @@ def build_app(settings: GatewaySettings, channel: grpc.aio.Channel) -> web.Appli
     # Metrics first (outermost): it records the status errors_middleware chose.
     app = web.Application(middlewares=[request_metrics_middleware, errors_middleware],
                           client_max_size=settings.max_body_bytes)
+    app[GATEWAY] = gw
     app.add_routes([
         web.get("/healthz", gw.healthz),
         web.get("/metrics", metrics_handler),

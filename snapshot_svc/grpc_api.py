@@ -17,6 +17,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from chartsnap import errors
 from chartsnap.grpc_server import credentials_from, domain_rpc
 from chartsnap.v1 import (
+    accounts_pb2,
+    accounts_pb2_grpc,
     destinations_pb2,
     destinations_pb2_grpc,
     measurements_pb2,
@@ -106,6 +108,16 @@ def snapshot_to_proto(snap: dict, image_url: str) -> snapshots_pb2.Snapshot:
         chart_id=snap["chart_id"], chart_type=snap["chart_type"], sources=snap["sources"],
         width=snap["width"], height=snap["height"],
     )
+
+
+class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
+    def __init__(self, auth: Authenticator) -> None:
+        self.auth = auth
+
+    @domain_rpc
+    async def WhoAmI(self, request, context):
+        account = await self.auth(context)
+        return accounts_pb2.Account(id=account.id, email=account.email, full_name=account.full_name)
 
 
 class SpaceServicer(spaces_pb2_grpc.SpaceServiceServicer):

@@ -17,13 +17,14 @@ from nats.aio.client import Client as NATS
 from chartsnap import queue
 from chartsnap.grpc_server import MESSAGE_LIMITS, add_health, bind, mark_not_serving, mark_serving
 from chartsnap.metrics import MetricsServer, serve_metrics
-from chartsnap.v1 import destinations_pb2_grpc, measurements_pb2_grpc, snapshots_pb2_grpc, spaces_pb2_grpc
+from chartsnap.v1 import accounts_pb2_grpc, destinations_pb2_grpc, measurements_pb2_grpc, snapshots_pb2_grpc, spaces_pb2_grpc
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.database import make_engine
 from snapshot_svc.delivery_queue import DeliveryDispatcher, DeliveryResultConsumer
 from snapshot_svc.destinations import DestinationStore
 from snapshot_svc.grpc_api import (
+    AccountServicer,
     Authenticator,
     DestinationServicer,
     MeasurementServicer,
@@ -39,7 +40,7 @@ from snapshot_svc.snapshots import SnapshotStore
 log = logging.getLogger(__name__)
 
 SERVICE_NAMES = ["chartsnap.v1.SpaceService", "chartsnap.v1.MeasurementService", "chartsnap.v1.SnapshotService",
-                 "chartsnap.v1.DestinationService"]
+                 "chartsnap.v1.DestinationService", "chartsnap.v1.AccountService"]
 
 
 @dataclass
@@ -96,6 +97,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
         SnapshotServicer(auth, spaces, snapshots, render_queue, image_url_for, destinations), server
     )
     destinations_pb2_grpc.add_DestinationServiceServicer_to_server(DestinationServicer(auth, destinations), server)
+    accounts_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(auth), server)
     health = add_health(server, SERVICE_NAMES)
     port = bind(server, settings.listen_addr)
     await server.start()

@@ -235,3 +235,15 @@ def test_pathological_tag_pattern_answers_fast(api: Api) -> None:
     r = api.get("/v1/measurements/pat.metric", params={"duration": 600, "tags[host]": "*a*a*a*a*a*a*b"})
     assert r.status_code == 404
     assert _time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("body, content_type", [("{bad", "application/json"), ("x=1", "text/plain"),
+                                                 ('{"subject": 5}', "application/json")])
+def test_wrong_credentials_win_over_a_bad_body(api: Api, body: str, content_type: str) -> None:
+    r = requests.post(api.url("/v1/snapshots"), data=body, headers={"Content-Type": content_type},
+                      auth=(api.email, "f" * 64), timeout=10)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic")
+    r = requests.get(api.url("/v1/snapshots/abc"), auth=(api.email, "f" * 64), timeout=10)
+    assert r.status_code == 401
+    # Good credentials still get the precise error.
+    assert api.post("/v1/snapshots", data=body, headers={"Content-Type": content_type}).status_code in (400, 415)
