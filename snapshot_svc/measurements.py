@@ -9,7 +9,7 @@ import json
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sqlalchemy import Engine, func, select, tuple_
@@ -42,12 +42,6 @@ class Sample:
     min: float
     max: float
     last: float
-
-
-@dataclass
-class SubmitOutcome:
-    accepted: int = 0
-    rejected: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _finite(value: Any) -> bool:
