@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
@@ -45,18 +44,7 @@ class NotifierWorker:
             config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT, max_ack_pending=1000),
         )
         while not self.stopping.is_set():
-            wanted = await self.slots.take_all()
-            try:
-                msgs = await sub.fetch(batch=wanted, timeout=1.0)
-            except NatsTimeout:
-                msgs = []
-            except Exception as exc:  # noqa: BLE001 - connection trouble; back off a moment
-                log.warning("fetching delivery requests failed: %s", exc)
-                msgs = []
-                await asyncio.sleep(1.0)
-            if wanted > len(msgs):
-                await self.slots.release(wanted - len(msgs))
-            for msg in msgs:
+            for msg in await self.slots.fetch(sub, "delivery requests"):
                 task = asyncio.create_task(self._handle(msg))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)

@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
@@ -81,18 +80,7 @@ class RenderWorker:
                                   max_deliver=self.max_attempts + 2, max_ack_pending=1000),
         )
         while True:
-            wanted = await self.free.take_all()
-            try:
-                msgs = await sub.fetch(batch=wanted, timeout=1.0)
-            except NatsTimeout:
-                msgs = []
-            except Exception as exc:  # noqa: BLE001 - connection trouble; back off a moment
-                log.warning("fetching render requests failed: %s", exc)
-                msgs = []
-                await asyncio.sleep(1.0)
-            if wanted > len(msgs):
-                await self.free.release(wanted - len(msgs))
-            for msg in msgs:
+            for msg in await self.free.fetch(sub, "render requests"):
                 task = asyncio.create_task(self._handle(msg))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)

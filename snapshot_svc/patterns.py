@@ -6,6 +6,7 @@ exponentially on patterns like `*a*a*a*b`, and would hold the GIL while it did.)
 
 from __future__ import annotations
 
+
 def matches(pattern: str, value: str) -> bool:
     pieces = pattern.split("*")
     if len(pieces) == 1:
