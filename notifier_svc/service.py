@@ -15,7 +15,7 @@ from nats.aio.client import Client as NATS
 
 from chartsnap import queue
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
-from chartsnap.image_store import ImageStore
+from chartsnap.image_store import image_store_for
 from notifier_svc.delivery_ledger import DeliveryLedger, open_bucket
 from notifier_svc.delivery_runner import DeliveryRunner
 from notifier_svc.notifier import Notifier
@@ -64,8 +64,7 @@ class NotifierService:
 
 
 async def start_notifier_service(settings: NotifierSettings) -> NotifierService:
-    images = StoredImages(ImageStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
-                                     settings.s3_bucket, settings.s3_secure))
+    images = StoredImages(image_store_for(settings))
     nc = await nats.connect(settings.nats_url, name="notifier_svc", max_reconnect_attempts=-1, connect_timeout=5)
     js = nc.jetstream()
     await queue.ensure_streams(js)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 
+from chartsnap.image_store import s3_settings_from
 from chartsnap.settings import EnvReader
 from notifier_svc.retry_policy import RetryPolicy
 from notifier_svc.smtp_sender import DEFAULT_SMTP_FROM, SmtpServer
@@ -48,11 +49,7 @@ class NotifierSettings:
         settings = cls(
             nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             health_addr=env.address("NOTIFIER_HEALTH_ADDR", "127.0.0.1:50053"),
-            s3_endpoint=env.address("S3_ENDPOINT", "127.0.0.1:9000"),
-            s3_access_key=env.str("S3_ACCESS_KEY", "chartsnap"),
-            s3_secret_key=env.str("S3_SECRET_KEY", "chartsnap-local-secret"),
-            s3_bucket=env.str("S3_BUCKET", "chartsnap"),
-            s3_secure=env.bool("S3_SECURE", False),
+            **s3_settings_from(env),
             concurrency=env.int("NOTIFIER_CONCURRENCY", 16, lo=1, hi=1000),
             smtp=SmtpServer(
                 host=env.str("SMTP_HOST", "127.0.0.1"),

@@ -13,7 +13,7 @@ from nats.aio.client import Client as NATS
 
 from chartsnap import queue
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
-from chartsnap.image_store import ImageStore
+from chartsnap.image_store import image_store_for
 from chartsnap.metrics import MetricsServer, serve_metrics
 from render_svc import render_metrics
 from render_svc.settings import RenderSettings
@@ -51,8 +51,7 @@ class RenderService:
 
 
 async def start_render_service(settings: RenderSettings) -> RenderService:
-    images = ImageStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
-                        settings.s3_bucket, settings.s3_secure)
+    images = image_store_for(settings)
     await asyncio.to_thread(images.ensure_bucket)
     pool = await asyncio.to_thread(
         lambda: RendererPool(size=settings.browsers, max_renders=settings.max_renders_per_browser,

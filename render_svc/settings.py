@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from chartsnap.image_store import s3_settings_from
 from chartsnap.settings import EnvReader
 
 
@@ -21,7 +22,7 @@ class RenderSettings:
     health_addr: str
     s3_endpoint: str
     s3_access_key: str
-    s3_secret_key: str
+    s3_secret_key: str = field(repr=False)  # kept out of logs
     s3_bucket: str
     s3_secure: bool
     slots: int                 # render requests in flight (taken from the queue, not yet acked)
@@ -38,11 +39,7 @@ class RenderSettings:
         settings = cls(
             nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             health_addr=env.address("RENDER_HEALTH_ADDR", "127.0.0.1:50052"),
-            s3_endpoint=env.address("S3_ENDPOINT", "127.0.0.1:9000"),
-            s3_access_key=env.str("S3_ACCESS_KEY", "chartsnap"),
-            s3_secret_key=env.str("S3_SECRET_KEY", "chartsnap-local-secret"),
-            s3_bucket=env.str("S3_BUCKET", "chartsnap"),
-            s3_secure=env.bool("S3_SECURE", False),
+            **s3_settings_from(env),
             slots=env.int("RENDER_SLOTS", default_slots(browsers), lo=1, hi=64),
             browsers=browsers,
             max_renders_per_browser=env.int("RENDER_MAX_PER_BROWSER", 500, lo=1),
