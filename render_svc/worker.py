@@ -54,6 +54,15 @@ class Timings:
 JobObserver = Callable[[Timings], None]
 
 
+def _reported(base: render_pb2.RenderResult, state: int, error: str = "") -> render_pb2.RenderResult:
+    """The result for one request (`base` names it) in one state."""
+    result = render_pb2.RenderResult()
+    result.CopyFrom(base)
+    result.state = state
+    result.error = error
+    return result
+
+
 class RenderWorker:
     def __init__(self, js: JetStreamContext, pool: RendererPool, images: ImageStore, slots: int,
                  max_attempts: int, observer: JobObserver | None = None) -> None:
@@ -116,9 +125,7 @@ class RenderWorker:
                                            image_key=request.image_key, attempt=attempt)
             started_published: asyncio.Task | None = None
             try:
-                started = render_pb2.RenderResult()
-                started.CopyFrom(base)
-                started.state = render_pb2.RenderResult.STARTED
+                started = _reported(base, render_pb2.RenderResult.STARTED)
                 # Reported while the figure is being serialised, not before: the
                 # round trip to JetStream need not delay the render.
                 started_published = asyncio.create_task(self._publish(started))
@@ -138,10 +145,7 @@ class RenderWorker:
                 timings.upload = time.perf_counter() - t
 
                 await started_published  # STARTED must be on the stream before SUCCEEDED
-                done = render_pb2.RenderResult()
-                done.CopyFrom(base)
-                done.state = render_pb2.RenderResult.SUCCEEDED
-                await self._publish(done)
+                await self._publish(_reported(base, render_pb2.RenderResult.SUCCEEDED))
                 await msg.ack()
                 timings.total = time.perf_counter() - t0
                 self._observe(timings)
@@ -178,10 +182,7 @@ class RenderWorker:
             return
         reason = "the chart could not be drawn" if isinstance(exc, RenderError) else "the image could not be stored"
         log.error("render of snapshot %s failed for good after %s attempts: %s", base.snapshot_id, attempt, exc)
-        failed = render_pb2.RenderResult()
-        failed.CopyFrom(base)
-        failed.state = render_pb2.RenderResult.FAILED
-        failed.error = f"{reason} after {attempt} attempts"
+        failed = _reported(base, render_pb2.RenderResult.FAILED, f"{reason} after {attempt} attempts")
         try:
             await self._publish(failed)
             await msg.term()
