@@ -20,15 +20,20 @@ RENDER_RESULTS = "chartsnap.render.results"
 DELIVERY_REQUESTS = "chartsnap.delivery.requests"
 DELIVERY_RESULTS = "chartsnap.delivery.results"
 
+RENDER_STREAM = "CHARTSNAP_RENDER"
+DELIVERY_STREAM = "CHARTSNAP_DELIVERY"
+RESULTS_STREAM = "CHARTSNAP_RESULTS"
+
 RENDER_WORKERS = "render-workers"          # durable pull consumer of render_svc
-SNAPSHOT_RESULTS = "snapshot-svc-results"  # durable pull consumer of snapshot_svc
+SNAPSHOT_RESULTS = "snapshot-svc-results"  # durable pull consumers of snapshot_svc
+SNAPSHOT_DELIVERY_RESULTS = "snapshot-svc-deliveries"
 NOTIFIER_WORKERS = "notifier-workers"      # durable pull consumer of notifier_svc
 
 # Work queues: a message is removed once acked. Result streams keep a day so a
 # snapshot service that was down catches up when it returns.
 STREAMS = (
     StreamConfig(
-        name="CHARTSNAP_RENDER",
+        name=RENDER_STREAM,
         subjects=[RENDER_REQUESTS],
         retention=RetentionPolicy.WORK_QUEUE,
         storage=StorageType.FILE,
@@ -36,14 +41,14 @@ STREAMS = (
         max_msg_size=8 * 1024 * 1024,
     ),
     StreamConfig(
-        name="CHARTSNAP_DELIVERY",
+        name=DELIVERY_STREAM,
         subjects=[DELIVERY_REQUESTS],
         retention=RetentionPolicy.WORK_QUEUE,
         storage=StorageType.FILE,
         duplicate_window=300.0,
     ),
     StreamConfig(
-        name="CHARTSNAP_RESULTS",
+        name=RESULTS_STREAM,
         subjects=[RENDER_RESULTS, DELIVERY_RESULTS],
         retention=RetentionPolicy.WORK_QUEUE,
         storage=StorageType.FILE,

@@ -24,7 +24,6 @@ from notifier_svc.delivery_runner import DeliveryRunner, Outcome, Postponed
 
 log = logging.getLogger(__name__)
 
-STREAM = "CHARTSNAP_DELIVERY"
 ACK_WAIT = 30.0
 HEARTBEAT = 10.0        # in_progress interval, well under ACK_WAIT
 RETRY_LATER = 2.0       # nak delay when NATS itself is in trouble
@@ -40,7 +39,7 @@ class NotifierWorker:
 
     async def run(self) -> None:
         sub = await self.js.pull_subscribe(
-            queue.DELIVERY_REQUESTS, durable=queue.NOTIFIER_WORKERS, stream=STREAM,
+            queue.DELIVERY_REQUESTS, durable=queue.NOTIFIER_WORKERS, stream=queue.DELIVERY_STREAM,
             config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT, max_ack_pending=1000),
         )
         while not self.stopping.is_set():

@@ -84,7 +84,7 @@ class RenderWorker:
 
     async def run(self) -> None:
         sub = await self.js.pull_subscribe(
-            queue.RENDER_REQUESTS, durable=queue.RENDER_WORKERS, stream="CHARTSNAP_RENDER",
+            queue.RENDER_REQUESTS, durable=queue.RENDER_WORKERS, stream=queue.RENDER_STREAM,
             config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT,
                                   max_deliver=self.max_attempts + 2, max_ack_pending=1000),
         )

@@ -24,7 +24,6 @@ from snapshot_svc.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
 
-DELIVERY_RESULTS_CONSUMER = "snapshot-svc-deliveries"
 STATES = {delivery_pb2.DeliveryResult.DELIVERED: "delivered", delivery_pb2.DeliveryResult.FAILED: "failed"}
 
 
@@ -82,8 +81,8 @@ class DeliveryResultConsumer:
         self.snapshots = snapshots
 
     async def run(self) -> None:
-        await queue.consume_forever(self.js, queue.DELIVERY_RESULTS, DELIVERY_RESULTS_CONSUMER,
-                                    "CHARTSNAP_RESULTS", self._handle)
+        await queue.consume_forever(self.js, queue.DELIVERY_RESULTS, queue.SNAPSHOT_DELIVERY_RESULTS,
+                                    queue.RESULTS_STREAM, self._handle)
 
     async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
         try:

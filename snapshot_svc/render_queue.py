@@ -138,7 +138,7 @@ class ResultConsumer:
         self.deliveries = deliveries
 
     async def run(self) -> None:
-        await queue.consume_forever(self.js, queue.RENDER_RESULTS, queue.SNAPSHOT_RESULTS, "CHARTSNAP_RESULTS",
+        await queue.consume_forever(self.js, queue.RENDER_RESULTS, queue.SNAPSHOT_RESULTS, queue.RESULTS_STREAM,
                                     self._handle)
 
     async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
