@@ -19,6 +19,7 @@ from chartsnap.grpc_server import credentials_from, domain_rpc
 from chartsnap.v1 import (
     accounts_pb2,
     accounts_pb2_grpc,
+    common_pb2,
     destinations_pb2,
     destinations_pb2_grpc,
     measurements_pb2,
@@ -194,9 +195,7 @@ class SpaceServicer(spaces_pb2_grpc.SpaceServiceServicer):
         return spaces_pb2.Empty()
 
 
-def _page_info(found: int, length: int, offset: int, total: int):
-    from chartsnap.v1 import common_pb2
-
+def _page_info(found: int, length: int, offset: int, total: int) -> common_pb2.PageInfo:
     return common_pb2.PageInfo(found=found, length=length, offset=offset, total=total)
 
 
