@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 from dataclasses import dataclass, field
 
 from selenium.webdriver.chrome.options import Options
@@ -119,13 +120,46 @@ def chromium_options(user_data_dir: str, chromium_path: str = DEFAULT_CHROMIUM_P
     return options
 
 
+class StartWatchdog:
+    """Bounds a browser start in time: when ``timeout_s`` passes before
+    :meth:`cancel`, it kills chromedriver's process tree, so whatever selenium
+    call is waiting on it fails at once instead of after selenium's own
+    (minutes-long) timeouts. :meth:`expire` does the same on demand (a pool
+    that closes mid-start)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.fired = threading.Event()
+        self._service: Service | None = None
+        self._timer = threading.Timer(timeout_s, self.expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, service: Service) -> None:
+        self._service = service
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def expire(self) -> None:
+        self._timer.cancel()
+        self.fired.set()
+        process = getattr(self._service, "process", None)
+        if process is not None:
+            kill_tree(process.pid)
+
+
 def start_chromium(chromium_path: str = DEFAULT_CHROMIUM_PATH,
                    chromedriver_path: str = DEFAULT_CHROMEDRIVER_PATH,
-                   window_size: tuple[int, int] | None = None) -> ChromiumProcess:
-    """Launch chromedriver + Chromium with a fresh profile directory."""
+                   window_size: tuple[int, int] | None = None,
+                   watchdog: StartWatchdog | None = None) -> ChromiumProcess:
+    """Launch chromedriver + Chromium with a fresh profile directory; with a
+    ``watchdog``, the start is killed when it outlasts the watchdog's bound."""
     user_data_dir = tempfile.mkdtemp(prefix="chartsnap-chromium-")
     try:
         service = Service(executable_path=chromedriver_path)
+        if watchdog is not None:
+            watchdog.watch(service)
         driver = WebDriver(service=service,
                            options=chromium_options(user_data_dir, chromium_path, window_size))
     except BaseException:
@@ -159,6 +193,16 @@ def descendant_pids(root_pid: int) -> list[int]:
             found.append(child)
             pending.append(child)
     return found
+
+
+def kill_tree(root_pid: int) -> None:
+    """SIGKILL ``root_pid`` and every process below it, children first read
+    (once the root dies its children are re-parented and cannot be found)."""
+    for pid in [*reversed(descendant_pids(root_pid)), root_pid]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def is_running(pid: int) -> bool:

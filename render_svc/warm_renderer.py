@@ -5,6 +5,15 @@ page, resizes the window and screenshots the whole viewport for every image.
 Here the page with BokehJS is loaded once per browser; each render only ships
 the ``json_item`` of the figure, embeds it into a fixed div, waits for BokehJS
 to report the document idle and captures just that div with CDP.
+
+:class:`WarmBrowser` is one such browser. :class:`RendererPool` (what the
+service uses) keeps K of them and never starts one inside a render: a browser
+due for recycling keeps serving while a starter thread brings up its
+successor, and a crashed one is replaced the same way while the render is
+retried on another ready browser. A cold start is bounded by its own timeout,
+never by a render's budget, so how fast a machine starts Chromium changes
+throughput during a recycle, not correctness. :class:`BrowserSession` is one
+browser restarted in place, for single-threaded use (the benchmark).
 """
 
 from __future__ import annotations
@@ -14,11 +23,11 @@ import functools
 import json
 import logging
 import os
-import queue
 import shutil
 import tempfile
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +43,7 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from render_svc.chromium_driver import (
     DEFAULT_CHROMEDRIVER_PATH,
     DEFAULT_CHROMIUM_PATH,
-    ChromiumProcess,
+    StartWatchdog,
     rss_bytes,
     start_chromium,
 )
@@ -47,12 +56,19 @@ DEFAULT_MAX_RENDERS = 500
 # reads ~1 GiB this way (its PSS is ~400 MiB), so the bound sits well above that.
 DEFAULT_MAX_RSS_BYTES = 2 * 1024**3
 DEFAULT_RENDER_TIMEOUT_S = 10.0
+# A cold start plus warm-up takes ~1-2 s on an idle 2-core machine and several
+# times that under load; this bound only catches a start that will never finish.
+DEFAULT_START_TIMEOUT_S = 60.0
 # Reading /proc for every process of the tree costs ~2 ms; once in a while is enough
 # to catch slow growth.
 DEFAULT_MEMORY_CHECK_EVERY = 20
-# Share of the render budget the first attempt may use before the browser is
-# declared hung and replaced.
+# Share of the render budget the first attempt may use before its browser is
+# declared hung and replaced; the rest is for a retry on another ready browser
+# (no start is needed for it, only one more render).
 FIRST_ATTEMPT_SHARE = 0.4
+# Waits between failed starts of a pool's browser: doubling from the first, capped.
+START_RETRY_FIRST_DELAY_S = 0.5
+START_RETRY_MAX_DELAY_S = 30.0
 
 # Errors that mean "this browser is broken or stuck": replace it and retry.
 # urllib3/OS errors show up when chromedriver died or did not answer in time.
@@ -88,6 +104,10 @@ class RenderTimeoutError(RenderError):
 
 class BrowserCrashedError(RenderError):
     """The browser failed on the first attempt and again on the retry."""
+
+
+class NoBrowserReadyError(RenderTimeoutError):
+    """No browser of the pool became free within the render budget."""
 
 
 class ChartScriptError(RenderError):
@@ -211,132 +231,84 @@ def serialize(figure: LayoutDOM) -> str:
     return json.dumps(item, separators=(",", ":"))
 
 
-class BrowserSession:
-    """One warm Chromium tab rendering bokeh items to PNG. Not thread-safe:
-    use one session per thread (see :class:`RendererPool`)."""
+class HostPage:
+    """The page every browser loads once (BokehJS and an empty target div),
+    written to its own temp dir; shared read-only by a pool's browsers."""
 
-    def __init__(
-        self,
-        *,
-        max_renders: int = DEFAULT_MAX_RENDERS,
-        max_rss_bytes: int = DEFAULT_MAX_RSS_BYTES,
-        memory_check_every: int = DEFAULT_MEMORY_CHECK_EVERY,
-        render_timeout_s: float = DEFAULT_RENDER_TIMEOUT_S,
-        chromium_path: str = DEFAULT_CHROMIUM_PATH,
-        chromedriver_path: str = DEFAULT_CHROMEDRIVER_PATH,
-        viewport: tuple[int, int] = (600, 416),
-        start: bool = True,
-    ) -> None:
-        if max_renders < 1:
-            raise ValueError("max_renders must be >= 1")
-        self.max_renders = max_renders
-        self.max_rss_bytes = max_rss_bytes
-        self.memory_check_every = max(1, memory_check_every)
-        self.render_timeout_s = render_timeout_s
-        self._chromium_path = chromium_path
-        self._chromedriver_path = chromedriver_path
-        self._default_viewport = viewport
-        self._host_dir = tempfile.mkdtemp(prefix="chartsnap-host-")
-        self._host_page = Path(self._host_dir) / "host.html"
-        self._host_page.write_text(host_page_html(*viewport), encoding="utf-8")
-        self._browser: ChromiumProcess | None = None
-        self._viewport: tuple[int, int] = (0, 0)
-        self._closed = False
-        # Counters (read by tests, metrics and logs).
-        self.renders_since_start = 0
-        self.total_renders = 0
-        self.browser_starts = 0
-        self.browser_replacements = 0  # crashed or hung, killed
-        self.browser_recycles = 0      # quit on purpose (render count or memory bound)
-        # Timings of the latest successful render (attempts include a failed first try).
-        self.last_timings = RenderTimings()
-        if start:
-            self._start_browser(time.monotonic() + max(render_timeout_s, 30.0))
+    def __init__(self, viewport: tuple[int, int]) -> None:
+        self.viewport = viewport
+        self._dir = tempfile.mkdtemp(prefix="chartsnap-host-")
+        self.path = Path(self._dir) / "host.html"
+        self.path.write_text(host_page_html(*viewport), encoding="utf-8")
 
-    # -- public API -------------------------------------------------------
+    def remove(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
 
-    serialize = staticmethod(serialize)
 
-    def render(self, figure: LayoutDOM) -> bytes:
-        width, height = _figure_size(figure)
-        return self.render_serialized(serialize(figure), width, height)
+def _first_line(exc: BaseException) -> str:
+    # Selenium appends a long native stack trace to its messages.
+    return (str(exc).splitlines() or [""])[0]
 
-    def render_serialized(self, item_json: str, width: int, height: int) -> bytes:
-        """Render a ``json_item`` string; returns PNG bytes of exactly width x height.
 
-        Within ``render_timeout_s``: the first attempt may use a share of the
-        budget; if the browser crashed or hung it is killed, a fresh one is
-        started and the render is tried once more with what is left.
-        """
-        if self._closed:
-            raise RenderError("browser session is closed")
+class WarmBrowser:
+    """One Chromium with the host page loaded and warmed up, ready to render.
+
+    Starting is the constructor: it either returns a warm browser or raises
+    :class:`BrowserStartError`, within ``start_timeout_s`` (a watchdog kills a
+    start that outlasts it). Not thread-safe: one caller at a time."""
+
+    def __init__(self, host: HostPage, *, chromium_path: str = DEFAULT_CHROMIUM_PATH,
+                 chromedriver_path: str = DEFAULT_CHROMEDRIVER_PATH,
+                 script_timeout_s: float = DEFAULT_RENDER_TIMEOUT_S,
+                 start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
+                 watchdog: StartWatchdog | None = None) -> None:
         started = time.monotonic()
-        deadline = started + self.render_timeout_s
-        self._recycle_if_due()
-        last_error: BaseException | None = None
-        for attempt in (1, 2):
-            # A healthy render takes well under a second; a hang is detected after
-            # FIRST_ATTEMPT_SHARE of the budget so that a restart (~1 s) and a
-            # retry still fit in the rest.
-            attempt_deadline = (started + self.render_timeout_s * FIRST_ATTEMPT_SHARE
-                                if attempt == 1 else deadline)
-            try:
-                if self._browser is None:
-                    self._start_browser(deadline)
-                png, embed_s, capture_s = self._render_once(item_json, width, height, attempt_deadline)
-            except ChartScriptError:
+        watchdog = watchdog or StartWatchdog(start_timeout_s)
+        deadline = started + watchdog.timeout_s
+        self.renders = 0         # successful renders since the start (warm-up excluded)
+        self.due_reason = ""     # why it is due for recycling, once it is
+        self._viewport: tuple[int, int] = (0, 0)
+        try:
+            self._process = start_chromium(chromium_path, chromedriver_path, window_size=host.viewport,
+                                           watchdog=watchdog)
+        except Exception as exc:  # noqa: BLE001 - selenium raises many types here
+            watchdog.cancel()
+            raise BrowserStartError(f"could not start Chromium{_expiry(watchdog)}: {_first_line(exc)}") from exc
+        try:
+            driver = self._process.driver
+            remaining = max(1.0, deadline - time.monotonic())
+            driver.command_executor.client_config.timeout = remaining
+            driver.set_page_load_timeout(remaining)
+            driver.set_script_timeout(script_timeout_s)
+            driver.get(host.path.as_uri())
+            if not driver.execute_script("return typeof Bokeh !== 'undefined' && !!Bokeh.embed"):
+                raise BrowserStartError("BokehJS did not load in the host page")
+            self._set_viewport(*host.viewport)
+            # The first embed in a fresh page pays for JIT compilation and font
+            # loading (~200-300 ms); do it now rather than in a user's request.
+            for warm_up_json, width, height in _warm_up_items():
+                self.render(warm_up_json, width, height, deadline)
+        except Exception as exc:  # noqa: BLE001
+            watchdog.cancel()
+            self.kill()
+            if isinstance(exc, BrowserStartError) and not watchdog.fired.is_set():
                 raise
-            except (RenderTimeoutError, *_BROWSER_FAILURES) as exc:
-                last_error = exc
-            else:
-                self.renders_since_start += 1
-                self.total_renders += 1
-                self.last_timings = RenderTimings(embed_s, capture_s, attempt)
-                return png
-            # First line only: selenium appends a long native stack trace.
-            logger.warning("render attempt %d failed (%s: %s); replacing the browser", attempt,
-                           type(last_error).__name__, (str(last_error).splitlines() or [""])[0])
-            self._discard_browser()
-            self.browser_replacements += 1
-            if time.monotonic() >= deadline:
-                break
-        if time.monotonic() >= deadline or isinstance(last_error, RenderTimeoutError):
-            raise RenderTimeoutError(
-                f"render did not finish within {self.render_timeout_s:.1f}s: {last_error}"
-            ) from last_error
-        raise BrowserCrashedError(f"browser failed twice rendering one chart: {last_error}") from last_error
+            raise BrowserStartError(f"could not load the host page{_expiry(watchdog)}: {_first_line(exc)}") from exc
+        watchdog.cancel()
+        if watchdog.fired.is_set():  # it fired between the last step and cancel()
+            self.kill()
+            raise BrowserStartError(f"Chromium did not start within {watchdog.timeout_s:.0f}s")
+        self.renders = 0
+        self.start_s = time.monotonic() - started
 
-    def browser_pids(self) -> list[int]:
-        """PIDs of the current Chromium processes (empty when no browser runs)."""
-        return self._browser.browser_pids() if self._browser else []
+    @property
+    def driver(self):  # noqa: ANN201 - selenium WebDriver
+        return self._process.driver
 
-    def rss_bytes(self) -> int:
-        # Read once: a metrics scrape calls this from another thread while the
-        # render thread may be replacing the browser.
-        browser = self._browser
-        return rss_bytes(browser.process_tree_pids()) if browser else 0
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._discard_browser(polite=True)
-        shutil.rmtree(self._host_dir, ignore_errors=True)
-
-    def __enter__(self) -> BrowserSession:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    # -- internals --------------------------------------------------------
-
-    def _render_once(self, item_json: str, width: int, height: int,
-                     deadline: float) -> tuple[bytes, float, float]:
-        """PNG bytes plus the seconds spent embedding and capturing."""
-        browser = self._browser
-        assert browser is not None
-        driver = browser.driver
+    def render(self, item_json: str, width: int, height: int,
+               deadline: float) -> tuple[bytes, float, float]:
+        """PNG bytes plus the seconds spent embedding and capturing, by ``deadline``."""
+        driver = self._process.driver
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise RenderTimeoutError("no time left in the render budget")
@@ -364,58 +336,188 @@ class BrowserSession:
             "optimizeForSpeed": True,
         })
         png = base64.b64decode(shot["data"])
+        self.renders += 1
         return png, capture_started - embed_started, time.perf_counter() - capture_started
+
+    def pids(self) -> list[int]:
+        """Chromium processes (chromedriver excluded)."""
+        return self._process.browser_pids()
+
+    def process_tree_pids(self) -> list[int]:
+        """chromedriver and every process below it."""
+        return self._process.process_tree_pids()
+
+    def rss_bytes(self) -> int:
+        return rss_bytes(self._process.process_tree_pids())
+
+    def quit(self) -> None:
+        self._process.quit()
+
+    def kill(self) -> None:
+        """For a crashed or hung browser, which may not answer quit()."""
+        self._process.kill()
 
     def _set_viewport(self, width: int, height: int) -> None:
         # Device metrics give an exact CSS viewport (window sizes include
         # browser chrome in some modes); we only grow it, so alternating sizes
         # do not cause relayouts on every render.
-        assert self._browser is not None
-        self._browser.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        self._process.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False,
         })
         self._viewport = (width, height)
 
-    def _start_browser(self, deadline: float) -> None:
-        try:
-            browser = start_chromium(self._chromium_path, self._chromedriver_path,
-                                     window_size=self._default_viewport)
-        except Exception as exc:  # noqa: BLE001 - selenium raises many types here
-            raise BrowserStartError(f"could not start Chromium: {exc}") from exc
-        self._browser = browser
-        self._viewport = (0, 0)
-        try:
-            remaining = max(1.0, deadline - time.monotonic())
-            browser.driver.command_executor.client_config.timeout = remaining
-            browser.driver.set_page_load_timeout(remaining)
-            browser.driver.set_script_timeout(self.render_timeout_s)
-            browser.driver.get(self._host_page.as_uri())
-            if not browser.driver.execute_script("return typeof Bokeh !== 'undefined' && !!Bokeh.embed"):
-                raise BrowserStartError("BokehJS did not load in the host page")
-            self._set_viewport(*self._default_viewport)
-            # The first embed in a fresh page pays for JIT compilation and font
-            # loading (~200-300 ms); do it now rather than in a user's request.
-            for warm_up_json, width, height in _warm_up_items():
-                self._render_once(warm_up_json, width, height, deadline)
-        except BrowserStartError:
+
+def _expiry(watchdog: StartWatchdog) -> str:
+    return f" within {watchdog.timeout_s:.0f}s" if watchdog.fired.is_set() else ""
+
+
+def recycle_reason(browser: WarmBrowser, max_renders: int, max_rss_bytes: int, memory_check_every: int) -> str:
+    """Why ``browser`` should be recycled now ("" if it should not). Reads /proc
+    (~2 ms) only every ``memory_check_every`` renders."""
+    if browser.renders >= max_renders:
+        return f"{browser.renders} renders"
+    if browser.renders and browser.renders % memory_check_every == 0:
+        rss = browser.rss_bytes()
+        if rss > max_rss_bytes:
+            return f"RSS {rss / 2**20:.0f} MiB > {max_rss_bytes / 2**20:.0f} MiB"
+    return ""
+
+
+class BrowserSession:
+    """One warm Chromium tab restarted in place, for single-threaded callers
+    (the benchmark measures this). Starts and restarts happen in the caller's
+    thread but outside the render budget. Not thread-safe; the service uses
+    :class:`RendererPool`, which never starts a browser inside a render."""
+
+    def __init__(
+        self,
+        *,
+        max_renders: int = DEFAULT_MAX_RENDERS,
+        max_rss_bytes: int = DEFAULT_MAX_RSS_BYTES,
+        memory_check_every: int = DEFAULT_MEMORY_CHECK_EVERY,
+        render_timeout_s: float = DEFAULT_RENDER_TIMEOUT_S,
+        start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
+        chromium_path: str = DEFAULT_CHROMIUM_PATH,
+        chromedriver_path: str = DEFAULT_CHROMEDRIVER_PATH,
+        viewport: tuple[int, int] = (600, 416),
+        start: bool = True,
+    ) -> None:
+        if max_renders < 1:
+            raise ValueError("max_renders must be >= 1")
+        self.max_renders = max_renders
+        self.max_rss_bytes = max_rss_bytes
+        self.memory_check_every = max(1, memory_check_every)
+        self.render_timeout_s = render_timeout_s
+        self.start_timeout_s = start_timeout_s
+        self._browser_options = {"chromium_path": chromium_path, "chromedriver_path": chromedriver_path,
+                                 "script_timeout_s": render_timeout_s, "start_timeout_s": start_timeout_s}
+        self._host = HostPage(viewport)
+        self._browser: WarmBrowser | None = None
+        self._closed = False
+        # Counters (read by tests, metrics and logs).
+        self.total_renders = 0
+        self.browser_starts = 0
+        self.browser_replacements = 0  # crashed or hung, killed
+        self.browser_recycles = 0      # quit on purpose (render count or memory bound)
+        # Timings of the latest successful render (attempts include a failed first try).
+        self.last_timings = RenderTimings()
+        self.last_start_s = 0.0        # how long the latest browser start took
+        if start:
+            try:
+                self._start_browser()
+            except BaseException:
+                self._host.remove()
+                raise
+
+    # -- public API -------------------------------------------------------
+
+    serialize = staticmethod(serialize)
+
+    @property
+    def renders_since_start(self) -> int:
+        return self._browser.renders if self._browser else 0
+
+    def render(self, figure: LayoutDOM) -> bytes:
+        width, height = _figure_size(figure)
+        return self.render_serialized(serialize(figure), width, height)
+
+    def render_serialized(self, item_json: str, width: int, height: int) -> bytes:
+        """Render a ``json_item`` string; returns PNG bytes of exactly width x height.
+
+        The render itself gets ``render_timeout_s``: the first attempt a share
+        of it; if the browser crashed or hung it is killed, a fresh one is
+        started (bounded by ``start_timeout_s``, not charged to the render) and
+        the render is tried once more with the rest.
+        """
+        if self._closed:
+            raise RenderError("browser session is closed")
+        self._recycle_if_due()
+        if self._browser is None:
+            self._start_browser()
+        budget_left = self.render_timeout_s
+        last_error: BaseException | None = None
+        for attempt in (1, 2):
+            if self._browser is None:
+                self._start_browser()
+            attempt_started = time.monotonic()
+            attempt_budget = budget_left * FIRST_ATTEMPT_SHARE if attempt == 1 else budget_left
+            try:
+                png, embed_s, capture_s = self._browser.render(item_json, width, height,
+                                                               attempt_started + attempt_budget)
+            except ChartScriptError:
+                raise
+            except (RenderTimeoutError, *_BROWSER_FAILURES) as exc:
+                last_error = exc
+            else:
+                self.total_renders += 1
+                self.last_timings = RenderTimings(embed_s, capture_s, attempt)
+                return png
+            budget_left -= time.monotonic() - attempt_started
+            logger.warning("render attempt %d failed (%s: %s); replacing the browser", attempt,
+                           type(last_error).__name__, _first_line(last_error))
             self._discard_browser()
-            raise
-        except Exception as exc:  # noqa: BLE001
-            self._discard_browser()
-            raise BrowserStartError(f"could not load the host page: {exc}") from exc
-        self.renders_since_start = 0
+            self.browser_replacements += 1
+            if budget_left <= 0:
+                break
+        if budget_left <= 0 or isinstance(last_error, RenderTimeoutError):
+            raise RenderTimeoutError(
+                f"render did not finish within {self.render_timeout_s:.1f}s: {last_error}"
+            ) from last_error
+        raise BrowserCrashedError(f"browser failed twice rendering one chart: {last_error}") from last_error
+
+    def browser_pids(self) -> list[int]:
+        """PIDs of the current Chromium processes (empty when no browser runs)."""
+        return self._browser.pids() if self._browser else []
+
+    def rss_bytes(self) -> int:
+        # Read once: a metrics scrape may call this while the browser is replaced.
+        browser = self._browser
+        return browser.rss_bytes() if browser else 0
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._discard_browser(polite=True)
+        self._host.remove()
+
+    def __enter__(self) -> BrowserSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- internals --------------------------------------------------------
+
+    def _start_browser(self) -> None:
+        self._browser = WarmBrowser(self._host, **self._browser_options)
+        self.last_start_s = self._browser.start_s
         self.browser_starts += 1
 
     def _recycle_if_due(self) -> None:
         if self._browser is None:
             return
-        reason = ""
-        if self.renders_since_start >= self.max_renders:
-            reason = f"{self.renders_since_start} renders"
-        elif self.renders_since_start and self.renders_since_start % self.memory_check_every == 0:
-            rss = self.rss_bytes()
-            if rss > self.max_rss_bytes:
-                reason = f"RSS {rss / 2**20:.0f} MiB > {self.max_rss_bytes / 2**20:.0f} MiB"
+        reason = recycle_reason(self._browser, self.max_renders, self.max_rss_bytes, self.memory_check_every)
         if reason:
             logger.info("recycling browser after %s", reason)
             self._discard_browser(polite=True)
@@ -450,39 +552,91 @@ def _figure_size(figure: LayoutDOM) -> tuple[int, int]:
 
 
 class RendererPool:
-    """K browser sessions shared by threads (e.g. asyncio's run_in_executor).
+    """K warm browsers shared by threads (e.g. asyncio's run_in_executor).
 
-    A call borrows an idle session, renders, and returns it; with all sessions
-    busy, callers block in the queue. Each session is used by one thread at a
-    time, which is what selenium requires.
+    A call borrows an idle browser, renders, and gives it back; with every
+    browser busy, callers wait (within their render budget). A browser is
+    used by one thread at a time, which is what selenium requires.
+
+    Browsers are never started inside a render. One starter thread does every
+    start, one at a time: after a crash (the render is retried at once on
+    another browser, or on the replacement once it is ready, within the
+    budget) and for recycling, where the browser that is due keeps serving
+    until its successor is warm and only then retires, so the pool never has
+    fewer than K browsers because of a recycle and never recycles them all at
+    once. One start at a time because on a small machine a cold start is CPU
+    bound (~1-2 s of a core): two at once would each take twice as long and
+    slow the renders of the browsers still serving.
+
+    A start that fails is retried after a doubling pause (from
+    START_RETRY_FIRST_DELAY_S to START_RETRY_MAX_DELAY_S). :meth:`can_render`
+    is False while no browser is serving and the latest start failed: then no
+    render can succeed until a start does, so the service reports NOT_SERVING
+    and takes no work.
     """
 
-    def __init__(self, size: int | None = None, **session_kwargs: Any) -> None:
+    def __init__(self, size: int | None = None, *,
+                 max_renders: int = DEFAULT_MAX_RENDERS,
+                 max_rss_bytes: int = DEFAULT_MAX_RSS_BYTES,
+                 memory_check_every: int = DEFAULT_MEMORY_CHECK_EVERY,
+                 render_timeout_s: float = DEFAULT_RENDER_TIMEOUT_S,
+                 start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
+                 chromium_path: str = DEFAULT_CHROMIUM_PATH,
+                 chromedriver_path: str = DEFAULT_CHROMEDRIVER_PATH,
+                 viewport: tuple[int, int] = (600, 416)) -> None:
+        if max_renders < 1:
+            raise ValueError("max_renders must be >= 1")
         self.size = size or os.cpu_count() or 1
-        self._idle: queue.SimpleQueue[BrowserSession] = queue.SimpleQueue()
-        self._sessions: list[BrowserSession] = []
+        self.max_renders = max_renders
+        self.max_rss_bytes = max_rss_bytes
+        self.memory_check_every = max(1, memory_check_every)
+        self.render_timeout_s = render_timeout_s
+        self.start_timeout_s = start_timeout_s
+        self._browser_options = {"chromium_path": chromium_path, "chromedriver_path": chromedriver_path,
+                                 "script_timeout_s": render_timeout_s}
+        self._host = HostPage(viewport)
         self._lock = threading.Lock()
+        self._browser_free = threading.Condition(self._lock)   # callers wait here
+        self._starter_wakeup = threading.Condition(self._lock)  # the starter waits here
+        self._live: list[WarmBrowser] = []    # serving: idle or lent out
+        self._idle: deque[WarmBrowser] = deque()
+        self._retiring: list[WarmBrowser] = []  # to be quit by the starter
+        self._starts_in_progress: set[StartWatchdog] = set()
+        self._lent = 0
         self._closed = False
-        # Start browsers in parallel: each takes ~0.5-1 s, mostly waiting.
+        # Counters (read by tests, metrics and logs; written under the lock).
+        self.total_renders = 0
+        self.browser_starts = 0          # successful starts, the first K included
+        self.start_failures = 0
+        self.consecutive_start_failures = 0
+        self.browser_replacements = 0    # crashed or hung during a render, killed
+        self.browser_recycles = 0        # retired on purpose (render count or memory bound)
+        self.last_start_s = 0.0
+        # The first K start in parallel: nothing is serving yet, so there is
+        # nothing for them to slow down. Those that fail are left to the starter.
         with ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="chromium-start") as executor:
-            futures = [executor.submit(BrowserSession, **session_kwargs) for _ in range(self.size)]
-        errors: list[BaseException] = []
-        for future in futures:
-            try:
-                self._sessions.append(future.result())
-            except Exception as exc:  # noqa: BLE001 - re-raised below after cleanup
-                errors.append(exc)
-        if errors:
-            self._closed = True
-            for session in self._sessions:
-                session.close()
-            raise errors[0]
-        for session in self._sessions:
-            self._idle.put(session)
+            for _ in range(self.size):
+                executor.submit(self._start_one)
+        self._starter = threading.Thread(target=self._run_starter, name="chromium-starter", daemon=True)
+        self._starter.start()
+
+    # -- public API -------------------------------------------------------
 
     @property
-    def sessions(self) -> tuple[BrowserSession, ...]:
-        return tuple(self._sessions)
+    def browsers(self) -> tuple[WarmBrowser, ...]:
+        """The browsers serving now (idle or rendering)."""
+        with self._lock:
+            return tuple(self._live)
+
+    @property
+    def ready_count(self) -> int:
+        return len(self._live)
+
+    def can_render(self) -> bool:
+        """False while no browser is serving and the latest start failed.
+        A few attribute reads, no lock: called by health probes and before
+        every fetch of work."""
+        return bool(self._live) or self.consecutive_start_failures == 0
 
     def render(self, figure_or_json: LayoutDOM | str, width: int | None = None,
                height: int | None = None) -> bytes:
@@ -491,7 +645,12 @@ class RendererPool:
 
     def render_timed(self, figure_or_json: LayoutDOM | str, width: int | None = None,
                      height: int | None = None) -> RenderedImage:
-        """Like :meth:`render`, plus how long embedding and capturing took."""
+        """Like :meth:`render`, plus how long embedding and capturing took.
+
+        Returns or raises within ``render_timeout_s`` (plus killing a broken
+        browser): waiting for a free browser, a first attempt of at most
+        FIRST_ATTEMPT_SHARE of the budget and, if that browser crashed or hung,
+        one retry on another browser with the rest."""
         if isinstance(figure_or_json, str):
             if width is None or height is None:
                 raise ValueError("width and height are required when rendering serialised JSON")
@@ -500,45 +659,74 @@ class RendererPool:
             fig_width, fig_height = _figure_size(figure_or_json)
             width, height = width or fig_width, height or fig_height
             item_json = serialize(figure_or_json)
-        if self._closed:
-            raise RenderError("renderer pool is closed")
-        session = self._idle.get()
-        try:
-            if self._closed:
-                raise RenderError("renderer pool is closed")
-            png = session.render_serialized(item_json, width, height)
-            # Read before the session goes back to the pool and another render overwrites it.
-            return RenderedImage(png, session.last_timings)
-        finally:
-            self._idle.put(session)
+        started = time.monotonic()
+        deadline = started + self.render_timeout_s
+        last_error: BaseException | None = None
+        for attempt in (1, 2):
+            browser = self._borrow(deadline, last_error)
+            attempt_deadline = (min(deadline, time.monotonic() + self.render_timeout_s * FIRST_ATTEMPT_SHARE)
+                                if attempt == 1 else deadline)
+            try:
+                png, embed_s, capture_s = browser.render(item_json, width, height, attempt_deadline)
+            except ChartScriptError:
+                self._give_back(browser, rendered=False)
+                raise
+            except (RenderTimeoutError, *_BROWSER_FAILURES) as exc:
+                last_error = exc
+                logger.warning("render attempt %d failed (%s: %s); replacing that browser in the background",
+                               attempt, type(exc).__name__, _first_line(exc))
+                self._give_back(browser, broken=True)
+                if time.monotonic() >= deadline:
+                    break
+                continue
+            except BaseException:
+                self._give_back(browser, broken=True)  # state unknown: never lend it again
+                raise
+            self._give_back(browser)
+            return RenderedImage(png, RenderTimings(embed_s, capture_s, attempt))
+        if time.monotonic() >= deadline or isinstance(last_error, RenderTimeoutError):
+            raise RenderTimeoutError(
+                f"render did not finish within {self.render_timeout_s:.1f}s: {last_error}") from last_error
+        raise BrowserCrashedError(f"two browsers failed rendering one chart: {last_error}") from last_error
+
+    def browser_pids(self) -> list[int]:
+        """Chromium processes of the browsers serving now."""
+        return [pid for browser in self.browsers for pid in browser.pids()]
+
+    def rss_bytes(self) -> int:
+        """Summed RSS of the serving and retiring browsers' process trees."""
+        with self._lock:
+            browsers = [*self._live, *self._retiring]
+        return sum(browser.rss_bytes() for browser in browsers)
 
     def close(self, wait_s: float | None = None) -> None:
         """Quit every browser. Renders in flight get up to ``wait_s`` (default:
         one render budget) to finish, since a selenium driver must not be
-        closed from another thread mid-command."""
+        closed from another thread mid-command; a start in progress is killed."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            self._browser_free.notify_all()
+            self._starter_wakeup.notify_all()
+            starts = list(self._starts_in_progress)
+        for watchdog in starts:
+            watchdog.expire()
         if wait_s is None:
-            wait_s = max((s.render_timeout_s for s in self._sessions), default=0.0)
-        deadline = time.monotonic() + wait_s
-        closed: list[BrowserSession] = []
-        while len(closed) < len(self._sessions):
-            try:
-                session = self._idle.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            session.close()
-            closed.append(session)
-        for session in self._sessions:
-            if session not in closed:
-                logger.warning("closing a browser session that is still rendering")
-                session.close()
-        # Hand the (closed) sessions back so callers blocked in render() wake up
-        # and get a RenderError instead of waiting forever.
-        for session in closed:
-            self._idle.put(session)
+            wait_s = self.render_timeout_s
+        with self._lock:
+            if not self._browser_free.wait_for(lambda: self._lent == 0, timeout=wait_s):
+                logger.warning("closing %d browser(s) that are still rendering", self._lent)
+        # The starter returns once its start (killed above) has failed.
+        self._starter.join(timeout=wait_s)
+        with self._lock:
+            browsers = [*self._live, *self._retiring]
+            self._live.clear()
+            self._idle.clear()
+            self._retiring.clear()
+        for browser in browsers:
+            browser.quit()
+        self._host.remove()
 
     def __enter__(self) -> RendererPool:
         return self
@@ -546,3 +734,133 @@ class RendererPool:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    # -- lending ----------------------------------------------------------
+
+    def _borrow(self, deadline: float, last_error: BaseException | None) -> WarmBrowser:
+        with self._lock:
+            while not self._idle:
+                if self._closed:
+                    raise RenderError("renderer pool is closed")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    after = f" after {_first_line(last_error)}" if last_error else ""
+                    raise NoBrowserReadyError(
+                        f"no browser was free within the render budget of {self.render_timeout_s:.1f}s{after} "
+                        f"({len(self._live)} of {self.size} serving, "
+                        f"{self.consecutive_start_failures} failed starts in a row)")
+                self._browser_free.wait(remaining)
+            if self._closed:
+                raise RenderError("renderer pool is closed")
+            self._lent += 1
+            return self._idle.popleft()
+
+    def _give_back(self, browser: WarmBrowser, broken: bool = False, rendered: bool = True) -> None:
+        became_due = False
+        if broken:
+            browser.kill()  # SIGKILL is quick; a hung browser must not keep a core busy
+        elif not browser.due_reason:
+            reason = recycle_reason(browser, self.max_renders, self.max_rss_bytes, self.memory_check_every)
+            if reason:
+                browser.due_reason, became_due = reason, True
+        with self._lock:
+            self._lent -= 1
+            if rendered and not broken:
+                self.total_renders += 1
+            if broken:
+                if browser in self._live:
+                    self._live.remove(browser)
+                    self.browser_replacements += 1
+                self._starter_wakeup.notify()
+            elif browser not in self._live:  # its successor took over while it rendered
+                self._retiring.append(browser)
+                self._starter_wakeup.notify()
+            else:
+                self._idle.append(browser)
+                if became_due:
+                    self._starter_wakeup.notify()
+            if self._closed:
+                self._browser_free.notify_all()
+            elif not broken:
+                self._browser_free.notify()
+        if became_due:
+            logger.info("browser due for recycling after %s; starting its successor in the background",
+                        browser.due_reason)
+
+    # -- the starter thread ------------------------------------------------
+
+    def _start_needed(self) -> bool:
+        return not self._closed and (len(self._live) < self.size or any(b.due_reason for b in self._live))
+
+    def _run_starter(self) -> None:
+        while True:
+            with self._lock:
+                self._starter_wakeup.wait_for(lambda: self._closed or self._retiring or self._start_needed())
+                if self._closed:
+                    return  # close() quits whatever is left
+                retiring, self._retiring = self._retiring, []
+                start = self._start_needed()
+                failures = self.consecutive_start_failures
+            for browser in retiring:
+                browser.quit()
+            if not start:
+                continue
+            if failures:
+                delay = min(START_RETRY_MAX_DELAY_S, START_RETRY_FIRST_DELAY_S * 2 ** (failures - 1))
+                with self._lock:
+                    if self._starter_wakeup.wait_for(lambda: self._closed, timeout=delay):
+                        return
+            self._start_one()
+
+    def _start_one(self) -> None:
+        watchdog = StartWatchdog(self.start_timeout_s)
+        with self._lock:
+            if self._closed:
+                watchdog.cancel()
+                return
+            self._starts_in_progress.add(watchdog)
+        try:
+            browser = WarmBrowser(self._host, watchdog=watchdog, **self._browser_options)
+        except BrowserStartError as exc:
+            with self._lock:
+                self._starts_in_progress.discard(watchdog)
+                if self._closed:
+                    return
+                self.start_failures += 1
+                self.consecutive_start_failures += 1
+                failures, serving = self.consecutive_start_failures, len(self._live)
+            logger.error("could not start a browser (%d failed in a row, %d of %d serving): %s",
+                         failures, serving, self.size, exc)
+            return
+        with self._lock:
+            self._starts_in_progress.discard(watchdog)
+            closed = self._closed
+            if not closed:
+                self.browser_starts += 1
+                self.consecutive_start_failures = 0
+                self.last_start_s = browser.start_s
+                retired = self._adopt(browser)
+        if closed:
+            browser.quit()
+            return
+        if retired is None:
+            logger.info("browser started in %.1fs (%d of %d serving)", browser.start_s, len(self._live), self.size)
+        else:
+            logger.info("browser recycled after %s; its successor started in %.1fs and took over",
+                        retired.due_reason, browser.start_s)
+
+    def _adopt(self, browser: WarmBrowser) -> WarmBrowser | None:
+        """Put a new browser into service (under the lock); if it is a
+        successor, retire the browser it replaces and return that one."""
+        self._live.append(browser)
+        self._idle.append(browser)
+        self._browser_free.notify()
+        if len(self._live) <= self.size:
+            return None
+        old = next((b for b in self._live if b.due_reason), self._live[0])
+        self._live.remove(old)
+        self.browser_recycles += 1
+        if old in self._idle:
+            self._idle.remove(old)
+            self._retiring.append(old)
+        # else: it is rendering; _give_back retires it when it returns.
+        return old
