@@ -12,9 +12,24 @@ import aiohttp
 from notifier_svc import snapshot_text
 from notifier_svc.delivery import Delivery
 from notifier_svc.notifier import Attempt, Notifier, PermanentDeliveryError
-from notifier_svc.vendor_http import VendorHttp, raise_for_reply
+from notifier_svc.vendor_http import VendorHttp, VendorReply, raise_for_reply
 
 MAX_BODY = 4000  # one text line stays readable; the message is cut before the link is
+# What Campfire (a Rails app) answers a refused login with.
+ACCESS_DENIED = "HTTP Basic: Access denied."
+BASIC_PASSWORD = "X"   # Campfire ignores the password; its documentation says to send X
+
+
+def campfire_words(reply: VendorReply) -> str:
+    """Campfire's own error words: its 401 text, or a 422's {"errors": [...]};
+    any other body gives none."""
+    if reply.text.strip() == ACCESS_DENIED:
+        return ACCESS_DENIED
+    body = reply.json()
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list) and errors and all(isinstance(e, str) for e in errors):
+        return "; ".join(errors)
+    return ""
 
 
 def campfire_text(d: Delivery) -> str:
@@ -46,6 +61,9 @@ class CampfireNotifier(Notifier):
     def __init__(self, http: VendorHttp) -> None:
         self.http = http
 
+    def credential_pairs(self, delivery: Delivery) -> tuple[tuple[str, str], ...]:
+        return ((delivery.setting("token"), BASIC_PASSWORD),)
+
     async def send(self, delivery: Delivery, attempt: Attempt) -> str:
         token, room_name = delivery.setting("token"), delivery.setting("room")
         subdomain = delivery.setting("subdomain")
@@ -56,10 +74,11 @@ class CampfireNotifier(Notifier):
             if not subdomain:
                 raise PermanentDeliveryError("campfire: the service needs a subdomain or server_url")
             base = f"https://{subdomain}.campfirenow.com"
-        auth = {"Authorization": aiohttp.encode_basic_auth(token, "X")}
+        auth = {"Authorization": aiohttp.encode_basic_auth(token, BASIC_PASSWORD)}
 
-        reply = await self.http.request("campfire", "GET", f"{base}/rooms.json", headers=auth)
-        raise_for_reply("campfire", reply, reply.text)
+        reply = await self.http.request("campfire", "GET", f"{base}/rooms.json", headers=auth,
+                                        deadline=attempt.deadline)
+        raise_for_reply("campfire", reply, campfire_words(reply))
         body = reply.json()
         rooms = body.get("rooms") if isinstance(body, dict) else None
         if not isinstance(rooms, list):
@@ -72,7 +91,7 @@ class CampfireNotifier(Notifier):
             if step in attempt.steps_done:
                 continue
             reply = await self.http.request("campfire", "POST", f"{base}/room/{room_id}/speak.json",
-                                            json_body=message, headers=auth)
-            raise_for_reply("campfire", reply, reply.text)
+                                            json_body=message, headers=auth, deadline=attempt.deadline)
+            raise_for_reply("campfire", reply, campfire_words(reply))
             attempt.steps_done.add(step)
         return ""

@@ -35,13 +35,15 @@ class Delivery:
     duration: int = 0          # seconds
     end_time: float = 0.0      # epoch seconds
 
+    # Names are shown on one line everywhere (a headline, a subject): line
+    # breaks inside them become spaces.
     @property
     def title(self) -> str:
-        return self.chart_name.strip() or UNTITLED_CHART
+        return " ".join(self.chart_name.split()) or UNTITLED_CHART
 
     @property
     def sender(self) -> str:
-        return self.sender_name.strip() or self.sender_email.strip() or "someone"
+        return " ".join(self.sender_name.split()) or " ".join(self.sender_email.split()) or "someone"
 
     def setting(self, name: str, default: str = "") -> str:
         return (self.settings.get(name) or default).strip()

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 ALWAYS_SECRET = ("url", "auth_token", "api_token", "token", "password")
 MAX_JOURNAL_CONFLICTS = 10
 JOURNAL_RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)
+# How long past an attempt's deadline the runner waits for the notifier to
+# keep to it before cutting the attempt off itself.
+BACKSTOP_GRACE = 0.5
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,9 @@ class Postponed:
 class DeliveryRunner:
     def __init__(self, notifiers: Mapping[str, Notifier], journal: Journal, policy: RetryPolicy,
                  load_png: Callable[[str], Awaitable[bytes]], *, attempt_deadline: float,
-                 global_secrets: tuple[str, ...] = (), clock: Callable[[], float] = time.time,
+                 attempt_timeout: float | None = None,
+                 global_secrets: tuple[str, ...] = (), global_pairs: tuple[tuple[str, str], ...] = (),
+                 clock: Callable[[], float] = time.time,
                  rand: Callable[[float, float], float] = random.uniform) -> None:
         self.notifiers = notifiers
         self.journal = journal
@@ -65,14 +70,18 @@ class DeliveryRunner:
         self.load_png = load_png
         # A SENDING entry younger than this may belong to a live worker.
         self.attempt_deadline = attempt_deadline
+        # One attempt (image read and send) never runs longer than this.
+        self.attempt_timeout = attempt_timeout
         self.global_secrets = global_secrets
+        self.global_pairs = global_pairs
         self.clock = clock
         self.rand = rand
 
     def scrubber_for(self, d: Delivery) -> Scrubber:
         notifier = self.notifiers.get(d.type)
         names = set(ALWAYS_SECRET) | set(notifier.secret_settings if notifier else ())
-        return Scrubber([*(d.settings.get(n, "") for n in names), *self.global_secrets])
+        pairs = (*(notifier.credential_pairs(d) if notifier else ()), *self.global_pairs)
+        return Scrubber([*(d.settings.get(n, "") for n in names), *self.global_secrets], pairs)
 
     async def run(self, d: Delivery, stopping: asyncio.Event | None = None) -> Outcome | Postponed:
         stopping = stopping or asyncio.Event()
@@ -127,21 +136,28 @@ class DeliveryRunner:
         steps = set(record.steps_done) if record else set()
         error: DeliveryError | None = None
         remark = ""
+        deadline = None if self.attempt_timeout is None else time.monotonic() + self.attempt_timeout
+        limit = f"{self.attempt_timeout:g} s" if self.attempt_timeout is not None else ""
 
         # The image is read before the attempt is marked as sending: failing
         # to read it cannot have sent anything.
         if notifier.needs_png and png is None:
             try:
-                png = await self.load_png(d.image_key)
+                png = await _within(deadline, self.load_png(d.image_key),
+                                    f"the image store did not answer within {limit}")
             except DeliveryError as exc:
                 error = exc
         if error is None:
             sending = DeliveryRecord(SENDING, number, first, started, steps_done=tuple(sorted(steps)))
             revision = await self._write(d, sending, revision)
             record = sending
-            attempt = Attempt(number=number, png=png, steps_done=steps)
+            attempt = Attempt(number=number, png=png, steps_done=steps, deadline=deadline)
             try:
-                remark = await notifier.send(d, attempt)
+                # The notifiers keep to the deadline themselves; this is the
+                # backstop, a little later so that theirs fires first.
+                remark = await _within(None if deadline is None else deadline + BACKSTOP_GRACE,
+                                       notifier.send(d, attempt),
+                                       f"{d.type}: the attempt took longer than {limit}")
             except DeliveryError as exc:
                 error = exc
             except Exception as exc:  # noqa: BLE001 - a bug here must end the delivery, not loop on it
@@ -175,7 +191,7 @@ class DeliveryRunner:
 
     def _why_stopped(self, attempts: int, elapsed: float, retry_after: float | None) -> str:
         p = self.policy
-        if attempts >= p.max_attempts:
+        if p.max_attempts is not None and attempts >= p.max_attempts:
             return f"gave up after {attempts} attempts"
         if retry_after is not None and retry_after > p.max_backoff:
             return f"asked to retry after {retry_after:g} s, beyond the {p.max_backoff:g} s limit"
@@ -216,6 +232,16 @@ class DeliveryRunner:
                 if current == record:
                     return current_revision
         raise AssertionError("unreachable")
+
+
+async def _within(deadline: float | None, work: Awaitable, words: str):  # noqa: ANN202
+    """`work`, cut off at `deadline` (time.monotonic()) as a transient failure."""
+    if deadline is None:
+        return await work
+    try:
+        return await asyncio.wait_for(work, timeout=max(0.0, deadline - time.monotonic()))
+    except asyncio.TimeoutError:
+        raise TransientDeliveryError(words) from None
 
 
 def _outcome_of(record: DeliveryRecord) -> Outcome:

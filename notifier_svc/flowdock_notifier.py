@@ -26,15 +26,17 @@ def flowdock_payload(d: Delivery) -> dict:
 
 
 def flowdock_words(reply: VendorReply) -> str:
+    """Flowdock's documented error: {"message": ..., "errors"?: {field: [...]}};
+    any other body gives no words."""
     body = reply.json()
-    if isinstance(body, dict) and body.get("message"):
+    if isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]:
         words = str(body["message"])
         errors = body.get("errors")
         if isinstance(errors, dict) and errors:
             words += " (" + "; ".join(f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
                                       for k, v in errors.items()) + ")"
         return words
-    return reply.text
+    return ""
 
 
 class FlowdockNotifier(Notifier):
@@ -50,6 +52,7 @@ class FlowdockNotifier(Notifier):
             raise PermanentDeliveryError("flowdock: the service has no api_token")
         base = delivery.setting("server_url", DEFAULT_SERVER_URL).rstrip("/").removesuffix("/v1")
         url = f"{base}/v1/messages/chat/{quote(token, safe='')}"
-        reply = await self.http.request("flowdock", "POST", url, json_body=flowdock_payload(delivery))
+        reply = await self.http.request("flowdock", "POST", url, json_body=flowdock_payload(delivery),
+                                        deadline=attempt.deadline)
         raise_for_reply("flowdock", reply, flowdock_words(reply))
         return ""

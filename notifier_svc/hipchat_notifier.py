@@ -44,10 +44,13 @@ def hipchat_payload(d: Delivery) -> dict:
 
 
 def hipchat_words(reply: VendorReply) -> str:
+    """HipChat's documented error: {"error": {"message": ...}}; any other body
+    gives no words (it is not HipChat speaking)."""
     body = reply.json()
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message") or "")
-    return reply.text
+        message = body["error"].get("message")
+        return message if isinstance(message, str) else ""
+    return ""
 
 
 class HipChatNotifier(Notifier):
@@ -65,6 +68,6 @@ class HipChatNotifier(Notifier):
         base = base.removesuffix("/v2")  # self-hosted servers are often configured with the API prefix
         url = f"{base}/v2/room/{quote(room, safe='')}/notification"
         reply = await self.http.request("hipchat", "POST", url, json_body=hipchat_payload(delivery),
-                                        headers={"Authorization": f"Bearer {token}"})
+                                        headers={"Authorization": f"Bearer {token}"}, deadline=attempt.deadline)
         raise_for_reply("hipchat", reply, hipchat_words(reply))
         return ""

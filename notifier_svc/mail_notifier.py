@@ -67,8 +67,12 @@ def mail_message(d: Delivery, png: bytes, sender: str, recipients: list[str]) ->
     msg["Subject"] = snapshot_text.subject(d)
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
-    if d.sender_email and "@" in d.sender_email:
-        msg["Reply-To"] = Address(display_name=d.sender_name.strip(), addr_spec=d.sender_email.strip())
+    reply_to = d.sender_email.strip()
+    if ADDRESS.match(reply_to):
+        try:
+            msg["Reply-To"] = Address(display_name=snapshot_text.header_safe(d.sender_name), addr_spec=reply_to)
+        except (ValueError, IndexError, TypeError):
+            pass   # an address the email package cannot write: the mail goes without Reply-To
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = f"<snapshot-{digest}@{domain}>"
     msg.set_content(snapshot_text.plain_text(d))
@@ -92,7 +96,7 @@ class MailNotifier(Notifier):
         if attempt.png is None:
             raise PermanentDeliveryError("mail: the image is missing")
         message = mail_message(delivery, attempt.png, self.smtp.server.sender, recipients)
-        refused = await self.smtp.send(message, recipients)
+        refused = await self.smtp.send(message, recipients, deadline=attempt.deadline)
         if refused:
             return "refused: " + "; ".join(f"{addr}: {words}" for addr, words in refused.items())
         return ""

@@ -43,6 +43,10 @@ class Attempt:
     number: int
     png: bytes | None = None
     steps_done: set[str] = field(default_factory=set)
+    # time.monotonic() by which the attempt must be over (None: only the
+    # per-request timeouts apply); a notifier making several requests
+    # bounds each by what is left.
+    deadline: float | None = None
 
 
 class Notifier(ABC):
@@ -54,6 +58,11 @@ class Notifier(ABC):
     async def send(self, delivery: Delivery, attempt: Attempt) -> str:
         """Deliver once. Returns a remark for the record ("" when there is
         nothing to add), raises TransientDeliveryError or PermanentDeliveryError."""
+
+    def credential_pairs(self, delivery: Delivery) -> tuple[tuple[str, str], ...]:
+        """(user, password) pairs this notifier sends encoded (HTTP Basic), so
+        the scrubber can hunt their encodings too."""
+        return ()
 
     async def close(self) -> None:
         """Release connections; the default has none."""

@@ -1,6 +1,13 @@
-"""When to try a delivery again: exponential backoff with full jitter, a
-bounded number of attempts within a bounded total time, and the peer's
-Retry-After honoured but never beyond those bounds."""
+"""When to try a delivery again: capped exponential backoff with full
+jitter, for as long as the time budget lasts, and the peer's Retry-After
+honoured but never beyond the bounds.
+
+The budget is in time, not in attempts: attempts go on until the next one
+would start more than `max_total_seconds` after the first one started (the
+last wait is clipped to end exactly at the budget). With every attempt
+bounded by the attempt timeout, a delivery therefore ends, delivered or
+failed, within max_total_seconds + one attempt timeout of its first attempt.
+`max_attempts` is an optional extra cap on the count (None: no cap)."""
 
 from __future__ import annotations
 
@@ -13,9 +20,9 @@ from typing import Callable
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 5
+    max_attempts: int | None = None   # optional cap on the count; None: the time budget alone decides
     max_total_seconds: float = 60.0   # from the first attempt's start to the last one's start
-    base_backoff: float = 0.5
+    base_backoff: float = 0.5         # ceiling of the first wait; the ceiling doubles after each attempt
     max_backoff: float = 30.0         # one wait never exceeds this, Retry-After included
 
     def backoff_ceiling(self, attempt: int) -> float:
@@ -32,7 +39,7 @@ class RetryPolicy:
         asked; if that wait would break the bounds we give up rather than
         call back early and be refused again."""
         remaining = self.max_total_seconds - elapsed
-        if attempt >= self.max_attempts or remaining <= 0:
+        if (self.max_attempts is not None and attempt >= self.max_attempts) or remaining <= 0:
             return None
         delay = min(rand(0.0, self.backoff_ceiling(attempt)), remaining)
         if retry_after is not None:

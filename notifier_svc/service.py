@@ -70,12 +70,14 @@ async def start_notifier_service(settings: NotifierSettings) -> NotifierService:
     await queue.ensure_streams(js)
     ledger = DeliveryLedger(await open_bucket(js))
 
-    http = VendorHttp(settings.timeouts)
+    http = VendorHttp(settings.timeouts, settings.outbound)
     smtp = SmtpSender(settings.smtp, settings.timeouts, threads=min(settings.concurrency, 32))
     notifiers = standard_notifiers(http, smtp)
     runner = DeliveryRunner(notifiers, ledger, settings.retry, images.load,
                             attempt_deadline=settings.timeouts.total + ATTEMPT_DEADLINE_MARGIN,
-                            global_secrets=(settings.smtp.password,))
+                            attempt_timeout=settings.timeouts.total,
+                            global_secrets=(settings.smtp.password,),
+                            global_pairs=((settings.smtp.user, settings.smtp.password),))
     worker = NotifierWorker(js, runner, settings.concurrency)
     task = asyncio.create_task(worker.run(), name="notifier-worker")
 

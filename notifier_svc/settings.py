@@ -8,6 +8,7 @@ from pathlib import Path
 
 from chartsnap.image_store import s3_settings_from
 from chartsnap.settings import EnvReader
+from notifier_svc.outbound_policy import OutboundPolicy
 from notifier_svc.retry_policy import RetryPolicy
 from notifier_svc.smtp_sender import DEFAULT_SMTP_FROM, SmtpServer
 from notifier_svc.vendor_http import AttemptTimeouts
@@ -26,12 +27,13 @@ class NotifierSettings:
     smtp: SmtpServer
     retry: RetryPolicy
     timeouts: AttemptTimeouts
+    outbound: OutboundPolicy   # chat destinations allowed beyond public addresses (CHARTSNAP_OUTBOUND_ALLOW)
 
     def __repr__(self) -> str:  # keep the S3 secret key out of logs
         return (f"NotifierSettings(nats_url={self.nats_url!r}, health_addr={self.health_addr!r}, "
                 f"s3_endpoint={self.s3_endpoint!r}, s3_bucket={self.s3_bucket!r}, "
                 f"concurrency={self.concurrency}, smtp={self.smtp!r}, retry={self.retry!r}, "
-                f"timeouts={self.timeouts!r})")
+                f"timeouts={self.timeouts!r}, outbound={self.outbound!r})")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "NotifierSettings":
@@ -46,6 +48,12 @@ class NotifierSettings:
         smtp_password = env.str("SMTP_PASSWORD", "")
         if bool(smtp_user) != bool(smtp_password):
             env.problems.append("CHARTSNAP_SMTP_USER and CHARTSNAP_SMTP_PASSWORD must be set together")
+        max_attempts = env.int("NOTIFY_MAX_ATTEMPTS", 0, lo=0, hi=1000)   # 0 / unset: no cap, the budget decides
+        try:
+            outbound = OutboundPolicy.parse(env.str("OUTBOUND_ALLOW", ""))
+        except ValueError as exc:
+            env.problems.append(f"CHARTSNAP_OUTBOUND_ALLOW: {exc}")
+            outbound = OutboundPolicy()
         settings = cls(
             nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             health_addr=env.address("NOTIFIER_HEALTH_ADDR", "127.0.0.1:50053"),
@@ -61,9 +69,10 @@ class NotifierSettings:
                 ca_file=ca_file,
             ),
             retry=RetryPolicy(
-                max_attempts=env.int("NOTIFY_MAX_ATTEMPTS", 5, lo=1, hi=50),
+                max_attempts=max_attempts or None,
                 max_total_seconds=env.float("NOTIFY_MAX_TOTAL_SECONDS", 60.0, lo=0.0),
-                base_backoff=env.float("NOTIFY_BASE_BACKOFF", 0.5, lo=0.0),
+                # Above zero: with no count cap, a zero backoff would hammer the peer.
+                base_backoff=env.float("NOTIFY_BASE_BACKOFF", 0.5, lo=0.01),
                 max_backoff=env.float("NOTIFY_MAX_BACKOFF", 30.0, lo=0.0),
             ),
             timeouts=AttemptTimeouts(
@@ -71,6 +80,7 @@ class NotifierSettings:
                 read=env.float("NOTIFY_READ_TIMEOUT", 6.0, lo=0.05),
                 total=env.float("NOTIFY_ATTEMPT_TIMEOUT", 20.0, lo=0.1),
             ),
+            outbound=outbound,
         )
         env.finish()
         return settings

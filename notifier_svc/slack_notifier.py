@@ -5,14 +5,24 @@ Slack answers 200 "ok", or a status with a plain-text reason such as
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 from notifier_svc import snapshot_text
 from notifier_svc.delivery import Delivery
 from notifier_svc.notifier import Attempt, Notifier, PermanentDeliveryError
-from notifier_svc.vendor_http import VendorHttp, raise_for_reply
+from notifier_svc.vendor_http import VendorHttp, VendorReply, raise_for_reply
 
 SLACK_BLUE = "#2a7ae2"
+# Slack's documented webhook errors are bare snake_case codes
+# ("invalid_token", "channel_not_found", "no_service", "rate_limited").
+SLACK_ERROR_CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+def slack_words(reply: VendorReply) -> str:
+    """The error code when the body is one; nothing for any other body."""
+    text = reply.text.strip()
+    return text if SLACK_ERROR_CODE.match(text) else ""
 
 
 def slack_escape(text: str) -> str:
@@ -60,6 +70,7 @@ class SlackNotifier(Notifier):
         url = webhook_target(delivery.setting("url"), delivery.setting("server_url"))
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(delivery.setting("url")).path.strip("/"):
             raise PermanentDeliveryError("slack: the service has no valid webhook url")
-        reply = await self.http.request("slack", "POST", url, json_body=slack_payload(delivery))
-        raise_for_reply("slack", reply, reply.text)
+        reply = await self.http.request("slack", "POST", url, json_body=slack_payload(delivery),
+                                        deadline=attempt.deadline)
+        raise_for_reply("slack", reply, slack_words(reply))
         return ""

@@ -8,6 +8,8 @@ import asyncio
 import smtplib
 import socket
 import ssl
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -102,6 +104,18 @@ def classify_smtp_error(exc: BaseException, timeouts: AttemptTimeouts) -> Delive
     return TransientDeliveryError(f"smtp: {type(exc).__name__}")
 
 
+WATCHDOG_GRACE = 0.25
+
+
+def _shut_down(smtp: smtplib.SMTP) -> None:
+    sock = getattr(smtp, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class SmtpSender:
     def __init__(self, server: SmtpServer, timeouts: AttemptTimeouts, threads: int = 8) -> None:
         self.server = server
@@ -109,19 +123,34 @@ class SmtpSender:
         self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="smtp")
         self.tls = ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
 
-    async def send(self, message: EmailMessage, recipients: list[str]) -> dict[str, str]:
-        """Send once; returns the recipients the server refused (others got it)."""
+    async def send(self, message: EmailMessage, recipients: list[str],
+                   deadline: float | None = None) -> dict[str, str]:
+        """Send once, within the attempt timeout (or by `deadline`,
+        time.monotonic(), when that is sooner); returns the recipients the
+        server refused (others got it)."""
+        budget = self.timeouts.total
+        if deadline is not None:
+            budget = min(budget, deadline - time.monotonic())
+        if budget <= 0:
+            raise TransientDeliveryError(f"smtp: the attempt took longer than {self.timeouts.total:g} s")
         loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(self.threads, self._send_blocking, message, recipients)
+        work = loop.run_in_executor(self.threads, self._send_blocking, message, recipients, budget)
         try:
-            return await asyncio.wait_for(work, self.timeouts.total)
+            # The thread cuts its own connection at `budget`; the extra
+            # moment lets its error arrive rather than leave it running.
+            return await asyncio.wait_for(work, budget + WATCHDOG_GRACE)
         except asyncio.TimeoutError:
-            # The thread ends on its own once a socket timeout fires.
             raise TransientDeliveryError(f"smtp: the exchange took longer than {self.timeouts.total:g} s") from None
 
-    def _send_blocking(self, message: EmailMessage, recipients: list[str]) -> dict[str, str]:
+    def _send_blocking(self, message: EmailMessage, recipients: list[str], budget: float) -> dict[str, str]:
         server = self.server
         smtp = BoundedSMTP(self.timeouts)
+        # smtplib bounds each read, not the exchange: a server trickling
+        # replies could hold the thread for many read timeouts. At `budget`
+        # the socket is shut down, which ends any read or write in progress.
+        watchdog = threading.Timer(budget, _shut_down, args=(smtp,))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             smtp.connect(server.host, server.port)
             smtp.ehlo_or_helo_if_needed()
@@ -140,6 +169,7 @@ class SmtpSender:
                 smtp.quit()
             except Exception:  # noqa: BLE001 - the connection may already be gone
                 smtp.close()
+            watchdog.cancel()
         return {addr: _reply_words(code, text) for addr, (code, text) in refused.items()}
 
     def close(self) -> None:

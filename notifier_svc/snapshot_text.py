@@ -4,6 +4,7 @@ optional message, and the image."""
 
 from __future__ import annotations
 
+import unicodedata
 from html import escape
 from typing import Callable
 
@@ -17,8 +18,22 @@ def headline(d: Delivery) -> str:
     return f"{d.sender} shared a snapshot of {d.title}"
 
 
+# RFC 5322 asks for header lines under 78 characters; the email package
+# folds longer ones, and a subject past this is cut anyway.
+MAX_HEADER_TEXT = 200
+
+
+def header_safe(text: str, limit: int = MAX_HEADER_TEXT) -> str:
+    """`text` fit for one header value: CR, LF and every other control or
+    line/paragraph separator become a space (so no value can start a header
+    of its own), runs of spaces collapse, and at most `limit` characters."""
+    flat = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+    words = " ".join(flat.split())
+    return words if len(words) <= limit else words[: limit - 1].rstrip() + ELLIPSIS
+
+
 def subject(d: Delivery) -> str:
-    return f"Snapshot of {d.title} from {d.sender}"
+    return header_safe(f"Snapshot of {d.title} from {d.sender}")
 
 
 def plain_text(d: Delivery, message: str | None = None) -> str:

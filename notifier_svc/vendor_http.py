@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import aiohttp
 
+from notifier_svc.guarded_connector import DestinationRefused, GuardedConnector
 from notifier_svc.notifier import PermanentDeliveryError, TransientDeliveryError
+from notifier_svc.outbound_policy import OutboundPolicy
 from notifier_svc.retry_policy import parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -31,8 +35,9 @@ class AttemptTimeouts:
     read: float = 6.0
     total: float = 20.0
 
-    def client_timeout(self) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=self.total, connect=self.connect, sock_read=self.read)
+    def client_timeout(self, total: float | None = None) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=self.total if total is None else total, connect=self.connect,
+                                     sock_read=self.read)
 
 
 @dataclass(frozen=True)
@@ -54,27 +59,41 @@ class VendorReply:
 
 
 class VendorHttp:
-    """One client session shared by the chat notifiers."""
+    """One client session shared by the chat notifiers; it connects only to
+    the addresses `policy` allows (checked at connect time) and never follows
+    redirects."""
 
-    def __init__(self, timeouts: AttemptTimeouts) -> None:
+    def __init__(self, timeouts: AttemptTimeouts, policy: OutboundPolicy = OutboundPolicy()) -> None:
         self.timeouts = timeouts
+        self.policy = policy
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         # Created on first use: a ClientSession belongs to the running loop.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
+                connector=GuardedConnector(self.policy),
                 timeout=self.timeouts.client_timeout(),
                 headers={"User-Agent": "chartsnap-notifier/1"},
+                trust_env=False,   # no proxy from the environment: the policy sees the real destination
             )
         return self._session
 
     async def request(self, vendor: str, method: str, url: str, *, json_body: Any = None,
-                      headers: Mapping[str, str] | None = None) -> VendorReply:
+                      headers: Mapping[str, str] | None = None, deadline: float | None = None) -> VendorReply:
+        """One exchange, bounded by the attempt timeouts and, when given, by
+        `deadline` (time.monotonic()) so that an attempt of several requests
+        keeps within one attempt timeout."""
         t = self.timeouts
+        total = t.total
+        if deadline is not None:
+            total = min(total, deadline - time.monotonic())
+            if total <= 0:
+                raise TransientDeliveryError(f"{vendor}: the attempt took longer than {t.total:g} s")
         try:
             async with self._client().request(method, url, json=json_body, headers=headers,
-                                              allow_redirects=False) as resp:
+                                              allow_redirects=False,
+                                              timeout=t.client_timeout(total)) as resp:
                 body = bytearray()
                 while len(body) < MAX_REPLY_BYTES:
                     chunk = await resp.content.read(MAX_REPLY_BYTES - len(body))
@@ -90,9 +109,11 @@ class VendorHttp:
             raise TransientDeliveryError(f"{vendor}: the exchange took longer than {t.total:g} s") from None
         except aiohttp.InvalidURL:
             raise PermanentDeliveryError(f"{vendor}: the configured URL is not valid") from None
-        except aiohttp.ClientConnectorCertificateError:
-            raise PermanentDeliveryError(f"{vendor}: the server's TLS certificate is not trusted") from None
         except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, DestinationRefused):
+                raise PermanentDeliveryError(f"{vendor}: {exc.os_error.args[0]}") from None
+            if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+                raise PermanentDeliveryError(f"{vendor}: the server's TLS certificate is not trusted") from None
             reason = exc.os_error.strerror or type(exc.os_error).__name__
             raise TransientDeliveryError(f"{vendor}: could not connect ({reason})") from None
         except aiohttp.ClientError as exc:
@@ -105,15 +126,21 @@ class VendorHttp:
 
 
 def short_words(text: str) -> str:
-    """The peer's words on one line, bounded."""
-    words = " ".join(text.split())
+    """The peer's words on one line, bounded, without control characters."""
+    printable = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in text)
+    words = " ".join(printable.split())
     return words if len(words) <= MAX_WORDS else words[: MAX_WORDS - 1] + "…"
 
 
 def raise_for_reply(vendor: str, reply: VendorReply, words: str) -> None:
     """Nothing for 2xx. 408, 429 and 5xx are transient (with the peer's
     Retry-After); every other status is permanent: the same request would be
-    refused again."""
+    refused again.
+
+    `words` must be what the vendor's documented error format says (its
+    error code, its JSON error message), never the raw body: a reply in no
+    known format (an internal server, a proxy's HTML page) gives just the
+    status."""
     if reply.ok:
         return
     words = short_words(words)

@@ -100,6 +100,12 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     """The whole product, shared by the end-to-end tier: infrastructure plus every service."""
     for stack in _start_infra(request, tmp_path_factory):
         stack.extra_env.update(peers.smtp.env())
+        # The chat peers listen on loopback, which the notifier refuses unless allowed.
+        stack.extra_env["CHARTSNAP_OUTBOUND_ALLOW"] = ",".join(f"{p.host}:{p.port}" for p in peers.chat.values())
+        # Every e2e test comes from 127.0.0.1 and many check 401s on purpose:
+        # the per-address failure limit would soon answer them all 429.
+        # tests/security/test_rate_limits.py tests the limits on a gateway of its own.
+        stack.extra_env.setdefault("CHARTSNAP_AUTH_FAILURE_LIMIT", "1000000")
         stack.start_snapshot_svc()
         stack.start_render_svc()
         stack.start_notifier_svc()

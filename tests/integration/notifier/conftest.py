@@ -16,6 +16,7 @@ from nats.js import JetStreamContext
 from chartsnap import queue
 from chartsnap.image_store import ImageStore
 from chartsnap.processes import Stack
+from notifier_svc.outbound_policy import OutboundPolicy
 from notifier_svc.retry_policy import RetryPolicy
 from notifier_svc.service import NotifierService, start_notifier_service
 from notifier_svc.settings import NotifierSettings
@@ -32,6 +33,14 @@ from tests.peers.smtp import SmtpPeer
 # healthy local peer always answers in time.
 TEST_TIMEOUTS = AttemptTimeouts(connect=0.5, read=1.0, total=3.0)
 TEST_RETRY = RetryPolicy(max_attempts=4, max_total_seconds=10.0, base_backoff=0.05, max_backoff=2.0)
+# Every peer of these tests listens on 127.0.0.1, on a fresh port per test.
+TEST_OUTBOUND_ALLOW = "127.0.0.1"
+
+
+@pytest.fixture
+def outbound_allowed_for_peers(infra: Stack) -> None:
+    """A notifier process started from `infra` may reach the local peers."""
+    infra.extra_env["CHARTSNAP_OUTBOUND_ALLOW"] = TEST_OUTBOUND_ALLOW
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +118,7 @@ def settings_for(infra: Stack, smtp_peer: SmtpPeer, **changes: object) -> Notifi
         s3_secret_key=infra.creds.secret_key, s3_bucket="chartsnap", s3_secure=False,
         concurrency=8,
         smtp=smtp_server_of(smtp_peer),
-        retry=TEST_RETRY, timeouts=TEST_TIMEOUTS,
+        retry=TEST_RETRY, timeouts=TEST_TIMEOUTS, outbound=OutboundPolicy.parse(TEST_OUTBOUND_ALLOW),
     )
     return replace(settings, **changes)
 

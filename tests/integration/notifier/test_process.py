@@ -13,7 +13,7 @@ from tests.integration.notifier.harness import R, delivery_request, publish
 pytestmark = pytest.mark.timeout(60)
 
 
-async def test_the_process_delivers_and_stops_cleanly(infra, js, results, slack):
+async def test_the_process_delivers_and_stops_cleanly(infra, outbound_allowed_for_peers, js, results, slack):
     infra.extra_env["CHARTSNAP_NOTIFY_BASE_BACKOFF"] = "0.05"
     await asyncio.to_thread(infra.start_notifier_svc)   # returns once health says SERVING
     proc = infra.processes["notifier_svc"]
