@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event
 
-from snapshot_svc.tables import metadata
+from snapshot_svc.tables import add_missing_columns, metadata
 
 
 def make_engine(url: str) -> Engine:
@@ -22,4 +22,5 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     metadata.create_all(engine)
+    add_missing_columns(engine)  # databases made before a column was added
     return engine

@@ -70,9 +70,13 @@ class DeliveryDispatcher:
 
     async def dispatch(self, snapshot_id: int) -> None:
         """Queue every pending delivery of the snapshot; raises if NATS refuses (the caller naks)."""
-        for request in await asyncio.to_thread(self.build, snapshot_id):
+        requests = await asyncio.to_thread(self.build, snapshot_id)
+        for request in requests:
             await self.js.publish(queue.DELIVERY_REQUESTS, request.SerializeToString(),
                                   headers={"Nats-Msg-Id": f"delivery-{request.delivery_id}"}, timeout=5.0)
+        # The delivery deadline runs from the first time each was queued.
+        await asyncio.to_thread(self.snapshots.mark_dispatched, snapshot_id,
+                                [r.service_id for r in requests], time.time())
 
 
 class DeliveryResultConsumer:

@@ -82,7 +82,8 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
                             connect_timeout=5)
     js = nc.jetstream()
     await queue.ensure_streams(js)
-    render_queue = RenderQueue(js, snapshots, spaces, measurements)
+    render_queue = RenderQueue(js, snapshots, spaces, measurements, settings.bounds)
+    await render_queue.watch_crash_loops()
 
     def image_url_for(key: str) -> str:
         return f"{settings.image_base_url}/{key}"

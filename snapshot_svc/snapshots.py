@@ -5,17 +5,20 @@ redelivered queue message repeats nothing and never moves a job back."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, case, func, insert, select, update
 
 from chartsnap import errors
 from chartsnap.errors import ParamErrors
 from snapshot_svc.pagination import Page
-from snapshot_svc.tables import deliveries, jobs, snapshots
+from chartsnap.idempotency_key import REUSE_AFTER
+from snapshot_svc.tables import deliveries, idempotency_keys, jobs, snapshots
 
 CHART_TYPES = ("line", "stacked", "bignumber")
 MIN_DURATION = 60
@@ -28,6 +31,40 @@ MAX_MESSAGE = 1000
 
 QUEUED, WORKING, COMPLETE, FAILED = "queued", "working", "complete", "failed"
 TERMINAL = (COMPLETE, FAILED, "canceled")
+RENDERED = 50.0  # progress once the image is stored; deliveries take it to 100
+
+
+KEY_REUSED = "Idempotency-Key reused with a different request"
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """An Idempotency-Key and what it asked for: the SHA-256 of the request
+    as the caller sent it (so a default such as `end_time` = now compares
+    equal on a retry)."""
+
+    key: str
+    request_sha256: str
+
+    @classmethod
+    def of(cls, key: str, request_bytes: bytes) -> "IdempotencyClaim":
+        return cls(key, hashlib.sha256(request_bytes).hexdigest())
+
+
+@dataclass(frozen=True)
+class OpenJob:
+    snapshot_id: int
+    rendered: bool          # the image is stored; only deliveries are outstanding
+    render_seq: int | None  # where its render request was put on the stream
+
+
+@dataclass(frozen=True)
+class PublishedRender:
+    account_id: int
+    snapshot_id: int
+    seq: int                # stream sequence of the request
+    publishes: int          # times it was put on the stream
+    gone_since: float | None
 
 
 @dataclass(frozen=True)
@@ -132,8 +169,10 @@ class SnapshotStore:
         self.engine = engine
 
     def create(self, account_id: int, snap: ValidSnapshot, now: float,
-               service_types: dict[str, str] | None = None) -> dict:
-        """Store the snapshot, its queued job and one pending delivery per service."""
+               service_types: dict[str, str] | None = None, idempotency: IdempotencyClaim | None = None) -> dict:
+        """Store the snapshot, its queued job and one pending delivery per service
+        (and its idempotency key: a concurrent duplicate makes this raise
+        IntegrityError and stores nothing — read the winner with `replay`)."""
         with self.engine.begin() as conn:
             snapshot_id = conn.execute(
                 insert(snapshots).values(
@@ -159,6 +198,13 @@ class SnapshotStore:
                      "state": "pending", "attempts": 0, "error": None, "position": i}
                     for i, sid in enumerate(snap.services)
                 ])
+            if idempotency is not None:
+                conn.execute(idempotency_keys.delete().where(
+                    idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == idempotency.key,
+                    idempotency_keys.c.created_at <= now - REUSE_AFTER))
+                conn.execute(insert(idempotency_keys).values(
+                    account_id=account_id, key=idempotency.key, request_sha256=idempotency.request_sha256,
+                    snapshot_id=snapshot_id, created_at=now))
         # What get() would read back, without reading it back.
         return {
             "id": snapshot_id, "job_id": job_id, "chart_id": snap.chart_id, "chart_type": snap.chart_type,
@@ -168,6 +214,27 @@ class SnapshotStore:
             "narrowing": {"tags": list(snap.tags), "source": snap.source}, "account_id": account_id,
             "pending_image_key": image_key,
         }
+
+    def replay(self, account_id: int, claim: IdempotencyClaim, now: float) -> dict | None:
+        """The snapshot this key made within the reuse window, if any; a
+        different request under the same key is refused."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(idempotency_keys.c.request_sha256, idempotency_keys.c.snapshot_id)
+                .where(idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == claim.key,
+                       idempotency_keys.c.created_at > now - REUSE_AFTER)
+            ).first()
+        if row is None:
+            return None
+        if not hmac.compare_digest(row.request_sha256, claim.request_sha256):
+            raise errors.AlreadyExists(KEY_REUSED)
+        return self.get(account_id, row.snapshot_id)
+
+    def forget_idempotency_keys(self, created_before: float) -> int:
+        """Drop keys past the reuse window (the sweeper calls this)."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                idempotency_keys.delete().where(idempotency_keys.c.created_at <= created_before)).rowcount
 
     def get(self, account_id: int | None, snapshot_id: int) -> dict:
         query = (select(snapshots, jobs.c.id.label("job_id"))
@@ -215,9 +282,14 @@ class SnapshotStore:
                          "error": d.error or ""} for d in outcomes])
 
     # -- queue bookkeeping ---------------------------------------------------
-    def mark_published(self, snapshot_id: int, now: float) -> None:
+    def mark_published(self, snapshot_id: int, now: float, seq: int | None = None) -> None:
+        """The render request is on the stream at `seq` (its PubAck sequence)."""
+        values: dict[str, Any] = {"published_at": now}
+        if seq is not None:
+            values.update(render_seq=seq, render_checked_at=None, render_gone_at=None,
+                          render_publishes=case((jobs.c.render_publishes == 0, 1), else_=jobs.c.render_publishes))
         with self.engine.begin() as conn:
-            conn.execute(update(jobs).where(jobs.c.snapshot_id == snapshot_id).values(published_at=now))
+            conn.execute(update(jobs).where(jobs.c.snapshot_id == snapshot_id).values(**values))
 
     def unpublished(self, older_than: float, limit: int = 100) -> list[tuple[int, int]]:
         """(account_id, snapshot_id) of queued jobs whose render request never reached the queue."""
@@ -230,23 +302,97 @@ class SnapshotStore:
             ).all()
         return [(r.account_id, r.snapshot_id) for r in rows]
 
-    def fail_stalled(self, updated_before: float, reason: str) -> int:
-        """Fail `working` jobs that made no progress since `updated_before`: a
-        last resort so every accepted snapshot ends, even if a result was lost."""
-        with self.engine.begin() as conn:
-            return conn.execute(
-                update(jobs).where(jobs.c.state == WORKING, jobs.c.updated_at < updated_before)
-                .values(state=FAILED, errors=[reason], updated_at=time.time())
-            ).rowcount
+    # -- bounds: every job terminal by its deadline (see render_queue.Sweeper) --
+    # Each action below is one UPDATE guarded by the state it expects, so two
+    # sweepers (two snapshot_svc replicas) never both act on one job: the one
+    # whose UPDATE matched a row (rowcount 1) owns the action.
 
-    def fail_unpublished(self, created_before: float, reason: str) -> int:
-        """Fail queued jobs never published since `created_before`: every 202 ends."""
+    def open_jobs_created_before(self, created_before: float, limit: int = 100) -> list[OpenJob]:
+        """Jobs not terminal although created before `created_before`, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs.c.snapshot_id, jobs.c.progress, jobs.c.render_seq)
+                .where(jobs.c.state.in_((QUEUED, WORKING)), jobs.c.created_at < created_before)
+                .order_by(jobs.c.created_at).limit(limit)
+            ).all()
+        return [OpenJob(r.snapshot_id, r.progress >= RENDERED, r.render_seq) for r in rows]
+
+    def requests_to_check(self, published_before: float, checked_before: float,
+                          limit: int = 100) -> list[PublishedRender]:
+        """Unrendered jobs whose request has been on the stream since before
+        `published_before` and was not looked up since `checked_before`."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs.c.account_id, jobs.c.snapshot_id, jobs.c.render_seq, jobs.c.render_publishes,
+                       jobs.c.render_gone_at)
+                .where(jobs.c.state.in_((QUEUED, WORKING)), jobs.c.progress < RENDERED,
+                       jobs.c.render_seq.is_not(None), jobs.c.published_at < published_before,
+                       func.coalesce(jobs.c.render_checked_at, 0.0) < checked_before)
+                .order_by(func.coalesce(jobs.c.render_checked_at, 0.0), jobs.c.created_at).limit(limit)
+            ).all()
+        return [PublishedRender(r.account_id, r.snapshot_id, r.render_seq, r.render_publishes, r.render_gone_at)
+                for r in rows]
+
+    def request_seen(self, snapshot_id: int, seq: int, present: bool, now: float) -> float | None:
+        """Record a look-up of the request at `seq`; when it is gone, return
+        since when (the first look-up that missed it)."""
+        values: dict[str, Any] = {"render_checked_at": now}
+        values["render_gone_at"] = func.coalesce(jobs.c.render_gone_at, now) if not present else None
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.render_seq == seq)
+                         .values(**values))
+            if present:
+                return None
+            return conn.execute(select(jobs.c.render_gone_at).where(jobs.c.snapshot_id == snapshot_id,
+                                                                   jobs.c.render_seq == seq)).scalar()
+
+    def claim_republish(self, snapshot_id: int, seq: int, publishes: int) -> bool:
+        """Take the right to publish the request again (True for one caller only)."""
         with self.engine.begin() as conn:
             return conn.execute(
-                update(jobs).where(jobs.c.state == QUEUED, jobs.c.published_at.is_(None),
-                                   jobs.c.created_at < created_before)
-                .values(state=FAILED, errors=[reason], updated_at=time.time())
-            ).rowcount
+                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.render_seq == seq,
+                                   jobs.c.render_publishes == publishes, jobs.c.state.in_((QUEUED, WORKING)),
+                                   jobs.c.progress < RENDERED)
+                .values(render_publishes=publishes + 1, render_gone_at=None, render_checked_at=None)
+            ).rowcount == 1
+
+    def undo_republish(self, snapshot_id: int, seq: int, publishes: int) -> None:
+        """The republish claimed by claim_republish did not reach the queue: the next sweep tries again."""
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.render_seq == seq,
+                                            jobs.c.render_publishes == publishes + 1)
+                         .values(render_publishes=publishes))
+
+    def snapshot_for_render_seq(self, seq: int) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(jobs.c.snapshot_id).where(jobs.c.render_seq == seq)).scalar()
+
+    def mark_dispatched(self, snapshot_id: int, service_ids: list[str], now: float) -> None:
+        """Their DeliveryRequests are queued: the delivery deadline runs from now."""
+        if not service_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.snapshot_id == snapshot_id,
+                                                  deliveries.c.service_id.in_(service_ids),
+                                                  deliveries.c.dispatched_at.is_(None))
+                         .values(dispatched_at=now))
+
+    def deliveries_dispatched_before(self, dispatched_before: float, limit: int = 100) -> list[tuple[int, str]]:
+        """(snapshot_id, service_id) of pending deliveries queued before `dispatched_before`."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(deliveries.c.snapshot_id, deliveries.c.service_id)
+                .where(deliveries.c.state == "pending", deliveries.c.dispatched_at < dispatched_before)
+                .order_by(deliveries.c.dispatched_at).limit(limit)
+            ).all()
+        return [(r.snapshot_id, r.service_id) for r in rows]
+
+    def fail_pending_deliveries(self, snapshot_id: int, reason: str, now: float) -> int:
+        """End every delivery still pending as failed (the job then completes)."""
+        pending = self.pending_deliveries(snapshot_id)
+        for service_id in pending:
+            self.delivery_ended(snapshot_id, service_id, "failed", 0, reason, now)
+        return len(pending)
 
     # -- job transitions (idempotent) -----------------------------------------
     def render_started(self, snapshot_id: int, now: float) -> None:
@@ -257,8 +403,12 @@ class SnapshotStore:
             )
 
     def render_succeeded(self, snapshot_id: int, image_key: str, now: float) -> bool:
-        """Record the stored image; True when deliveries are still pending (they must be queued)."""
+        """Record the stored image; True when deliveries are still pending (they must be queued).
+        A job already failed (its deadline passed) stays failed, without an image."""
         with self.engine.begin() as conn:
+            state = conn.execute(select(jobs.c.state).where(jobs.c.snapshot_id == snapshot_id)).scalar()
+            if state == FAILED:
+                return False
             deliveries_pending = conn.execute(
                 select(func.count()).select_from(deliveries)
                 .where(deliveries.c.snapshot_id == snapshot_id, deliveries.c.state == "pending")
@@ -269,9 +419,9 @@ class SnapshotStore:
             )
             conn.execute(
                 update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)),
-                                   jobs.c.progress < 50.0)
+                                   jobs.c.progress < RENDERED)
                 .values(state=WORKING if deliveries_pending else COMPLETE,
-                        progress=50.0 if deliveries_pending else 100.0, updated_at=now)
+                        progress=RENDERED if deliveries_pending else 100.0, updated_at=now)
             )
         return deliveries_pending
 
@@ -306,13 +456,14 @@ class SnapshotStore:
                 .values(updated_at=now, **values)
             )
 
-    def render_failed(self, snapshot_id: int, error: str, now: float) -> None:
+    def render_failed(self, snapshot_id: int, error: str, now: float) -> bool:
         """Fail the job — unless its image is already stored (a late FAILED after a
-        SUCCEEDED, e.g. when an ack was lost, must not undo a finished render)."""
+        SUCCEEDED, e.g. when an ack was lost, must not undo a finished render).
+        True when this call failed it."""
         with self.engine.begin() as conn:
-            conn.execute(
+            return conn.execute(
                 update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)),
-                                   jobs.c.progress < 50.0)
+                                   jobs.c.progress < RENDERED)
                 .values(state=FAILED, errors=[error], updated_at=now)
-            )
+            ).rowcount == 1
 

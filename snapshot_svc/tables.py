@@ -17,7 +17,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    inspect,
+    text,
 )
+from sqlalchemy.engine import Engine
 
 metadata = MetaData()
 
@@ -118,8 +121,19 @@ jobs = Table(
     Column("published_at", Float, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # Where the render request sits on the render stream (its PubAck sequence):
+    # the sweeper asks the stream whether it is still there, and the
+    # max-deliveries advisory names it. NULL until published.
+    Column("render_seq", BigInteger, nullable=True),
+    # How many times the request was published under a new Msg-Id (a lost
+    # request is republished once, then the job fails).
+    Column("render_publishes", Integer, nullable=False, default=0, server_default="0"),
+    Column("render_checked_at", Float, nullable=True),  # last time the sweeper looked it up
+    Column("render_gone_at", Float, nullable=True),  # when the sweeper first found it gone
 )
 Index("ix_jobs_unpublished", jobs.c.state, jobs.c.published_at)
+Index("ix_jobs_render_seq", jobs.c.render_seq)
+Index("ix_jobs_open", jobs.c.state, jobs.c.created_at)
 
 # Notification targets: the REST API's "services".
 destinations = Table(
@@ -144,4 +158,44 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("error", Text, nullable=True),
     Column("position", Integer, nullable=False),
+    # When its DeliveryRequest was queued: a pending delivery with no result
+    # past the delivery deadline is marked failed.
+    Column("dispatched_at", Float, nullable=True),
 )
+
+# Idempotency-Key of POST /v1/snapshots: one snapshot per (account, key) within
+# the reuse window. The unique constraint settles concurrent duplicates.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_sha256", String(64), nullable=False),  # what the first request asked for
+    Column("snapshot_id", ForeignKey("snapshots.id"), nullable=False),
+    Column("created_at", Float, nullable=False, index=True),
+    UniqueConstraint("account_id", "key", name="uq_idempotency_key"),
+)
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """create_all makes missing tables, not missing columns: a database made by
+    an older version gets the newer nullable (or server-defaulted) columns and
+    indexes here. Until migrations exist (Alembic, later), this is the upgrade
+    path for local dev databases. Returns what it added."""
+    added = []
+    existing = inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            have = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(engine.dialect)}"
+                if column.server_default is not None:
+                    ddl += f" DEFAULT {column.server_default.arg} NOT NULL"
+                conn.execute(text(ddl))
+                added.append(f"{table.name}.{column.name}")
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
+    return added

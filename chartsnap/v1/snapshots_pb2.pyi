@@ -23,7 +23,7 @@ class SnapshotSubject(_message.Message):
     def __init__(self, chart_id: _Optional[int] = ..., chart_type: _Optional[str] = ..., tags: _Optional[_Iterable[_Union[_common_pb2.TagFilter, _Mapping]]] = ..., source: _Optional[str] = ...) -> None: ...
 
 class CreateSnapshotRequest(_message.Message):
-    __slots__ = ("subject", "duration", "end_time", "services", "message", "width", "height")
+    __slots__ = ("subject", "duration", "end_time", "services", "message", "width", "height", "idempotency_key")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,7 @@ class CreateSnapshotRequest(_message.Message):
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     subject: SnapshotSubject
     duration: int
     end_time: _timestamp_pb2.Timestamp
@@ -38,7 +39,8 @@ class CreateSnapshotRequest(_message.Message):
     message: str
     width: int
     height: int
-    def __init__(self, subject: _Optional[_Union[SnapshotSubject, _Mapping]] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., services: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, subject: _Optional[_Union[SnapshotSubject, _Mapping]] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., services: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class Snapshot(_message.Message):
     __slots__ = ("id", "job_id", "image_url", "duration", "end_time", "created_at", "updated_at", "chart_id", "chart_type", "sources", "width", "height")

@@ -352,14 +352,17 @@ def test_unpublished_limit(store, acct):
     assert len(store.unpublished(older_than=NOW, limit=2)) == 2
 
 
-def test_unpublished_oldest_first_and_failed_after_too_long(store, acct):
+def test_unpublished_oldest_first_and_failed_past_the_deadline(store, acct):
     newer = _create(store, acct, now=NOW + 100)
     older = _create(store, acct, now=NOW)
     published = _create(store, acct, now=NOW + 50)
     store.mark_published(published["id"], NOW + 51)
     assert [sid for _, sid in store.unpublished(NOW + 1000)] == [older["id"], newer["id"]]
 
-    assert store.fail_unpublished(NOW + 50, "queue unreachable") == 1
+    [late] = store.open_jobs_created_before(NOW + 50)
+    assert (late.snapshot_id, late.rendered, late.render_seq) == (older["id"], False, None)
+    assert store.render_failed(late.snapshot_id, "queue unreachable", NOW + 60) is True
+    assert store.render_failed(late.snapshot_id, "a second sweeper", NOW + 61) is False  # claimed once
     job = _job(store, acct, older)
     assert (job.state, job.errors) == ("failed", ["queue unreachable"])
     assert [sid for _, sid in store.unpublished(NOW + 1000)] == [newer["id"]]
@@ -372,7 +375,7 @@ def test_create_answers_what_get_reads_back(store, acct):
     assert created == store.get(acct, created["id"])
 
 
-def test_stalled_working_jobs_fail_but_recent_and_finished_ones_do_not(store, acct):
+def test_open_jobs_past_a_deadline_are_the_unfinished_ones(store, acct):
     stalled, done = _create(store, acct), _create(store, acct)
     for snap in (stalled, done):
         store.render_started(snap["id"], NOW + 1)
@@ -380,7 +383,9 @@ def test_stalled_working_jobs_fail_but_recent_and_finished_ones_do_not(store, ac
     recent = _create(store, acct, now=NOW + 10)
     store.render_started(recent["id"], NOW + 10)
 
-    assert store.fail_stalled(NOW + 5, "stopped") == 1
+    assert [j.snapshot_id for j in store.open_jobs_created_before(NOW + 5)] == [stalled["id"]]
+    assert store.render_failed(stalled["id"], "stopped", NOW + 20)
     assert (_job(store, acct, stalled).state, _job(store, acct, stalled).errors) == ("failed", ["stopped"])
     assert _job(store, acct, done).state == "complete"
     assert _job(store, acct, recent).state == "working"
+    assert store.open_jobs_created_before(NOW + 5) == []
