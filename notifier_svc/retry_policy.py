@@ -27,21 +27,29 @@ class RetryPolicy:
 
     def backoff_ceiling(self, attempt: int) -> float:
         """Upper bound of the jittered wait after attempt `attempt` (1-based)."""
-        return min(self.max_backoff, self.base_backoff * 2 ** (attempt - 1))
+        return min(self.max_backoff, self.base_backoff * 2.0 ** min(attempt - 1, 64))
+
+    @property
+    def min_wait(self) -> float:
+        """The floor of every jittered wait: half the base backoff, so that
+        unlucky draws cannot make a fast-failing peer see a burst (and the
+        count stays bounded: at most 1 + max_total_seconds / min_wait)."""
+        return min(self.base_backoff / 2, self.max_backoff)
 
     def next_delay(self, attempt: int, elapsed: float, retry_after: float | None = None,
                    rand: Callable[[float, float], float] = random.uniform) -> float | None:
         """Seconds to wait before attempt `attempt + 1`, or None to give up.
 
-        Full jitter (a uniform draw in [0, ceiling]) spreads the retries of
-        many deliveries that failed together; the draw is clipped to the time
-        budget left. A Retry-After raises the wait to at least what the peer
+        Full jitter (a uniform draw in [min_wait, ceiling]) spreads the
+        retries of many deliveries that failed together; the draw is clipped
+        to the time budget left, so the last attempt starts at the budget at
+        the latest. A Retry-After raises the wait to at least what the peer
         asked; if that wait would break the bounds we give up rather than
         call back early and be refused again."""
         remaining = self.max_total_seconds - elapsed
         if (self.max_attempts is not None and attempt >= self.max_attempts) or remaining <= 0:
             return None
-        delay = min(rand(0.0, self.backoff_ceiling(attempt)), remaining)
+        delay = min(rand(self.min_wait, self.backoff_ceiling(attempt)), remaining)
         if retry_after is not None:
             if retry_after > self.max_backoff or retry_after > remaining:
                 return None

@@ -256,3 +256,20 @@ async def test_a_journal_outage_is_ridden_out(monkeypatch):
     outcome = await runner(n, journal).run(delivery())
     assert outcome == Outcome(True, 1, "")
     assert journal.states() == [SENDING, DELIVERED]
+
+
+async def test_an_attempt_is_cut_off_at_the_attempt_timeout():
+    class Stuck(ScriptedNotifier):
+        async def send(self, delivery: Delivery, attempt: Attempt) -> str:
+            self.calls.append(attempt)
+            if len(self.calls) == 1:
+                await asyncio.sleep(30)   # ignores its deadline: the runner's backstop ends it
+            return ""
+
+    journal, n = MemoryJournal(), Stuck()
+    t = time.monotonic()
+    outcome = await runner(n, journal, attempt_timeout=0.2).run(delivery())
+    took = time.monotonic() - t
+    assert outcome == Outcome(True, 2, "")
+    assert 0.2 <= took < 0.2 + 5.0, took
+    assert n.calls[0].deadline is not None and n.calls[0].deadline <= t + 0.2 + 0.05

@@ -142,3 +142,24 @@ def test_addresses_are_split_trimmed_and_deduplicated():
 def test_bad_addresses_are_permanent(value):
     with pytest.raises(PermanentDeliveryError):
         parse_addresses(value)
+
+
+@pytest.mark.parametrize("name", ["a\r\nBcc: evil@x", "a\nBcc: evil@x", "a\rBcc: evil@x", "a\x00\x1b\u2028Bcc: evil@x",
+                                  "a\u0085Bcc: evil@x"])
+def test_a_chart_name_cannot_add_a_mail_header(name):
+    import email
+    import email.policy
+
+    d = Delivery(delivery_id="1:a", snapshot_id=1, service_id="a", type="mail", chart_name=name,
+                 sender_name="Eve\r\nX-Evil: 1", sender_email="eve@example.com")
+    raw = mail_message(d, b"png", "chartsnap <s@c.local>", ["ops@example.com"]).as_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Bcc"] is None and parsed["X-Evil"] is None
+    assert parsed["Subject"] == "Snapshot of a Bcc: evil@x from Eve X-Evil: 1"
+
+
+def test_a_long_subject_is_bounded():
+    from notifier_svc.snapshot_text import MAX_HEADER_TEXT, subject
+
+    d = Delivery(delivery_id="1:a", snapshot_id=1, service_id="a", type="mail", chart_name="x" * 5000)
+    assert len(subject(d)) == MAX_HEADER_TEXT and subject(d).endswith("…")
