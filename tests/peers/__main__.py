@@ -59,6 +59,8 @@ async def main(args: argparse.Namespace) -> None:
         print("peers ready. For the notifier (before `make run`):", flush=True)
         for name, value in smtp.env().items():
             print(f"  export {name}={shlex.quote(value)}")
+        allow = ",".join(f"{p.host}:{p.port}" for p in chats)   # the notifier refuses loopback otherwise
+        print(f"  export CHARTSNAP_OUTBOUND_ALLOW={shlex.quote(allow)}")
         print("Services (POST /v1/services):")
         print(f"  mail      {json.dumps({'title': 'peer mail', 'type': 'mail', 'settings': {'addresses': 'ops@example.com'}})}")
         for peer in chats:
