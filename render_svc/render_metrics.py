@@ -61,22 +61,36 @@ class BrowserPoolCollector(Collector):
         self.pool = pool
 
     def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
-        sessions = self.pool.sessions
+        pool = self.pool
         restarts = CounterMetricFamily(
             "chartsnap_render_browser_restarts",
             "Browsers replaced: crashed or hung during a render, or recycled (render count or memory bound).",
             labels=["reason"])
-        restarts.add_metric(["replaced"], sum(s.browser_replacements for s in sessions))
-        restarts.add_metric(["recycled"], sum(s.browser_recycles for s in sessions))
+        restarts.add_metric(["replaced"], pool.browser_replacements)
+        restarts.add_metric(["recycled"], pool.browser_recycles)
         yield restarts
+        starts = CounterMetricFamily(
+            "chartsnap_render_browser_starts",
+            "Browser starts by outcome (each one bounded by CHARTSNAP_RENDER_BROWSER_START_TIMEOUT).",
+            labels=["outcome"])
+        starts.add_metric(["started"], pool.browser_starts)
+        starts.add_metric(["failed"], pool.start_failures)
+        yield starts
         rss = GaugeMetricFamily(
             "chartsnap_render_browser_rss_bytes",
             "Summed RSS of every Chromium process tree (over-counts shared pages).")
-        rss.add_metric([], sum(s.rss_bytes() for s in sessions))
+        rss.add_metric([], pool.rss_bytes())
         yield rss
-        slots = GaugeMetricFamily("chartsnap_render_slots", "Warm browser sessions (concurrent renders).")
-        slots.add_metric([], len(sessions))
+        slots = GaugeMetricFamily("chartsnap_render_slots", "Warm browsers configured (concurrent renders).")
+        slots.add_metric([], pool.size)
         yield slots
+        serving = GaugeMetricFamily("chartsnap_render_browsers_serving", "Warm browsers serving now.")
+        serving.add_metric([], pool.ready_count)
+        yield serving
+        able = GaugeMetricFamily("chartsnap_render_can_render",
+                                 "1 while a browser serves or the latest start succeeded; 0 means NOT_SERVING.")
+        able.add_metric([], 1 if pool.can_render() else 0)
+        yield able
 
 
 def register_pool(pool: RendererPool) -> BrowserPoolCollector:

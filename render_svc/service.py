@@ -1,10 +1,17 @@
 """Builds the render service from settings: warm browsers, the image bucket,
-NATS, the worker, and a gRPC health endpoint for probes."""
+NATS, the worker, and a gRPC health endpoint for probes.
+
+Health is NOT_SERVING until the bucket is ensured (the service waits for an
+S3 store that is down, with backoff, instead of exiting), the browsers have
+had their first start and NATS is connected; afterwards it follows
+RendererPool.can_render(): NOT_SERVING while no browser serves and the latest
+start failed, SERVING again once one starts."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 import grpc
@@ -13,15 +20,19 @@ from nats.aio.client import Client as NATS
 
 from chartsnap import queue
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
-from chartsnap.image_store import image_store_for
+from chartsnap.image_store import ImageStore, image_store_for
 from chartsnap.metrics import MetricsServer, serve_metrics
 from render_svc import render_metrics
 from render_svc.settings import RenderSettings
 from render_svc.warm_renderer import RendererPool
-from render_svc.worker import RenderWorker
+from render_svc.worker import CAN_RENDER_POLL_S, RenderWorker
 
 log = logging.getLogger(__name__)
 SERVICE_NAMES = ["chartsnap.v1.RenderWorker"]
+# Waits between attempts to ensure the image bucket while the S3 store is
+# unreachable: doubling from the first, capped; logged every time.
+S3_RETRY_FIRST_DELAY_S = 0.5
+S3_RETRY_MAX_DELAY_S = 10.0
 
 
 @dataclass
@@ -35,8 +46,11 @@ class RenderService:
     task: asyncio.Task
     metrics: MetricsServer
     pool_metrics: render_metrics.BrowserPoolCollector
+    health_task: asyncio.Task
 
     async def stop(self, grace: float = 5.0) -> None:
+        self.health_task.cancel()
+        await asyncio.gather(self.health_task, return_exceptions=True)
         await mark_not_serving(self.health, SERVICE_NAMES)
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
@@ -50,26 +64,65 @@ class RenderService:
         await self.server.stop(grace)
 
 
-async def start_render_service(settings: RenderSettings) -> RenderService:
-    images = image_store_for(settings)
-    await asyncio.to_thread(images.ensure_bucket)
-    pool = await asyncio.to_thread(
-        lambda: RendererPool(size=settings.browsers, max_renders=settings.max_renders_per_browser,
-                             render_timeout_s=settings.render_timeout))
-    nc = await nats.connect(settings.nats_url, name="render_svc", max_reconnect_attempts=-1, connect_timeout=5)
-    js = nc.jetstream()
-    await queue.ensure_streams(js)
-    worker = RenderWorker(js, pool, images, settings.slots, settings.max_attempts,
-                          observer=render_metrics.observe_job)
-    pool_metrics = render_metrics.register_pool(pool)
-    metrics = serve_metrics(settings.metrics_addr)
-    task = asyncio.create_task(worker.run(), name="render-worker")
+async def ensure_bucket_when_reachable(images: ImageStore) -> None:
+    """Ensure the image bucket, waiting as long as the S3 store is unreachable."""
+    delay, attempts, started = S3_RETRY_FIRST_DELAY_S, 0, time.monotonic()
+    while True:
+        try:
+            await asyncio.to_thread(images.ensure_bucket)
+        except Exception as exc:  # noqa: BLE001 - connection refused, timeouts, S3 errors: all wait
+            attempts += 1
+            log.warning("waiting for the S3 store (bucket %s): attempt %d failed after %.0fs: %s; "
+                        "retrying in %.1fs", images.bucket, attempts, time.monotonic() - started,
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(S3_RETRY_MAX_DELAY_S, delay * 2)
+            continue
+        if attempts:
+            log.info("the S3 store answered after %.1fs; bucket %s ensured", time.monotonic() - started,
+                     images.bucket)
+        return
 
+
+async def follow_renderer(health: object, pool: RendererPool) -> None:
+    """Keep the health status equal to whether the pool can render."""
+    serving: bool | None = None
+    while True:
+        can_render = pool.can_render()
+        if can_render != serving:
+            await (mark_serving if can_render else mark_not_serving)(health, SERVICE_NAMES)
+            if serving is not None or not can_render:
+                log.warning("health: %s", "SERVING (a browser serves again)" if can_render
+                            else "NOT_SERVING (no browser serves and the latest start failed)")
+            serving = can_render
+        await asyncio.sleep(CAN_RENDER_POLL_S)
+
+
+async def start_render_service(settings: RenderSettings) -> RenderService:
+    # Health first, NOT_SERVING, so probes can tell "starting / waiting for a
+    # dependency" from "gone".
     server = grpc.aio.server()
     health = add_health(server, SERVICE_NAMES)
     port = bind(server, settings.health_addr)
     await server.start()
-    await mark_serving(health, SERVICE_NAMES)
-    log.info("render service ready: %s slots, %s browsers, health on port %s, metrics on port %s",
-             settings.slots, settings.browsers, port, metrics.port)
-    return RenderService(server, port, nc, health, pool, worker, task, metrics, pool_metrics)
+    await mark_not_serving(health, SERVICE_NAMES)
+    images = image_store_for(settings)
+    await ensure_bucket_when_reachable(images)
+    # Returns once each browser's first start succeeded or failed; failed ones
+    # are retried in the background (health follows).
+    pool = await asyncio.to_thread(
+        lambda: RendererPool(size=settings.browsers, max_renders=settings.max_renders_per_browser,
+                             render_timeout_s=settings.render_timeout,
+                             start_timeout_s=settings.browser_start_timeout))
+    nc = await nats.connect(settings.nats_url, name="render_svc", max_reconnect_attempts=-1, connect_timeout=5)
+    js = nc.jetstream()
+    await queue.ensure_streams(js)
+    worker = RenderWorker(js, pool, images, settings.slots, settings.max_attempts,
+                          observer=render_metrics.observe_job, total_budget=settings.total_budget)
+    pool_metrics = render_metrics.register_pool(pool)
+    metrics = serve_metrics(settings.metrics_addr)
+    task = asyncio.create_task(worker.run(), name="render-worker")
+    health_task = asyncio.create_task(follow_renderer(health, pool), name="render-health")
+    log.info("render service ready: %s slots, %s of %s browsers serving, health on port %s, metrics on port %s",
+             settings.slots, pool.ready_count, settings.browsers, port, metrics.port)
+    return RenderService(server, port, nc, health, pool, worker, task, metrics, pool_metrics, health_task)

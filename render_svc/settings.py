@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from chartsnap.image_store import s3_settings_from
 from chartsnap.settings import EnvReader
+from render_svc.retry_budget import default_total_budget
+from render_svc.warm_renderer import DEFAULT_START_TIMEOUT_S
 
 
 def default_slots(browsers: int) -> int:
@@ -30,12 +32,19 @@ class RenderSettings:
     max_renders_per_browser: int
     render_timeout: float      # seconds, per attempt
     max_attempts: int          # deliveries of one render request before it fails for good
+    # Seconds one cold browser start plus warm-up may take; never part of a render's budget.
+    browser_start_timeout: float
+    # Seconds from a request's enqueued_at after which it is not retried again
+    # (render_svc.retry_budget); the default is derived from attempts and timeout.
+    total_budget: float
     metrics_addr: str = "127.0.0.1:9102"  # Prometheus /metrics (host:port; port 0 picks one)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "RenderSettings":
         env = EnvReader(environ)
         browsers = env.int("RENDER_BROWSERS", os.cpu_count() or 1, lo=1, hi=64)
+        render_timeout = env.float("RENDER_TIMEOUT", 10.0, lo=1.0)
+        max_attempts = env.int("RENDER_MAX_ATTEMPTS", 4, lo=1, hi=20)
         settings = cls(
             nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             health_addr=env.address("RENDER_HEALTH_ADDR", "127.0.0.1:50052"),
@@ -43,9 +52,12 @@ class RenderSettings:
             slots=env.int("RENDER_SLOTS", default_slots(browsers), lo=1, hi=64),
             browsers=browsers,
             max_renders_per_browser=env.int("RENDER_MAX_PER_BROWSER", 500, lo=1),
-            render_timeout=env.float("RENDER_TIMEOUT", 10.0, lo=1.0),
-            max_attempts=env.int("RENDER_MAX_ATTEMPTS", 4, lo=1, hi=20),
+            render_timeout=render_timeout,
+            max_attempts=max_attempts,
             metrics_addr=env.address("RENDER_METRICS_ADDR", "127.0.0.1:9102"),
+            browser_start_timeout=env.float("RENDER_BROWSER_START_TIMEOUT", DEFAULT_START_TIMEOUT_S, lo=1.0),
+            total_budget=env.float("RENDER_TOTAL_BUDGET", default_total_budget(max_attempts, render_timeout),
+                                   lo=1.0),
         )
         env.finish()
         return settings

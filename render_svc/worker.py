@@ -9,7 +9,12 @@ so a crash anywhere means redelivery, and redelivery rewrites the same object
 key. While a render runs, `in_progress` keeps the message from being
 redelivered. There is one slot more than browsers by default (see
 render_svc.settings), so the next job is already serialised when a browser
-frees up. `observer` receives each attempt's step timings (render_metrics)."""
+frees up. `observer` receives each attempt's step timings (render_metrics).
+
+Retries are bounded in attempts and in time (render_svc.retry_budget). While
+the renderer cannot render (no browser serving and its latest start failed)
+the worker fetches nothing: the requests stay on the queue for a replica
+that can."""
 
 from __future__ import annotations
 
@@ -29,12 +34,13 @@ from chartsnap.v1 import render_pb2
 from chartsnap.image_store import ImageStore
 from render_svc.request_spec import spec_from_request
 from render_svc.figure_templates import figure_item_json
-from render_svc.warm_renderer import RenderError, RendererPool
+from render_svc.retry_budget import ACK_WAIT_S, Verdict, after_failure, crashed_deliveries, default_total_budget
+from render_svc.warm_renderer import ChartScriptError, RenderError, RendererPool
 
 log = logging.getLogger(__name__)
 
-ACK_WAIT = 15.0  # how long a dead worker's messages wait before redelivery
-HEARTBEAT = 5.0  # in_progress interval, well under ACK_WAIT
+HEARTBEAT = 5.0  # in_progress interval, well under ACK_WAIT_S
+CAN_RENDER_POLL_S = 0.5  # how often a worker that cannot render looks again
 
 
 @dataclass
@@ -65,12 +71,15 @@ def _reported(base: render_pb2.RenderResult, state: int, error: str = "") -> ren
 
 class RenderWorker:
     def __init__(self, js: JetStreamContext, pool: RendererPool, images: ImageStore, slots: int,
-                 max_attempts: int, observer: JobObserver | None = None) -> None:
+                 max_attempts: int, observer: JobObserver | None = None,
+                 total_budget: float | None = None) -> None:
         self.js = js
         self.pool = pool
         self.images = images
         self.slots = slots
         self.max_attempts = max_attempts
+        self.total_budget = (total_budget if total_budget is not None
+                             else default_total_budget(max_attempts, pool.render_timeout_s))
         self.free = WorkSlots(slots)
         # Browser calls block; one thread per browser so every browser can draw at
         # once, while jobs beyond that wait in the executor's queue (FIFO).
@@ -85,14 +94,23 @@ class RenderWorker:
     async def run(self) -> None:
         sub = await self.js.pull_subscribe(
             queue.RENDER_REQUESTS, durable=queue.RENDER_WORKERS, stream=queue.RENDER_STREAM,
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_S,
                                   max_deliver=self.max_attempts + 2, max_ack_pending=1000),
         )
         while True:
+            await self._until_able_to_render()
             for msg in await self.free.fetch(sub, "render requests"):
                 task = asyncio.create_task(self._handle(msg))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
+
+    async def _until_able_to_render(self) -> None:
+        if self.pool.can_render():
+            return
+        log.warning("no browser can render: taking no render requests until one starts")
+        while not self.pool.can_render():
+            await asyncio.sleep(CAN_RENDER_POLL_S)
+        log.info("a browser is serving again: taking render requests")
 
     async def _publish(self, result: render_pb2.RenderResult) -> None:
         suffix = {1: "started", 2: "done", 3: "failed"}[result.state]
@@ -123,6 +141,10 @@ class RenderWorker:
             timings.queue_wait = max(0.0, time.time() - request.enqueued_at) if request.enqueued_at else 0.0
             base = render_pb2.RenderResult(snapshot_id=request.snapshot_id, job_id=request.job_id,
                                            image_key=request.image_key, attempt=attempt)
+            crashes = crashed_deliveries(attempt, self.max_attempts)
+            if crashes:
+                await self._crash_looped(msg, base, crashes)
+                return
             started_published: asyncio.Task | None = None
             try:
                 started = _reported(base, render_pb2.RenderResult.STARTED)
@@ -157,10 +179,15 @@ class RenderWorker:
                 if started_published is not None:
                     # Settle it first, so FAILED cannot overtake STARTED; its own error does not matter.
                     await asyncio.gather(started_published, return_exceptions=True)
-                timings.outcome = "retried" if attempt < self.max_attempts else "failed"
+                elapsed = time.time() - request.enqueued_at if request.enqueued_at else None
+                verdict = after_failure(attempt=attempt, max_attempts=self.max_attempts, elapsed_s=elapsed,
+                                        total_budget_s=self.total_budget,
+                                        render_timeout_s=self.pool.render_timeout_s,
+                                        permanent=isinstance(exc, (ChartScriptError, ValueError)))
+                timings.outcome = "retried" if verdict.retry else "failed"
                 timings.total = time.perf_counter() - t0
                 self._observe(timings)
-                await self._failed(msg, base, attempt, exc)
+                await self._failed(msg, base, attempt, exc, verdict)
         finally:
             heartbeat.cancel()
             await self.free.release()
@@ -173,16 +200,28 @@ class RenderWorker:
         except Exception:  # noqa: BLE001 - metrics must never fail a render
             log.exception("render observer failed")
 
-    async def _failed(self, msg, base: render_pb2.RenderResult, attempt: int, exc: Exception) -> None:  # noqa: ANN001
-        if attempt < self.max_attempts:
-            delay = min(30.0, 0.5 * 2 ** attempt)
+    async def _failed(self, msg, base: render_pb2.RenderResult, attempt: int, exc: Exception,  # noqa: ANN001
+                      verdict: Verdict) -> None:
+        if verdict.retry:
             log.warning("render of snapshot %s failed (attempt %s), retrying in %.1fs: %s",
-                        base.snapshot_id, attempt, delay, exc)
-            await msg.nak(delay=delay)
+                        base.snapshot_id, attempt, verdict.delay, exc)
+            await msg.nak(delay=verdict.delay)
             return
-        reason = "the chart could not be drawn" if isinstance(exc, RenderError) else "the image could not be stored"
-        log.error("render of snapshot %s failed for good after %s attempts: %s", base.snapshot_id, attempt, exc)
-        failed = _reported(base, render_pb2.RenderResult.FAILED, f"{reason} after {attempt} attempts")
+        what = ("the chart could not be drawn" if isinstance(exc, (RenderError, ValueError))
+                else "the image could not be stored")
+        log.error("render of snapshot %s failed for good (%s): %s", base.snapshot_id, verdict.reason, exc)
+        await self._report_failed(msg, _reported(base, render_pb2.RenderResult.FAILED, f"{what} {verdict.reason}"))
+
+    async def _crash_looped(self, msg, base: render_pb2.RenderResult, crashes: int) -> None:  # noqa: ANN001
+        log.error("render request of snapshot %s: %d deliveries ended without a verdict; failing it "
+                  "without rendering again", base.snapshot_id, crashes)
+        self._observe(Timings(outcome="failed"))
+        await self._report_failed(msg, _reported(
+            base, render_pb2.RenderResult.FAILED,
+            f"the chart could not be drawn: the render did not finish in {crashes} deliveries "
+            f"(the render service crashed or was stopped while drawing it)"))
+
+    async def _report_failed(self, msg, failed: render_pb2.RenderResult) -> None:  # noqa: ANN001
         try:
             await self._publish(failed)
             await msg.term()
