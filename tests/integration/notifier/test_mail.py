@@ -114,3 +114,17 @@ async def test_plain_client_against_a_starttls_server_is_permanent(start_notifie
     result = await results.result(req.delivery_id)
     assert (result.state, result.attempts) == (R.FAILED, 1)
     assert result.error.startswith("smtp server answered 530")
+
+
+async def test_a_chart_name_with_cr_lf_is_one_mail_with_no_extra_header(notifier, js, results, smtp_peer, stored_png):
+    req = delivery_request("mail", {"addresses": "ops@example.com"}, image_key=stored_png[0],
+                           chart_name="a\r\nBcc: evil@x")
+    await publish(js, req)
+    result = await results.result(req.delivery_id)
+    assert (result.state, result.attempts, result.error) == (R.DELIVERED, 1, "")
+    [mail] = smtp_peer.messages
+    assert mail.rcpt_tos == ["ops@example.com"], "no one else was sent it"
+    assert mail.message["Bcc"] is None
+    assert mail.message["Subject"] == "Snapshot of a Bcc: evil@x from Ada Lovelace"
+    headers = mail.raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    assert b"\nBcc:" not in headers and not headers.startswith(b"Bcc:")
