@@ -60,7 +60,7 @@ class BenchStack:
 
     @property
     def gateway_metrics_url(self) -> str:
-        return f"{self.gateway_url}/metrics"
+        return f"http://127.0.0.1:{self.stack.ports.gateway_metrics}/metrics"
 
     def render_svc_pid(self) -> int:
         return self.stack.processes["render_svc"].popen.pid
@@ -83,7 +83,8 @@ class BenchStack:
 def start_bench_stack(extra_env: dict[str, str] | None = None) -> BenchStack:
     """``extra_env``: CHARTSNAP_* settings for the services (e.g. render slots)."""
     data_dir = Path(tempfile.mkdtemp(prefix="chartsnap-bench-"))
-    stack = Stack.on_free_ports(data_dir, extra_env=dict(extra_env or {}))
+    # The benchmark measures the service, not the per-account rate limit: off.
+    stack = Stack.on_free_ports(data_dir, extra_env={"CHARTSNAP_RATE_LIMIT": "0", **(extra_env or {})})
     started = time.monotonic()
     try:
         stack.start_infrastructure()

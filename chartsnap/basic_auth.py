@@ -15,8 +15,9 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     if scheme.lower() != "basic" or not encoded:
         return None
     try:
+        # A str with non-ASCII characters raises ValueError, not binascii.Error.
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError):
         return None
     user, sep, password = decoded.partition(":")
     if not sep or not user or not password:

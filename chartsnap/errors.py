@@ -5,6 +5,8 @@ Nothing here imports grpc: domain code raises these and adapters translate."""
 
 from __future__ import annotations
 
+from chartsnap import bounds
+
 
 class ChartsnapError(Exception):
     """Base of every error a caller may see. `message` is safe to show."""
@@ -18,12 +20,34 @@ class InvalidParams(ChartsnapError):
     """One or more fields are invalid: {"errors": {"params": {field: [msg]}}}."""
 
     def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{k} {', '.join(v)}" for k, v in fields.items()))
+        fields = bounded_fields(fields)
+        super().__init__(_clip("; ".join(f"{k} {', '.join(v)}" for k, v in fields.items()), bounds.MAX_MESSAGE_CHARS))
         self.fields = fields
 
     @classmethod
     def one(cls, field: str, message: str) -> "InvalidParams":
         return cls({field: [message]})
+
+
+def _clip(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def bounded_fields(fields: dict[str, list[str]]) -> dict[str, list[str]]:
+    """At most MAX_ERROR_FIELDS fields, each with at most MAX_FIELD_MESSAGES
+    short messages; what is left out is counted under MORE_FIELD. A reply
+    about 10,000 bad samples stays a few kilobytes."""
+    out: dict[str, list[str]] = {}
+    items = list(fields.items())
+    for field, messages in items[: bounds.MAX_ERROR_FIELDS]:
+        kept = [_clip(str(m), bounds.MAX_MESSAGE_CHARS) for m in messages[: bounds.MAX_FIELD_MESSAGES]]
+        if len(messages) > bounds.MAX_FIELD_MESSAGES:
+            kept.append(f"and {len(messages) - bounds.MAX_FIELD_MESSAGES} more")
+        out.setdefault(_clip(str(field), bounds.MAX_FIELD_NAME_CHARS), []).extend(kept)
+    left_out = len(items) - bounds.MAX_ERROR_FIELDS
+    if left_out > 0:
+        out[bounds.MORE_FIELD] = [f"and {left_out} more fields with errors"]
+    return out
 
 
 class InvalidRequest(ChartsnapError):

@@ -69,9 +69,13 @@ async def mark_not_serving(servicer: Any, service_names: list[str]) -> None:
 
 
 # Replies like a week of measurements outgrow gRPC's 4 MB default; requests are
-# bounded by the gateway's body limit long before this.
+# bounded by the gateway's body limit long before this. Field errors are cut to
+# chartsnap.bounds.MAX_RICH_STATUS_BYTES; the metadata limit is raised above
+# gRPC's 8 KB anyway, so a reply near the bound is never turned into
+# RESOURCE_EXHAUSTED by the transport.
 MESSAGE_LIMITS = [("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                  ("grpc.max_send_message_length", 64 * 1024 * 1024)]
+                  ("grpc.max_send_message_length", 64 * 1024 * 1024),
+                  ("grpc.max_metadata_size", 32 * 1024)]
 
 
 def bind(server: grpc.aio.Server, address: str) -> int:

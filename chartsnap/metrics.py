@@ -1,8 +1,8 @@
 """Prometheus metrics, exposed the same way by every service.
 
-Services without an HTTP server of their own (snapshot_svc, render_svc) serve
-`/metrics` from a small HTTP server in a daemon thread; the gateway adds a
-`/metrics` route to its own aiohttp app (see `metrics_response`). Metric
+Every service, the gateway included, serves `/metrics` from a small HTTP
+server in a daemon thread on an address of its own (the gateway's public port
+must not tell anyone its routes, statuses and process). Metric
 objects live in each service's own module (e.g. render_svc.render_metrics)
 and register in prometheus_client's default registry, which also carries the
 process collector (CPU seconds, resident memory) for free."""
@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest, start_http_server
+from prometheus_client import start_http_server
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,3 @@ def serve_metrics(address: str) -> MetricsServer:
     server = MetricsServer(httpd, thread)
     log.info("metrics on http://%s:%s/metrics", host, server.port)
     return server
-
-
-def metrics_response() -> tuple[bytes, str]:
-    """The exposition body and its content type, for an app's own `/metrics` route."""
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -167,11 +167,12 @@ class StackPorts:
     render_health: int
     gateway: int
     notifier_health: int
-    # Prometheus /metrics of the services without an HTTP port of their own
-    # (the gateway serves /metrics on its own port). Defaults keep callers that
-    # name only the ports above working.
+    # Prometheus /metrics of each service, on its own address (never the
+    # gateway's public port). Defaults keep callers that name only the ports
+    # above working.
     snapshot_metrics: int = 9101
     render_metrics: int = 9102
+    gateway_metrics: int = 9100
 
 
 @dataclass
@@ -209,6 +210,7 @@ class Stack:
             "CHARTSNAP_RENDER_HEALTH_ADDR": f"127.0.0.1:{p.render_health}",
             "CHARTSNAP_SNAPSHOT_METRICS_ADDR": f"127.0.0.1:{p.snapshot_metrics}",
             "CHARTSNAP_RENDER_METRICS_ADDR": f"127.0.0.1:{p.render_metrics}",
+            "CHARTSNAP_GATEWAY_METRICS_ADDR": f"127.0.0.1:{p.gateway_metrics}",
             "CHARTSNAP_NOTIFIER_HEALTH_ADDR": f"127.0.0.1:{p.notifier_health}",
             "CHARTSNAP_GATEWAY_ADDR": f"127.0.0.1:{p.gateway}",
             "CHARTSNAP_PUBLIC_URL": f"http://127.0.0.1:{p.gateway}",
@@ -262,5 +264,5 @@ class Stack:
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs) -> "Stack":  # noqa: ANN003
-        ports = StackPorts(*(free_port() for _ in range(8)))
+        ports = StackPorts(*(free_port() for _ in range(9)))
         return cls(data_dir, ports, **kwargs)

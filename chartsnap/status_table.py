@@ -12,7 +12,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from chartsnap import errors
+from chartsnap import bounds, errors
 
 DOMAIN_TO_GRPC: dict[type[errors.ChartsnapError], grpc.StatusCode] = {
     errors.InvalidParams: grpc.StatusCode.INVALID_ARGUMENT,
@@ -56,12 +56,8 @@ def to_grpc_status(exc: errors.ChartsnapError) -> grpc.Status:
     code = grpc_code_for(exc)
     status = status_pb2.Status(code=code.value[0], message=exc.message)
     if isinstance(exc, errors.InvalidParams):
-        bad = error_details_pb2.BadRequest()
-        for field, messages in exc.fields.items():
-            for message in messages:
-                bad.field_violations.add(field=field, description=message)
         detail = any_pb2.Any()
-        detail.Pack(bad)
+        detail.Pack(bad_request_within_budget(exc.fields))
         status.details.append(detail)
     if isinstance(exc, errors.Unavailable):
         info = error_details_pb2.RetryInfo()
@@ -70,6 +66,22 @@ def to_grpc_status(exc: errors.ChartsnapError) -> grpc.Status:
         detail.Pack(info)
         status.details.append(detail)
     return rpc_status.to_status(status)
+
+
+def bad_request_within_budget(fields: dict[str, list[str]]) -> error_details_pb2.BadRequest:
+    """The field violations that fit in MAX_RICH_STATUS_BYTES (InvalidParams
+    has already bounded their number and length); any that do not fit are
+    counted under MORE_FIELD, so the trailer never passes gRPC's limit."""
+    bad = error_details_pb2.BadRequest()
+    pairs = [(f, m) for f, messages in fields.items() for m in messages]
+    budget = bounds.MAX_RICH_STATUS_BYTES - 100  # room for the "and N more" note
+    for i, (field, message) in enumerate(pairs):
+        violation = bad.field_violations.add(field=field, description=message)
+        if bad.ByteSize() > budget:
+            bad.field_violations.remove(violation)
+            bad.field_violations.add(field=bounds.MORE_FIELD, description=f"and {len(pairs) - i} more errors")
+            break
+    return bad
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Prometheus metrics of the gateway: request latency by route and status,
-and the `/metrics` route itself (served on the gateway's own port, no auth)."""
+"""Prometheus metrics of the gateway: request latency by route and status.
+They are served on CHARTSNAP_GATEWAY_METRICS_ADDR (chartsnap.metrics.serve_metrics),
+never on the public port."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import Histogram
 
-from chartsnap.metrics import LATENCY_BUCKETS, metrics_response
+from chartsnap.metrics import LATENCY_BUCKETS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -41,7 +42,3 @@ async def request_metrics_middleware(request: web.Request, handler: Handler) -> 
         REQUEST_SECONDS.labels(request.method, route_of(request), str(status)).observe(
             time.perf_counter() - started)
 
-
-async def metrics_handler(request: web.Request) -> web.Response:  # noqa: ARG001 - aiohttp signature
-    body, content_type = metrics_response()
-    return web.Response(body=body, headers={"Content-Type": content_type})

@@ -14,6 +14,9 @@ class GatewaySettings:
     snapshot_addr: str       # the snapshot service's gRPC address
     rpc_timeout: float       # deadline of every gRPC call, seconds
     max_body_bytes: int
+    metrics_addr: str        # Prometheus /metrics, on its own address (not the public port)
+    rate_limit: int          # requests per account per minute; 0: no limit
+    auth_failure_limit: int  # failed authentications per client address per minute; 0: no limit
 
     @property
     def host(self) -> str:
@@ -33,6 +36,11 @@ class GatewaySettings:
             snapshot_addr=env.address("SNAPSHOT_ADDR", "127.0.0.1:50051"),
             rpc_timeout=env.float("RPC_TIMEOUT", 10.0, lo=0.1),
             max_body_bytes=env.int("MAX_BODY_BYTES", 1_048_576, lo=1024),
+            metrics_addr=env.address("GATEWAY_METRICS_ADDR", "127.0.0.1:9100"),
+            # 100 a second sustained, with a minute's worth as burst: a client
+            # batching its samples never meets it; a runaway loop does.
+            rate_limit=env.int("RATE_LIMIT", 6000, lo=0),
+            auth_failure_limit=env.int("AUTH_FAILURE_LIMIT", 30, lo=0),
         )
         env.finish()
         return settings

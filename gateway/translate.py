@@ -8,6 +8,17 @@ from typing import Any, Mapping
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chartsnap import errors
+from chartsnap.bounds import (
+    MAX_BATCH,
+    MAX_MEASUREMENT_TAGS,
+    MAX_QUERY_TAGS,
+    MAX_SETTINGS,
+    MAX_SNAPSHOT_SERVICES,
+    MAX_STREAMS,
+    MAX_TAG_FILTERS,
+    MAX_TAG_VALUES,
+    MAX_THRESHOLDS,
+)
 from chartsnap.errors import ParamErrors
 from chartsnap.v1 import common_pb2, destinations_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
 from gateway import coerce
@@ -28,15 +39,16 @@ def page_request(params: Mapping[str, str]) -> common_pb2.PageRequest:
 
 def _tag_filters(raw: Any, field: str) -> list[common_pb2.TagFilter]:
     out = []
-    for i, tag in enumerate(coerce.as_list(raw, field)):
+    for i, tag in enumerate(_bounded(coerce.as_list(raw, field), field, MAX_TAG_FILTERS)):
         where = f"{field}[{i}]"
         tag = coerce.as_dict(tag, where)
         values = tag.get("values", [])
         if isinstance(values, str):
             values = [values]
+        values = _bounded(coerce.as_list(values, f"{where}.values"), f"{where}.values", MAX_TAG_VALUES)
         out.append(common_pb2.TagFilter(
             name=coerce.text(tag.get("name", ""), f"{where}.name", 64),
-            values=[coerce.text(v, f"{where}.values", 255) for v in coerce.as_list(values, f"{where}.values")],
+            values=[coerce.text(v, f"{where}.values", 255) for v in values],
             grouped=coerce.boolean(tag.get("grouped", False), f"{where}.grouped"),
             dynamic=coerce.boolean(tag.get("dynamic", False), f"{where}.dynamic"),
         ))
@@ -82,7 +94,8 @@ def create_snapshot(body: dict) -> snapshots_pb2.CreateSnapshotRequest:
         setattr(request, key, value)
 
     def set_services() -> None:
-        request.services.extend(coerce.text(s, "services", 64) for s in coerce.as_list(body["services"], "services"))
+        services = _bounded(coerce.as_list(body["services"], "services"), "services", MAX_SNAPSHOT_SERVICES)
+        request.services.extend(coerce.text(s, "services", 64) for s in services)
 
     def set_message() -> None:
         request.message = coerce.text(body["message"], "message")  # length checked by the service
@@ -111,8 +124,6 @@ def _collect(problems: ParamErrors, convert: Any) -> None:
             for msg in v:
                 problems.add(k, msg)
 
-
-MAX_BATCH = 10_000  # samples per request, as a client's batching would send them
 
 STREAM_TEXT = ("metric", "source", "group_function", "summary_function", "color", "name", "units_short",
                "units_long", "transform_function", "composite")
@@ -151,7 +162,7 @@ def chart_fields(body: dict) -> spaces_pb2.ChartFields:
         fields.set_streams = True
 
         def set_streams() -> None:
-            for i, raw in enumerate(_bounded(coerce.as_list(body["streams"], "streams"), "streams", 1000)):
+            for i, raw in enumerate(_bounded(coerce.as_list(body["streams"], "streams"), "streams", MAX_STREAMS)):
                 _collect(problems, lambda raw=raw, i=i: fields.streams.append(_stream(raw, f"streams[{i}]")))
 
         _collect(problems, set_streams)
@@ -159,7 +170,7 @@ def chart_fields(body: dict) -> spaces_pb2.ChartFields:
         fields.set_thresholds = True
 
         def set_thresholds() -> None:
-            for i, raw in enumerate(_bounded(coerce.as_list(body["thresholds"], "thresholds"), "thresholds", 100)):
+            for i, raw in enumerate(_bounded(coerce.as_list(body["thresholds"], "thresholds"), "thresholds", MAX_THRESHOLDS)):
                 where = f"thresholds[{i}]"
                 raw = coerce.as_dict(raw, where)
                 fields.thresholds.add(
@@ -175,11 +186,15 @@ def chart_fields(body: dict) -> spaces_pb2.ChartFields:
 
 def _tags(raw: Any, field: str) -> dict[str, str]:
     tags = coerce.as_dict(raw, field)
+    if len(tags) > MAX_MEASUREMENT_TAGS:
+        raise errors.InvalidParams.one(field, f"at most {MAX_MEASUREMENT_TAGS} tags")
     out = {}
     for k, v in tags.items():
         if isinstance(v, (dict, list)) or v is None or isinstance(v, bool):
-            raise errors.InvalidParams.one(f"{field}.{k}", "must be a string")
-        out[str(k)] = str(v)
+            raise errors.InvalidParams.one(f"{field}.{str(k)[:64]}", "must be a string")
+        # Lengths are the service's to judge; these caps only keep a hostile
+        # key or value from travelling further.
+        out[coerce.text(k, field, 255)] = coerce.text(v, f"{field}.{str(k)[:64]}", 1000)
     return out
 
 
@@ -255,7 +270,7 @@ def submit_legacy_metrics(body: dict) -> tuple[measurements_pb2.SubmitMeasuremen
 
 def query_measurements(name: str, params: Mapping[str, str]) -> measurements_pb2.QueryMeasurementsRequest:
     problems = ParamErrors()
-    request = measurements_pb2.QueryMeasurementsRequest(name=name)
+    request = measurements_pb2.QueryMeasurementsRequest(name=coerce.text(name, "name", 255))
     for key in ("start_time", "end_time"):
         if params.get(key):
             _collect(problems, lambda key=key: setattr(request, key, coerce.epoch_seconds(params[key], key)))
@@ -265,18 +280,22 @@ def query_measurements(name: str, params: Mapping[str, str]) -> measurements_pb2
         _collect(problems, lambda: setattr(request, "resolution", coerce.int32(params["resolution"], "resolution")))
     if request.HasField("duration") and request.duration <= 0:
         problems.add("duration", "must be a positive integer")
-    for key, value in params.items():
-        if key.startswith("tags[") and key.endswith("]"):
-            request.tags[key[5:-1]] = value
-    request.group_by = params.get("group_by", "")
-    request.group_by_function = params.get("group_by_function", "")
-    request.summary_function = params.get("summary_function", "")
+    tag_filters = [(key[5:-1], value) for key, value in params.items() if key.startswith("tags[") and key.endswith("]")]
+    if len(tag_filters) > MAX_QUERY_TAGS:
+        problems.add("tags", f"at most {MAX_QUERY_TAGS} tag filters")
+    for tag, pattern in tag_filters[:MAX_QUERY_TAGS]:
+        _collect(problems, lambda tag=tag, pattern=pattern: request.tags.__setitem__(
+            coerce.text(tag, "tags", 64), coerce.text(pattern, f"tags[{tag[:64]}]", 255)))
+    for key in ("group_by", "group_by_function", "summary_function"):
+        _collect(problems, lambda key=key: setattr(request, key, coerce.text(params.get(key, ""), key, 255)))
     problems.raise_if_any()
     return request
 
 
 def destination_settings(raw: Any) -> dict[str, str]:
     settings = coerce.as_dict(raw, "settings")
+    if len(settings) > MAX_SETTINGS:
+        raise errors.InvalidParams.one("settings", f"at most {MAX_SETTINGS} settings")
     out = {}
     for key, value in settings.items():
         if isinstance(value, bool):

@@ -3,6 +3,7 @@ times ISO 8601 UTC with Z, measurement times epoch seconds)."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -84,12 +85,19 @@ def chart(c: spaces_pb2.Chart) -> dict:
     return out
 
 
+def finite_or_none(value: float) -> float | None:
+    """JSON has no Infinity or NaN: an aggregate that overflowed the float
+    range (e.g. the sum of two 1.7e308 series) is reported as null."""
+    return value if math.isfinite(value) else None
+
+
 def measurements(reply: measurements_pb2.QueryMeasurementsResponse) -> dict:
     return {
         "name": reply.name,
         "resolution": reply.resolution,
         "series": [
-            {"tags": dict(s.tags), "measurements": [{"time": p.time, "value": p.value} for p in s.measurements]}
+            {"tags": dict(s.tags),
+             "measurements": [{"time": p.time, "value": finite_or_none(p.value)} for p in s.measurements]}
             for s in reply.series
         ],
         "links": [],

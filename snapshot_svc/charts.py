@@ -12,6 +12,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors
+from chartsnap.bounds import MAX_STREAMS, MAX_TAG_FILTERS, MAX_TAG_VALUES, MAX_THRESHOLDS
 from chartsnap.errors import ParamErrors
 from snapshot_svc.measurements import METRIC_NAME
 from snapshot_svc.pagination import Page
@@ -22,8 +23,6 @@ GROUP_FUNCTIONS = ("average", "sum", "min", "max", "breakout")
 SUMMARY_FUNCTIONS = ("average", "sum", "min", "max", "count")
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 BODY_KEYS = ("streams", "thresholds", "min", "max", "label", "related_space", "use_last_value")
-MAX_STREAMS = 50
-MAX_THRESHOLDS = 10
 
 
 def _finite(value: Any) -> bool:
@@ -39,9 +38,14 @@ def validate_stream(stream: dict, where: str, problems: ParamErrors) -> dict:
         problems.add(f"{where}.metric", "is required: letters, digits and .:-_ up to 255 characters")
     out: dict[str, Any] = {"metric": metric.lower()}
     tags = []
-    for j, tag in enumerate(stream.get("tags") or []):
+    raw_tags = stream.get("tags") or []
+    if len(raw_tags) > MAX_TAG_FILTERS:
+        problems.add(f"{where}.tags", f"at most {MAX_TAG_FILTERS} tags per stream")
+    for j, tag in enumerate(raw_tags[:MAX_TAG_FILTERS]):
         name = tag.get("name") or ""
         values = [v for v in tag.get("values") or [] if isinstance(v, str) and v]
+        if len(values) > MAX_TAG_VALUES:
+            problems.add(f"{where}.tags[{j}].values", f"at most {MAX_TAG_VALUES} values per tag")
         if not name:
             problems.add(f"{where}.tags[{j}].name", "is required")
         if not values and not tag.get("dynamic"):

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from chartsnap import errors
+from chartsnap.bounds import MAX_BATCH, MAX_MEASUREMENT_TAGS
 from snapshot_svc.patterns import matches_any
 from snapshot_svc.tables import points, series
 
@@ -49,6 +50,8 @@ def _finite(value: Any) -> bool:
 
 
 def _tag_problem(tags: dict[str, str]) -> str | None:
+    if len(tags) > MAX_MEASUREMENT_TAGS:
+        return f"at most {MAX_MEASUREMENT_TAGS} tags"
     for name, value in tags.items():
         if not TAG_NAME.fullmatch(name):
             return f"tag name {name[:64]!r} must be 1-64 of letters, digits and .:-_"
@@ -63,6 +66,9 @@ def validate_samples(
     """Good samples and, per client path, why the others were refused."""
     good: list[Sample] = []
     bad: dict[str, list[str]] = {}
+    raw = list(raw)
+    if len(raw) > MAX_BATCH:
+        raise errors.InvalidParams.one("measurements", f"at most {MAX_BATCH} items")
     for m in raw:
         where = m.get("path") or "measurements"
         problems: list[str] = []

@@ -7,6 +7,7 @@ import time
 import urllib.request
 
 import pytest
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from chartsnap.processes import Stack
@@ -38,8 +39,9 @@ def test_one_snapshot_is_timed_by_every_service(stack: Stack, api: Api) -> None:
     assert created.status_code == 202, created.text
     assert api.wait_for_job(created.json()["job_href"])["state"] == "complete"
 
-    # The gateway serves /metrics on its own port, without credentials.
-    gateway = scrape(f"{stack.gateway_url}/metrics")
+    # The gateway serves /metrics on its own address, not on the public port.
+    assert requests.get(f"{stack.gateway_url}/metrics", timeout=10).status_code == 404
+    gateway = scrape(f"http://{stack.env['CHARTSNAP_GATEWAY_METRICS_ADDR']}/metrics")
     assert value(gateway, "chartsnap_gateway_request_seconds_count",
                  method="POST", route="/v1/snapshots", status="202") >= 1
     assert value(gateway, "chartsnap_gateway_request_seconds_count",

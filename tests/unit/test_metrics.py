@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY
 
 from chartsnap.grpc_server import add_health, bind, mark_serving
 from chartsnap.metrics import serve_metrics
-from gateway.request_metrics import metrics_handler, request_metrics_middleware
+from gateway.request_metrics import request_metrics_middleware
 from render_svc import render_metrics
 from render_svc.settings import RenderSettings
 from render_svc.worker import Timings
@@ -58,8 +58,7 @@ async def test_gateway_records_route_template_and_final_status() -> None:
         raise web.HTTPNotFound()
 
     app = web.Application(middlewares=[request_metrics_middleware])
-    app.add_routes([web.post("/v1/things", ok), web.get("/v1/things/{id}", missing),
-                    web.get("/metrics", metrics_handler)])
+    app.add_routes([web.post("/v1/things", ok), web.get("/v1/things/{id}", missing)])
     name = "chartsnap_gateway_request_seconds_count"
     before_ok = sample(name, method="POST", route="/v1/things", status="202")
     before_missing = sample(name, method="GET", route="/v1/things/{id}", status="404")
@@ -67,10 +66,14 @@ async def test_gateway_records_route_template_and_final_status() -> None:
         assert (await client.post("/v1/things")).status == 202
         assert (await client.get("/v1/things/42")).status == 404
         assert (await client.get("/v1/things/43")).status == 404
-        exposition = await client.get("/metrics")
-        assert exposition.status == 200
-        assert exposition.headers["Content-Type"].startswith("text/plain")
-        assert "chartsnap_gateway_request_seconds_bucket" in await exposition.text()
+    # The gateway serves them from its own metrics address (serve_metrics).
+    server = serve_metrics("127.0.0.1:0")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5) as exposition:
+            assert exposition.headers["Content-Type"].startswith("text/plain")
+            assert "chartsnap_gateway_request_seconds_bucket" in exposition.read().decode()
+    finally:
+        server.close()
     assert sample(name, method="POST", route="/v1/things", status="202") == before_ok + 1
     # Ids are folded into the route template: one series however many ids.
     assert sample(name, method="GET", route="/v1/things/{id}", status="404") == before_missing + 2

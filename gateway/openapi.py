@@ -1,0 +1,294 @@
+"""The gateway's OpenAPI 3 document, served at GET /openapi.json (no auth).
+
+Written by hand, here only; tests/e2e/test_openapi_schemathesis.py runs
+schemathesis against the live gateway with it, and tests/unit/test_openapi.py
+checks that it names every route build_app registers. List bounds come from
+chartsnap.bounds, the numbers the services enforce."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chartsnap import bounds
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _text(max_length: int | None = None) -> dict:
+    return {"type": "string", **({"maxLength": max_length} if max_length else {})}
+
+
+def _list(items: dict, most: int) -> dict:
+    return {"type": "array", "items": items, "maxItems": most}
+
+
+NUMBER = {"type": "number"}
+INTEGER = {"type": "integer"}
+NULLABLE_NUMBER = {"type": "number", "nullable": True}
+ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+EPOCH_OR_ISO = {"oneOf": [{"type": "integer"}, {"type": "string"}],
+                "description": "Unix epoch seconds or an ISO 8601 time"}
+
+TAG_FILTER = {
+    "type": "object",
+    "properties": {
+        "name": _text(64),
+        "values": _list(_text(255), bounds.MAX_TAG_VALUES),
+        "grouped": {"type": "boolean"},
+        "dynamic": {"type": "boolean"},
+    },
+}
+
+STREAM_FIELDS = {
+    "metric": _text(255), "source": _text(255), "tags": _list(ref("TagFilter"), bounds.MAX_TAG_FILTERS),
+    "group_function": {"type": "string", "enum": ["average", "sum", "min", "max", "breakout"]},
+    "summary_function": {"type": "string", "enum": ["average", "sum", "min", "max", "count"]},
+    "color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"},
+    "name": _text(255), "units_short": _text(255), "units_long": _text(255),
+    "min": NUMBER, "max": NUMBER, "transform_function": _text(255), "period": INTEGER,
+}
+
+THRESHOLD = {"type": "object", "properties": {
+    "operator": {"type": "string", "enum": [">", "<", "="]}, "value": NUMBER,
+    "type": {"type": "string", "enum": ["red", "yellow"]}}}
+
+CHART_FIELDS = {
+    "name": _text(255), "type": {"type": "string", "enum": ["line", "stacked", "bignumber"]},
+    "streams": _list(ref("StreamInput"), bounds.MAX_STREAMS),
+    "thresholds": _list(ref("Threshold"), bounds.MAX_THRESHOLDS),
+    "min": NUMBER, "max": NUMBER, "label": _text(255), "related_space": ID, "use_last_value": {"type": "boolean"},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["errors"],
+        "description": "The contract's error shape: exactly one of params, request, system. A params reply "
+                       f"names at most {bounds.MAX_ERROR_FIELDS} fields; the rest are counted under "
+                       f"`{bounds.MORE_FIELD}`.",
+        "properties": {"errors": {"type": "object", "minProperties": 1, "properties": {
+            "params": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            "request": {"type": "array", "items": {"type": "string"}},
+            "system": {"type": "array", "items": {"type": "string"}},
+        }}},
+    },
+    "Query": {"type": "object", "required": ["found", "length", "offset", "total"],
+              "properties": {k: INTEGER for k in ("found", "length", "offset", "total")}},
+    "TagFilter": TAG_FILTER,
+    "StreamInput": {"type": "object", "properties": STREAM_FIELDS},
+    "Stream": {"type": "object", "required": ["id", "metric"],
+               "properties": {"id": INTEGER, **STREAM_FIELDS,
+                              "tags": {"type": "array", "items": ref("TagFilter")}}},
+    "Threshold": THRESHOLD,
+    "ChartInput": {"type": "object", "properties": CHART_FIELDS},
+    "Chart": {"type": "object", "required": ["id", "name", "type", "streams", "thresholds"], "properties": {
+        "id": INTEGER, "name": {"type": "string"}, "type": {"type": "string"},
+        "streams": {"type": "array", "items": ref("Stream")},
+        "thresholds": {"type": "array", "items": ref("Threshold")},
+        "min": NULLABLE_NUMBER, "max": NULLABLE_NUMBER, "label": {"type": "string", "nullable": True},
+        "related_space": {"type": "integer", "nullable": True}, "use_last_value": {"type": "boolean"}}},
+    "SpaceInput": {"type": "object", "required": ["name"], "properties": {"name": _text(255)}},
+    "SpaceUpdate": {"type": "object", "properties": {"name": _text(255)}},
+    "Space": {"type": "object", "required": ["id", "name"], "properties": {
+        "id": INTEGER, "name": {"type": "string"},
+        "charts": {"type": "array", "items": {"type": "object", "properties": {"id": INTEGER}}}}},
+    "SpaceList": {"type": "object", "required": ["query", "spaces"],
+                  "properties": {"query": ref("Query"), "spaces": {"type": "array", "items": ref("Space")}}},
+    "SnapshotInput": {"type": "object", "required": ["subject"], "properties": {
+        "subject": {"type": "object", "required": ["chart"], "properties": {"chart": {
+            "type": "object", "required": ["id", "type"], "properties": {
+                "id": ID, "type": {"type": "string", "enum": ["line", "stacked", "bignumber"]},
+                "tags": _list(ref("TagFilter"), bounds.MAX_TAG_FILTERS), "source": _text(255)}}}},
+        "duration": {"type": "integer", "minimum": 60, "maximum": 31_622_400},
+        "end_time": EPOCH_OR_ISO,
+        "width": {"type": "integer", "minimum": 100, "maximum": 4000},
+        "height": {"type": "integer", "minimum": 100, "maximum": 4000},
+        "services": _list(_text(64), bounds.MAX_SNAPSHOT_SERVICES),
+        "message": _text(1000)}},
+    "Snapshot": {"type": "object", "required": ["id", "href", "job_href", "image_href", "subject"], "properties": {
+        "id": INTEGER, "href": {"type": "string"}, "job_href": {"type": "string"},
+        "image_href": {"type": "string", "nullable": True}, "duration": INTEGER,
+        "end_time": {"type": "string"}, "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+        "subject": {"type": "object", "properties": {"chart": {"type": "object", "properties": {
+            "id": INTEGER, "sources": {"type": "array", "items": {"type": "string"}}, "type": {"type": "string"}}}}}}},
+    "SnapshotList": {"type": "object", "required": ["query", "snapshots"],
+                     "properties": {"query": ref("Query"), "snapshots": {"type": "array", "items": ref("Snapshot")}}},
+    "Job": {"type": "object", "required": ["id", "state"], "properties": {
+        "id": INTEGER,
+        "state": {"type": "string", "enum": ["queued", "working", "complete", "failed", "canceled"]},
+        "progress": {"type": "number", "minimum": 0, "maximum": 100},
+        "output": {"type": "object", "properties": {
+            "image_href": {"type": "string", "nullable": True},
+            "services": {"type": "array", "items": {"type": "object", "properties": {
+                "service_id": {"type": "string"}, "type": {"type": "string"}, "state": {"type": "string"},
+                "attempts": INTEGER, "error": {"type": "string", "nullable": True}}}}}},
+        "errors": {"type": "object"}}},
+    "MeasurementInput": {"type": "object", "required": ["name"], "properties": {
+        "name": _text(255), "value": NUMBER, "count": INTEGER, "sum": NUMBER, "min": NUMBER, "max": NUMBER,
+        "last": NUMBER, "time": EPOCH_OR_ISO, "period": INTEGER,
+        "tags": {"type": "object", "additionalProperties": {"type": "string"},
+                 "maxProperties": bounds.MAX_MEASUREMENT_TAGS}}},
+    "MeasurementsInput": {"type": "object", "required": ["measurements"], "properties": {
+        "tags": {"type": "object", "additionalProperties": {"type": "string"},
+                 "maxProperties": bounds.MAX_MEASUREMENT_TAGS},
+        "time": EPOCH_OR_ISO,
+        "measurements": _list(ref("MeasurementInput"), bounds.MAX_BATCH)}},
+    "LegacyMetricsInput": {"type": "object", "properties": {
+        "gauges": _list(ref("MeasurementInput"), bounds.MAX_BATCH),
+        "counters": _list(ref("MeasurementInput"), bounds.MAX_BATCH),
+        "source": _text(255), "measure_time": EPOCH_OR_ISO}},
+    "SubmitSummary": {"type": "object", "required": ["measurements"], "properties": {
+        "measurements": {"type": "object", "properties": {"summary": {"type": "object", "properties": {
+            k: INTEGER for k in ("total", "accepted", "failed", "filtered")}}}},
+        "errors": {"type": "object"}}},
+    "Series": {"type": "object", "required": ["name", "series"], "properties": {
+        "name": {"type": "string"}, "resolution": INTEGER, "links": {"type": "array"},
+        "series": {"type": "array", "items": {"type": "object", "properties": {
+            "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+            "measurements": {"type": "array", "items": {"type": "object", "properties": {
+                "time": INTEGER,
+                "value": {"type": "number", "nullable": True,
+                          "description": "null when the aggregate overflowed the float range (JSON has no "
+                                         "Infinity)"}}}}}}}}},
+    "ServiceInput": {"type": "object", "required": ["title", "type"], "properties": {
+        "title": _text(255), "type": {"type": "string", "enum": ["mail", "slack", "hipchat", "flowdock", "campfire"]},
+        "settings": {"type": "object", "additionalProperties": {"type": "string"},
+                     "maxProperties": bounds.MAX_SETTINGS}}},
+    "ServiceUpdate": {"type": "object", "properties": {
+        "title": _text(255), "type": {"type": "string", "enum": ["mail", "slack", "hipchat", "flowdock", "campfire"]},
+        "settings": {"type": "object", "additionalProperties": {"type": "string"},
+                     "maxProperties": bounds.MAX_SETTINGS}}},
+    "Service": {"type": "object", "required": ["id", "title", "type", "settings"], "properties": {
+        "id": {"type": "string"}, "title": {"type": "string"}, "type": {"type": "string"},
+        "settings": {"type": "object", "additionalProperties": {"type": "string"}}}},
+    "ServiceList": {"type": "object", "required": ["query", "services"],
+                    "properties": {"query": ref("Query"), "services": {"type": "array", "items": ref("Service")}}},
+}
+
+RATE_HEADERS = {
+    "X-Librato-RateLimit-Limit": {"description": "Requests per minute this account may make",
+                                  "schema": INTEGER},
+    "X-Librato-RateLimit-Remaining": {"description": "Requests left now", "schema": INTEGER},
+    "X-Librato-RateLimit-Reset": {"description": "Epoch seconds at which the allowance is whole again",
+                                  "schema": INTEGER},
+}
+
+
+def _ok(status: str, description: str, schema: dict | None = None, location: bool = False) -> dict:
+    response: dict = {"description": description}
+    if schema is not None:
+        response["content"] = {JSON: {"schema": schema}}
+    headers: dict = {}
+    if location:
+        headers["Location"] = {"schema": {"type": "string"}}
+    response["headers"] = headers
+    return {status: response}
+
+
+ERRORS = {"default": {"description": "An error in the contract's shape (400, 401, 404, 405, 413, 415, 422, "
+                                     "429 with Retry-After, 503 with Retry-After)",
+                      "content": {JSON: {"schema": ref("Error")}}}}
+
+
+def _body(schema_name: str) -> dict:
+    return {"required": True, "content": {JSON: {"schema": ref(schema_name)}, FORM: {"schema": ref(schema_name)}}}
+
+
+def _path_id(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": ID}
+
+
+PAGE = [{"name": k, "in": "query", "required": False, "schema": s} for k, s in (
+    ("offset", {"type": "integer", "minimum": 0}), ("length", {"type": "integer", "minimum": 1, "maximum": 100}),
+    ("orderby", {"type": "string"}), ("sort", {"type": "string", "enum": ["asc", "desc"]}))]
+
+
+def _op(summary: str, responses: dict, *, body: str | None = None, params: list | None = None,
+        auth: bool = True) -> dict:
+    op: dict = {"summary": summary, "responses": {**responses, **ERRORS}}
+    if body:
+        op["requestBody"] = _body(body)
+    if params:
+        op["parameters"] = params
+    if not auth:
+        op["security"] = []
+    return op
+
+
+SPACE_ID, CHART_ID, ANY_ID = _path_id("id"), _path_id("chart_id"), _path_id("id")
+
+PATHS = {
+    "/healthz": {"get": _op("Liveness", _ok("200", "ok", {"type": "object"}), auth=False)},
+    "/openapi.json": {"get": _op("This document", _ok("200", "OpenAPI 3 document", {"type": "object"}), auth=False)},
+    "/v1/snapshots": {
+        "post": _op("Take a snapshot", _ok("202", "Accepted: the snapshot, its job queued", ref("Snapshot"), True),
+                    body="SnapshotInput"),
+        "get": _op("List snapshots", _ok("200", "A page of snapshots", ref("SnapshotList")), params=PAGE)},
+    "/v1/snapshots/{id}": {"get": _op("A snapshot", _ok("200", "The snapshot", ref("Snapshot")), params=[ANY_ID])},
+    "/v1/jobs/{id}": {"get": _op("A job", _ok("200", "The job", ref("Job")), params=[ANY_ID])},
+    "/v1/spaces": {
+        "post": _op("Create a space", _ok("201", "Created", ref("Space"), True), body="SpaceInput"),
+        "get": _op("List spaces", _ok("200", "A page of spaces", ref("SpaceList")),
+                   params=PAGE + [{"name": "name", "in": "query", "schema": {"type": "string"}}])},
+    "/v1/spaces/{id}": {
+        "get": _op("A space", _ok("200", "The space", ref("Space")), params=[SPACE_ID]),
+        "put": _op("Rename a space", _ok("204", "Updated"), body="SpaceUpdate", params=[SPACE_ID]),
+        "delete": _op("Delete a space", _ok("204", "Deleted"), params=[SPACE_ID])},
+    "/v1/spaces/{id}/charts": {
+        "post": _op("Create a chart", _ok("201", "Created", ref("Chart"), True), body="ChartInput", params=[SPACE_ID]),
+        "get": _op("The space's charts (a bare array)",
+                   _ok("200", "Charts", {"type": "array", "items": ref("Chart")}), params=[SPACE_ID])},
+    "/v1/spaces/{id}/charts/{chart_id}": {
+        "get": _op("A chart", _ok("200", "The chart", ref("Chart")), params=[SPACE_ID, CHART_ID]),
+        "put": _op("Update a chart", _ok("200", "The chart", ref("Chart")), body="ChartInput",
+                   params=[SPACE_ID, CHART_ID]),
+        "delete": _op("Delete a chart", _ok("204", "Deleted"), params=[SPACE_ID, CHART_ID])},
+    "/v1/measurements": {
+        "post": _op("Submit samples", _ok("202", "Accepted (a partly bad batch names the bad samples)",
+                                          ref("SubmitSummary")), body="MeasurementsInput")},
+    "/v1/measurements/{name}": {
+        "get": _op("A metric's series over a window", _ok("200", "The series", ref("Series")), params=[
+            {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 255}},
+            {"name": "start_time", "in": "query", "schema": {"type": "integer"}},
+            {"name": "end_time", "in": "query", "schema": {"type": "integer"}},
+            {"name": "duration", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {"name": "resolution", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {"name": "group_by", "in": "query", "schema": {"type": "string"}},
+            {"name": "group_by_function", "in": "query",
+             "schema": {"type": "string", "enum": ["sum", "min", "max", "mean"]}},
+            {"name": "summary_function", "in": "query",
+             "schema": {"type": "string", "enum": ["average", "sum", "min", "max", "count"]}}])},
+    "/v1/metrics": {
+        "post": _op("Submit legacy gauges and counters", _ok("202", "Accepted", ref("SubmitSummary")),
+                    body="LegacyMetricsInput")},
+    "/v1/services": {
+        "post": _op("Create a notification target", _ok("201", "Created", ref("Service"), True), body="ServiceInput"),
+        "get": _op("List notification targets", _ok("200", "A page of services", ref("ServiceList")), params=PAGE)},
+    "/v1/services/{id}": {
+        "get": _op("A notification target", _ok("200", "The service", ref("Service")), params=[ANY_ID]),
+        "put": _op("Update a notification target", _ok("204", "Updated"), body="ServiceUpdate", params=[ANY_ID]),
+        "delete": _op("Delete a notification target", _ok("204", "Deleted"), params=[ANY_ID])},
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "chartsnap",
+        "version": "1",
+        "description": "Chart snapshots, wire-compatible with the Librato Metrics API v1. Every authenticated "
+                       "response carries X-Librato-RateLimit-Limit, -Remaining and -Reset; past the limit: 429 "
+                       "with Retry-After.",
+    },
+    "servers": [{"url": "/"}],
+    "security": [{"basicAuth": []}],
+    "components": {"securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}}, "schemas": SCHEMAS,
+                   "headers": RATE_HEADERS},
+    "paths": PATHS,
+}
+
+DOCUMENT_TEXT = json.dumps(DOCUMENT, allow_nan=False)
