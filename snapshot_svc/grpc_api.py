@@ -13,9 +13,9 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.exc import IntegrityError
 
-from chartsnap import errors
-from chartsnap.bounds import MAX_QUERY_TAGS, MAX_SNAPSHOT_SERVICES, MAX_TAG_FILTERS, MAX_TAG_VALUES
+from chartsnap import errors, idempotency_key
 from chartsnap.grpc_server import credentials_from, domain_rpc
 from chartsnap.v1 import (
     accounts_pb2,
@@ -103,19 +103,14 @@ def _ts(epoch: float) -> Timestamp:
     return ts
 
 
-def check_snapshot_lists(request: snapshots_pb2.CreateSnapshotRequest) -> None:
-    """The list bounds of chartsnap.bounds, for gRPC callers that did not come
-    through the gateway (which refuses the same lists first)."""
-    problems = errors.ParamErrors()
-    tags = request.subject.tags
-    if len(tags) > MAX_TAG_FILTERS:
-        problems.add("subject.chart.tags", f"at most {MAX_TAG_FILTERS} items")
-    for i, tag in enumerate(tags[:MAX_TAG_FILTERS]):
-        if len(tag.values) > MAX_TAG_VALUES:
-            problems.add(f"subject.chart.tags[{i}].values", f"at most {MAX_TAG_VALUES} items")
-    if len(request.services) > MAX_SNAPSHOT_SERVICES:
-        problems.add("services", f"at most {MAX_SNAPSHOT_SERVICES} items")
-    problems.raise_if_any()
+def idempotency_claim(request: snapshots_pb2.CreateSnapshotRequest) -> snaps.IdempotencyClaim:
+    """The key (bounds checked) and a fingerprint of the rest of the request,
+    serialised deterministically so equal requests hash equal."""
+    key = idempotency_key.checked(request.idempotency_key)
+    rest = snapshots_pb2.CreateSnapshotRequest()
+    rest.CopyFrom(request)
+    rest.ClearField("idempotency_key")
+    return snaps.IdempotencyClaim.of(key, rest.SerializeToString(deterministic=True))
 
 
 def snapshot_to_proto(snap: dict, image_url: str) -> snapshots_pb2.Snapshot:
@@ -269,8 +264,6 @@ class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
             problems.add("group_by_function", "must be one of sum, min, max, mean")
         if request.summary_function and request.summary_function not in m.AGGREGATES:
             problems.add("summary_function", "must be one of average, sum, min, max, count")
-        if len(request.tags) > MAX_QUERY_TAGS:
-            problems.add("tags", f"at most {MAX_QUERY_TAGS} tag filters")
         problems.raise_if_any()
         result = await asyncio.to_thread(
             self.store.query, account.id, request.name, start, end, resolution, dict(request.tags),
@@ -305,8 +298,8 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
     @domain_rpc
     async def CreateSnapshot(self, request, context):
         account = await self.auth(context)
-        check_snapshot_lists(request)
         now = time.time()
+        claim = idempotency_claim(request) if request.HasField("idempotency_key") else None
         subject = request.subject
         data = snaps.SnapshotInput(
             chart_id=subject.chart_id, chart_type=subject.chart_type,
@@ -320,11 +313,18 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
             height=request.height if request.HasField("height") else None,
         )
         valid = snaps.validate(data, now)
-        snap, chart = await asyncio.to_thread(self._create, account, valid, now)
+        snap, chart = await asyncio.to_thread(self._create, account, valid, now, claim)
+        if chart is None:  # an idempotent retry: the first request's snapshot, nothing queued again
+            return snapshot_to_proto(snap, self._url(snap))
         self.queue.publish_soon(account.id, snap, chart)
         return snapshot_to_proto(snap, "")
 
-    def _create(self, account: Account, valid: snaps.ValidSnapshot, now: float) -> tuple[dict, dict]:
+    def _create(self, account: Account, valid: snaps.ValidSnapshot, now: float,
+                claim: snaps.IdempotencyClaim | None) -> tuple[dict, dict | None]:
+        """The new snapshot and its chart; or, for a key already used, the
+        snapshot it made and None."""
+        if claim is not None and (earlier := self.snapshots.replay(account.id, claim, now)) is not None:
+            return earlier, None
         try:
             chart = self.spaces.get_chart(account.id, valid.chart_id)
         except errors.NotFound:
@@ -334,7 +334,14 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
         if unknown:
             # Another account's service is refused exactly like a missing one.
             raise errors.InvalidParams.one("services", f"unknown service ids: {', '.join(unknown)[:200]}")
-        snap = self.snapshots.create(account.id, valid, now, {sid: owned[sid]["type"] for sid in valid.services})
+        try:
+            snap = self.snapshots.create(account.id, valid, now, {sid: owned[sid]["type"] for sid in valid.services},
+                                         claim)
+        except IntegrityError:
+            # A concurrent request with the same key committed first: answer its snapshot.
+            if claim is None or (winner := self.snapshots.replay(account.id, claim, now)) is None:
+                raise
+            return winner, None
         return snap, chart
 
     @domain_rpc
