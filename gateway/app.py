@@ -4,16 +4,18 @@ either step become the contract's error body through one middleware."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
 import grpc
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from chartsnap import errors, idempotency_key
-from chartsnap.basic_auth import parse_basic
+from chartsnap.basic_auth import basic_header, parse_basic
+from chartsnap.errors import bounded_fields
 from chartsnap.status_table import error_reply_from_rpc, grpc_code_for, http_status_for
 from chartsnap.v1 import (
     accounts_pb2,
@@ -26,29 +28,24 @@ from chartsnap.v1 import (
     spaces_pb2,
     spaces_pb2_grpc,
 )
-from gateway import translate, views
+from gateway import openapi, translate, views
+from gateway.rate_limits import RATE_LIMITS, RateLimits, rate_limit_middleware
 from gateway.request_body import UnsupportedMediaType, parse_body
-from gateway.request_metrics import metrics_handler, request_metrics_middleware
+from gateway.request_metrics import request_metrics_middleware
+from gateway.responses import error_response, json_response, request_error
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
-REALM = 'Basic realm="chartsnap"'
 ID = re.compile(r"[0-9]{1,18}")
 GATEWAY = web.AppKey("gateway", "Gateway")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_response(body: Any, status: int = 200, headers: dict | None = None) -> web.Response:
-    return web.Response(text=json.dumps(body), status=status, content_type="application/json", headers=headers)
-
-
-def error_response(status: int, body: dict, retry_after: int | None = None) -> web.Response:
-    headers = {}
-    if status == 401:
-        headers["WWW-Authenticate"] = REALM
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    return json_response(body, status, headers)
+def authorization(request: web.Request) -> str | None:
+    """The caller's credentials, re-encoded: what travels as gRPC metadata is
+    always plain ASCII, whatever bytes the client's header held."""
+    credentials = parse_basic(request.headers.get("Authorization"))
+    return basic_header(*credentials) if credentials else None
 
 
 def domain_error_response(exc: errors.ChartsnapError) -> web.Response:
@@ -82,12 +79,21 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             return domain_error_response(errors.Unauthenticated("Authorization failed"))
         return error_response(413, {"errors": {"request": ["Request body too large"]}})
     except web.HTTPMethodNotAllowed as exc:
+        if await _credentials_refused(request):
+            return domain_error_response(errors.Unauthenticated("Authorization failed"))
         return json_response({"errors": {"request": [f"Method {exc.method} not allowed here"]}}, 405,
                              {"Allow": ",".join(sorted(exc.allowed_methods))})
     except web.HTTPNotFound:
+        if await _credentials_refused(request):
+            return domain_error_response(errors.Unauthenticated("Authorization failed"))
         return error_response(404, {"errors": {"request": ["Not found"]}})
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        # Whatever else aiohttp raises (e.g. a body it could not decode) is
+        # answered in the error shape, never aiohttp's plain text.
+        if exc.status < 400:
+            raise
+        log.info("%s %s: %s", request.method, request.path, exc.status)
+        return request_error(exc.status, exc.reason or "Bad request")
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return error_response(500, {"errors": {"system": ["Internal error"]}})
@@ -96,8 +102,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 async def _credentials_refused(request: web.Request) -> bool:
     """Whether the snapshot service refuses this request's credentials. Asked
     only on the error path, so good requests pay no extra round trip."""
-    header = request.headers.get("Authorization")
-    if parse_basic(header) is None:
+    header = authorization(request)
+    if header is None:
         return request.path.startswith("/v1/")
     gateway = request.app[GATEWAY]
     try:
@@ -120,8 +126,8 @@ class Gateway:
 
     # -- plumbing ------------------------------------------------------------
     def call_options(self, request: web.Request) -> dict:
-        header = request.headers.get("Authorization")
-        if parse_basic(header) is None:
+        header = authorization(request)
+        if header is None:
             raise errors.Unauthenticated("Authorization failed")
         return {"metadata": (("authorization", header),), "timeout": self.settings.rpc_timeout}
 
@@ -129,7 +135,12 @@ class Gateway:
         if request.content_length is not None and request.content_length > self.settings.max_body_bytes:
             raise web.HTTPRequestEntityTooLarge(max_size=self.settings.max_body_bytes,
                                                 actual_size=request.content_length)
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except (RequestPayloadError, HttpProcessingError):
+            # A broken chunked or compressed body: the client's fault, and its
+            # bytes are not quoted back.
+            raise errors.InvalidRequest("Request body could not be read (bad transfer or content encoding)") from None
         return parse_body(request.headers.get("Content-Type"), raw)
 
     @staticmethod
@@ -138,6 +149,11 @@ class Gateway:
         if not ID.fullmatch(value):
             raise errors.NotFound(f"{what} not found")
         return int(value)
+
+    def service_id(self, request: web.Request) -> str:
+        """Service ids are strings in the API, digits in fact: anything else
+        is a 404 here, before any bytes of it reach an RPC."""
+        return str(self.path_id(request, "id", "service"))
 
     # -- snapshots and jobs ---------------------------------------------------
     async def create_snapshot(self, request: web.Request) -> web.Response:
@@ -253,7 +269,7 @@ class Gateway:
         body: dict = {"measurements": {"summary": {"total": total, "accepted": accepted,
                                                    "failed": len(rejected), "filtered": 0}}}
         if rejected:
-            body["errors"] = {"params": rejected}
+            body["errors"] = {"params": bounded_fields(rejected)}
         return json_response(body, 202)
 
     async def submit_measurements(self, request: web.Request) -> web.Response:
@@ -277,19 +293,19 @@ class Gateway:
     async def get_service(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
         found = await self.destinations.GetDestination(
-            destinations_pb2.GetDestinationRequest(id=request.match_info["id"]), **opts)
+            destinations_pb2.GetDestinationRequest(id=self.service_id(request)), **opts)
         return json_response(views.destination(found))
 
     async def update_service(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        rpc = translate.update_destination(request.match_info["id"], await self.body(request))
+        rpc = translate.update_destination(self.service_id(request), await self.body(request))
         await self.destinations.UpdateDestination(rpc, **opts)
         return web.Response(status=204)
 
     async def delete_service(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
         await self.destinations.DeleteDestination(
-            destinations_pb2.DeleteDestinationRequest(id=request.match_info["id"]), **opts)
+            destinations_pb2.DeleteDestinationRequest(id=self.service_id(request)), **opts)
         return web.Response(status=204)
 
     async def list_services(self, request: web.Request) -> web.Response:
@@ -302,17 +318,22 @@ class Gateway:
     async def healthz(self, request: web.Request) -> web.Response:
         return json_response({"status": "ok"})
 
+    async def openapi_document(self, request: web.Request) -> web.Response:
+        return web.Response(text=openapi.DOCUMENT_TEXT, content_type="application/json")
+
 
 def build_app(settings: GatewaySettings, channel: grpc.aio.Channel) -> web.Application:
     gw = Gateway(settings, channel)
     # client_max_size bounds what aiohttp will read at all; 413 beyond it.
-    # Metrics first (outermost): it records the status errors_middleware chose.
-    app = web.Application(middlewares=[request_metrics_middleware, errors_middleware],
+    # Metrics first (outermost): it records the status errors_middleware chose;
+    # rate limits next: they read that status to tell a 401 from an accepted call.
+    app = web.Application(middlewares=[request_metrics_middleware, rate_limit_middleware, errors_middleware],
                           client_max_size=settings.max_body_bytes)
     app[GATEWAY] = gw
+    app[RATE_LIMITS] = RateLimits.per_minute(settings.rate_limit, settings.auth_failure_limit)
     app.add_routes([
         web.get("/healthz", gw.healthz),
-        web.get("/metrics", metrics_handler),
+        web.get("/openapi.json", gw.openapi_document),
         web.post("/v1/snapshots", gw.create_snapshot),
         web.get("/v1/snapshots", gw.list_snapshots),
         web.get("/v1/snapshots/{id}", gw.get_snapshot),

@@ -16,6 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors, idempotency_key
+from chartsnap.bounds import MAX_QUERY_TAGS, MAX_SNAPSHOT_SERVICES, MAX_TAG_FILTERS, MAX_TAG_VALUES
 from chartsnap.grpc_server import credentials_from, domain_rpc
 from chartsnap.v1 import (
     accounts_pb2,
@@ -111,6 +112,21 @@ def idempotency_claim(request: snapshots_pb2.CreateSnapshotRequest) -> snaps.Ide
     rest.CopyFrom(request)
     rest.ClearField("idempotency_key")
     return snaps.IdempotencyClaim.of(key, rest.SerializeToString(deterministic=True))
+
+
+def check_snapshot_lists(request: snapshots_pb2.CreateSnapshotRequest) -> None:
+    """The list bounds of chartsnap.bounds, for gRPC callers that did not come
+    through the gateway (which refuses the same lists first)."""
+    problems = errors.ParamErrors()
+    tags = request.subject.tags
+    if len(tags) > MAX_TAG_FILTERS:
+        problems.add("subject.chart.tags", f"at most {MAX_TAG_FILTERS} items")
+    for i, tag in enumerate(tags[:MAX_TAG_FILTERS]):
+        if len(tag.values) > MAX_TAG_VALUES:
+            problems.add(f"subject.chart.tags[{i}].values", f"at most {MAX_TAG_VALUES} items")
+    if len(request.services) > MAX_SNAPSHOT_SERVICES:
+        problems.add("services", f"at most {MAX_SNAPSHOT_SERVICES} items")
+    problems.raise_if_any()
 
 
 def snapshot_to_proto(snap: dict, image_url: str) -> snapshots_pb2.Snapshot:
@@ -264,6 +280,8 @@ class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
             problems.add("group_by_function", "must be one of sum, min, max, mean")
         if request.summary_function and request.summary_function not in m.AGGREGATES:
             problems.add("summary_function", "must be one of average, sum, min, max, count")
+        if len(request.tags) > MAX_QUERY_TAGS:
+            problems.add("tags", f"at most {MAX_QUERY_TAGS} tag filters")
         problems.raise_if_any()
         result = await asyncio.to_thread(
             self.store.query, account.id, request.name, start, end, resolution, dict(request.tags),
@@ -298,6 +316,7 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
     @domain_rpc
     async def CreateSnapshot(self, request, context):
         account = await self.auth(context)
+        check_snapshot_lists(request)
         now = time.time()
         claim = idempotency_claim(request) if request.HasField("idempotency_key") else None
         subject = request.subject
