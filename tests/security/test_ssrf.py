@@ -174,3 +174,42 @@ def test_the_default_policy_refuses_what_the_issue_names():
     for address, reason in [("169.254.169.254", "metadata"), ("fd00:ec2::254", "metadata"),
                             ("::ffff:127.0.0.1", "loopback"), ("100.64.1.1", "private")]:
         assert NO_ALLOW.refusal("x", 80, ipaddress.ip_address(address)) == reason
+
+
+@pytest.mark.stack
+def test_through_the_api_internal_services_are_refused_and_nothing_is_echoed(stack, account):
+    """The whole product: services created over the REST API aiming at the
+    stack's own gateway, S3 store and metrics ports, and the metadata
+    address. The snapshot completes; each of its deliveries failed after 1
+    attempt with our words only."""
+    from tests.e2e.api_client import Api
+
+    api = Api(stack.gateway_url, *account)
+    env = stack.env
+    internal = {
+        "gateway": stack.gateway_url,
+        "s3": f"http://{stack.s3_endpoint}",
+        "snapshot metrics": f"http://{env['CHARTSNAP_SNAPSHOT_METRICS_ADDR']}",
+        "render metrics": f"http://{env['CHARTSNAP_RENDER_METRICS_ADDR']}",
+        "metadata": "http://169.254.169.254",
+    }
+    kinds = ["slack", "hipchat", "flowdock", "campfire"]
+    services = {}
+    for i, (name, base) in enumerate(internal.items()):
+        kind = kinds[i % len(kinds)]
+        r = api.post("/v1/services", json={"title": f"ssrf {name}", "type": kind,
+                                           "settings": hostile_settings(kind, base)})
+        assert r.status_code == 201, r.text
+        services[r.json()["id"]] = (name, kind)
+    _, chart_id = api.make_chart("SSRF", "line", [{"metric": "ssrf.m"}])
+    created = api.post("/v1/snapshots", json={"subject": {"chart": {"id": chart_id, "type": "line"}},
+                                              "services": list(services)})
+    assert created.status_code == 202, created.text
+    job = api.wait_for_job(created.json()["job_href"])
+    assert job["state"] == "complete", job
+    outcomes = {o["service_id"]: o for o in job["output"]["services"]}
+    assert len(outcomes) == len(services) == len(internal), "every hostile service was tried"
+    for service_id, (name, kind) in services.items():
+        reason = "metadata" if name == "metadata" else "loopback"
+        assert outcomes[service_id] == {"service_id": service_id, "type": kind, "state": "failed", "attempts": 1,
+                                        "error": f"{kind}: the destination address is not allowed ({reason})"}, name
