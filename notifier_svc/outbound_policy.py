@@ -18,7 +18,6 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
-from typing import Iterable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -51,7 +50,7 @@ def canonical(address: IPAddress) -> IPAddress:
         if address.sixtofour is not None:
             return address.sixtofour
         for prefix in _EMBEDDING_V4:
-            if address in prefix and address != ipaddress.IPv6Address("::") and address != ipaddress.IPv6Address("::1"):
+            if address in prefix and int(address) > 1:   # :: and ::1 are IPv6's own
                 return ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
     return address
 
@@ -150,10 +149,6 @@ class OutboundPolicy:
         """The policy of a CHARTSNAP_OUTBOUND_ALLOW value; ValueError naming
         the first bad entry."""
         return cls(tuple(parse_allow_entry(piece) for piece in text.split(",") if piece.strip()))
-
-    @classmethod
-    def of(cls, entries: Iterable[str]) -> "OutboundPolicy":
-        return cls.parse(",".join(entries))
 
     def refusal(self, host: str, port: int, address: IPAddress) -> str | None:
         """None when (host, port) may be reached at `address`; otherwise the

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Mapping
 
 import grpc
-import nats
 from nats.aio.client import Client as NATS
 
 from chartsnap import queue
+from chartsnap.nats_connection import connect_nats
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
 from chartsnap.image_store import image_store_for
 from notifier_svc.delivery_ledger import DeliveryLedger, open_bucket
@@ -65,7 +65,7 @@ class NotifierService:
 
 async def start_notifier_service(settings: NotifierSettings) -> NotifierService:
     images = StoredImages(image_store_for(settings))
-    nc = await nats.connect(settings.nats_url, name="notifier_svc", max_reconnect_attempts=-1, connect_timeout=5)
+    nc = await connect_nats(settings.nats_url, settings.nats_login, name="notifier_svc")
     js = nc.jetstream()
     await queue.ensure_streams(js)
     ledger = DeliveryLedger(await open_bucket(js))

@@ -7,7 +7,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from chartsnap.image_store import s3_settings_from
-from chartsnap.settings import EnvReader
+from chartsnap.settings import EnvReader, NatsLogin
 from notifier_svc.outbound_policy import OutboundPolicy
 from notifier_svc.retry_policy import RetryPolicy
 from notifier_svc.smtp_sender import DEFAULT_SMTP_FROM, SmtpServer
@@ -28,6 +28,7 @@ class NotifierSettings:
     retry: RetryPolicy
     timeouts: AttemptTimeouts
     outbound: OutboundPolicy   # chat destinations allowed beyond public addresses (CHARTSNAP_OUTBOUND_ALLOW)
+    nats_login: NatsLogin = NatsLogin()  # CHARTSNAP_NATS_USER / _PASSWORD (repr hides the password)
 
     def __repr__(self) -> str:  # keep the S3 secret key out of logs
         return (f"NotifierSettings(nats_url={self.nats_url!r}, health_addr={self.health_addr!r}, "
@@ -81,6 +82,7 @@ class NotifierSettings:
                 total=env.float("NOTIFY_ATTEMPT_TIMEOUT", 20.0, lo=0.1),
             ),
             outbound=outbound,
+            nats_login=env.nats_login(),
         )
         env.finish()
         return settings
