@@ -4,40 +4,57 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chartsnap.settings import EnvReader
+from chartsnap.settings import EnvReader, NatsLogin
 
+# The budgets below are those of the render service and the notifier, read
+# from the same CHARTSNAP_* variables (with the same defaults) so the snapshot
+# service can hold every job to a deadline without asking them.
+DEFAULT_RENDER_TIMEOUT = 10.0           # CHARTSNAP_RENDER_TIMEOUT, seconds per attempt
+DEFAULT_RENDER_MAX_ATTEMPTS = 4         # CHARTSNAP_RENDER_MAX_ATTEMPTS
+DEFAULT_NOTIFY_MAX_TOTAL_SECONDS = 60.0  # CHARTSNAP_NOTIFY_MAX_TOTAL_SECONDS
+DEFAULT_NOTIFY_ATTEMPT_TIMEOUT = 20.0   # CHARTSNAP_NOTIFY_ATTEMPT_TIMEOUT
 # What the render worker may spend between two deliveries of one request: its
-# largest retry backoff (30 s), which also covers its ack wait (15 s) after a
-# crash. Part of the render budget below.
+# largest retry backoff (30 s), which also covers its ack wait (15 s) after a crash.
 RENDER_REDELIVERY_ALLOWANCE = 30.0
-# Time a notifier may hold a delivery beyond its retry budget: up to two ack
-# waits (30 s each) when a notifier dies holding it.
+# Time a notifier may hold a delivery beyond its budget: up to two ack waits
+# (30 s each) when a notifier dies holding it.
 NOTIFIER_REDELIVERY_ALLOWANCE = 60.0
 JOB_DEADLINE_MARGIN = 2.0  # headroom for queueing behind other jobs
 
 
-def render_budget(render_timeout: float, render_max_attempts: int) -> float:
-    """Longest a render request can be in play: the render consumer delivers it
-    up to attempts + 2 times, each an attempt plus the wait before the next."""
-    return (render_max_attempts + 2) * (render_timeout + RENDER_REDELIVERY_ALLOWANCE)
+def render_budget(render_timeout: float = DEFAULT_RENDER_TIMEOUT,
+                  render_max_attempts: int = DEFAULT_RENDER_MAX_ATTEMPTS,
+                  render_total_budget: float = 0.0) -> float:
+    """Longest a render request can be in play once taken: the render consumer
+    delivers it up to attempts + 2 times, each an attempt plus the wait before
+    the next; or, when the render service's own time budget
+    (CHARTSNAP_RENDER_TOTAL_BUDGET) is longer, that budget plus a last attempt
+    and two redeliveries."""
+    by_deliveries = (render_max_attempts + 2) * (render_timeout + RENDER_REDELIVERY_ALLOWANCE)
+    by_time = render_total_budget + render_timeout + 2 * RENDER_REDELIVERY_ALLOWANCE
+    return max(by_deliveries, by_time)
 
 
-def default_delivery_deadline(notify_max_total_seconds: float) -> float:
-    """How long a delivery may stay without a result after it was queued."""
-    return 2 * notify_max_total_seconds + NOTIFIER_REDELIVERY_ALLOWANCE
+def default_delivery_deadline(notify_max_total_seconds: float = DEFAULT_NOTIFY_MAX_TOTAL_SECONDS,
+                              notify_attempt_timeout: float = DEFAULT_NOTIFY_ATTEMPT_TIMEOUT) -> float:
+    """How long a delivery may stay without a result after it was queued: twice
+    the notifier's budget (a last attempt may start just before it ends), plus
+    two redeliveries."""
+    return 2 * (notify_max_total_seconds + notify_attempt_timeout) + NOTIFIER_REDELIVERY_ALLOWANCE
 
 
-def default_job_deadline(render_timeout: float, render_max_attempts: int, delivery_deadline: float) -> float:
+def default_job_deadline(render: float = render_budget(), delivery_deadline: float = default_delivery_deadline()
+                         ) -> float:
     """Every accepted snapshot's job is terminal this long after its creation."""
-    return JOB_DEADLINE_MARGIN * (render_budget(render_timeout, render_max_attempts) + delivery_deadline)
+    return JOB_DEADLINE_MARGIN * (render + delivery_deadline)
 
 
 @dataclass(frozen=True)
 class JobBounds:
     """How long a job may take, enforced by the snapshot service's sweeper (seconds)."""
 
-    job_deadline: float = default_job_deadline(10.0, 4, default_delivery_deadline(60.0))  # from creation
-    delivery_deadline: float = default_delivery_deadline(60.0)  # from queueing a delivery to its result
+    job_deadline: float = default_job_deadline()  # from creation
+    delivery_deadline: float = default_delivery_deadline()  # from queueing a delivery to its result
     lost_request_grace: float = 30.0  # a request gone from its stream this long without a result is lost
     sweep_interval: float = 5.0
 
@@ -52,6 +69,7 @@ class SnapshotSettings:
     db_threads: int          # threads running database work
     metrics_addr: str = "127.0.0.1:9101"  # Prometheus /metrics (host:port; port 0 picks one)
     bounds: JobBounds = JobBounds()
+    nats_login: NatsLogin = NatsLogin()  # CHARTSNAP_NATS_USER / _PASSWORD
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "SnapshotSettings":
@@ -66,6 +84,7 @@ class SnapshotSettings:
             db_threads=env.int("DB_THREADS", 16, lo=1, hi=256),
             metrics_addr=env.address("SNAPSHOT_METRICS_ADDR", "127.0.0.1:9101"),
             bounds=job_bounds_from(env),
+            nats_login=env.nats_login(),
         )
         env.finish()
         return settings
@@ -74,13 +93,14 @@ class SnapshotSettings:
 def job_bounds_from(env: EnvReader) -> JobBounds:
     """The job deadline is derived from the same variables the render service
     and the notifier read for their own budgets, unless set outright."""
-    render_timeout = env.float("RENDER_TIMEOUT", 10.0, lo=1.0)
-    render_max_attempts = env.int("RENDER_MAX_ATTEMPTS", 4, lo=1, hi=20)
-    notify_total = env.float("NOTIFY_MAX_TOTAL_SECONDS", 60.0, lo=0.0)
-    delivery_deadline = env.float("DELIVERY_DEADLINE", default_delivery_deadline(notify_total), lo=1.0)
+    render_timeout = env.float("RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT, lo=1.0)
+    render = render_budget(render_timeout, env.int("RENDER_MAX_ATTEMPTS", DEFAULT_RENDER_MAX_ATTEMPTS, lo=1, hi=20),
+                           env.float("RENDER_TOTAL_BUDGET", 0.0, lo=0.0))
+    delivery_deadline = env.float("DELIVERY_DEADLINE", default_delivery_deadline(
+        env.float("NOTIFY_MAX_TOTAL_SECONDS", DEFAULT_NOTIFY_MAX_TOTAL_SECONDS, lo=0.0),
+        env.float("NOTIFY_ATTEMPT_TIMEOUT", DEFAULT_NOTIFY_ATTEMPT_TIMEOUT, lo=0.1)), lo=1.0)
     return JobBounds(
-        job_deadline=env.float(
-            "JOB_DEADLINE", default_job_deadline(render_timeout, render_max_attempts, delivery_deadline), lo=1.0),
+        job_deadline=env.float("JOB_DEADLINE", default_job_deadline(render, delivery_deadline), lo=1.0),
         delivery_deadline=delivery_deadline,
         lost_request_grace=env.float("LOST_REQUEST_GRACE", 30.0, lo=0.1),
         sweep_interval=env.float("SWEEP_INTERVAL", 5.0, lo=0.1),

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors
 from chartsnap.idempotency_key import MAX_LENGTH, REUSE_AFTER, checked
+from chartsnap.settings import SettingsError
 from snapshot_svc.pagination import Page
 from snapshot_svc.settings import JobBounds, SnapshotSettings, default_job_deadline, render_budget
 from snapshot_svc.snapshots import IdempotencyClaim, SnapshotInput, SnapshotStore, validate
@@ -159,12 +160,17 @@ def test_an_older_database_gets_the_new_columns(tmp_path):
 
 def test_job_deadline_is_derived_from_the_budgets():
     assert render_budget(10.0, 4) == 6 * 40.0
+    assert render_budget(10.0, 4, render_total_budget=600.0) == 600.0 + 10.0 + 60.0  # a longer render budget wins
     defaults = SnapshotSettings.from_env({}).bounds
     assert defaults == JobBounds()
-    assert (defaults.delivery_deadline, defaults.job_deadline) == (180.0, 2 * (240.0 + 180.0))
-    assert defaults.job_deadline < 3600 / 4  # "well before an hour"
+    assert defaults.delivery_deadline == 2 * (60.0 + 20.0) + 60.0 == 220.0
+    assert defaults.job_deadline == 2 * (240.0 + 220.0) == 920.0
+    assert defaults.job_deadline < 3600 / 3  # "well before an hour"
     tuned = SnapshotSettings.from_env({"CHARTSNAP_RENDER_TIMEOUT": "5", "CHARTSNAP_RENDER_MAX_ATTEMPTS": "2",
-                                       "CHARTSNAP_NOTIFY_MAX_TOTAL_SECONDS": "10"}).bounds
-    assert tuned.delivery_deadline == 80.0
-    assert tuned.job_deadline == default_job_deadline(5.0, 2, 80.0) == 2 * (4 * 35.0 + 80.0)
+                                       "CHARTSNAP_NOTIFY_MAX_TOTAL_SECONDS": "10",
+                                       "CHARTSNAP_NOTIFY_ATTEMPT_TIMEOUT": "5"}).bounds
+    assert tuned.delivery_deadline == 2 * 15.0 + 60.0
+    assert tuned.job_deadline == default_job_deadline(render_budget(5.0, 2), 90.0) == 2 * (4 * 35.0 + 90.0)
     assert SnapshotSettings.from_env({"CHARTSNAP_JOB_DEADLINE": "60"}).bounds.job_deadline == 60.0
+    with pytest.raises(SettingsError, match="CHARTSNAP_JOB_DEADLINE"):
+        SnapshotSettings.from_env({"CHARTSNAP_JOB_DEADLINE": "soon"})
