@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -114,7 +115,9 @@ class VendorHttp:
                 raise PermanentDeliveryError(f"{vendor}: {exc.os_error.args[0]}") from None
             if isinstance(exc, aiohttp.ClientConnectorCertificateError):
                 raise PermanentDeliveryError(f"{vendor}: the server's TLS certificate is not trusted") from None
-            reason = exc.os_error.strerror or type(exc.os_error).__name__
+            # The errno's own words: aiohttp's strerror quotes the address and port.
+            errno = exc.os_error.errno
+            reason = os.strerror(errno) if isinstance(errno, int) and errno > 0 else type(exc.os_error).__name__
             raise TransientDeliveryError(f"{vendor}: could not connect ({reason})") from None
         except aiohttp.ClientError as exc:
             raise TransientDeliveryError(f"{vendor}: connection failed ({type(exc).__name__})") from None

@@ -60,7 +60,7 @@ def stored_png(image_store: ImageStore) -> tuple[str, bytes]:
 
 @pytest.fixture
 async def nc(infra: Stack) -> AsyncIterator[NATS]:
-    conn = await nats.connect(infra.nats_url)
+    conn = await nats.connect(infra.nats_url, **infra.nats_admin_options)
     yield conn
     await conn.close()
 
@@ -113,7 +113,7 @@ def settings_for(infra: Stack, smtp_peer: SmtpPeer, **changes: object) -> Notifi
     """Settings pointing at infra and at `smtp_peer`; `changes` replace fields
     (e.g. smtp=SmtpServer(...), retry=RetryPolicy(...))."""
     settings = NotifierSettings(
-        nats_url=infra.nats_url, health_addr="127.0.0.1:0",
+        nats_url=infra.nats_url, nats_login=infra.nats_admin_login, health_addr="127.0.0.1:0",
         s3_endpoint=infra.s3_endpoint, s3_access_key=infra.creds.access_key,
         s3_secret_key=infra.creds.secret_key, s3_bucket="chartsnap", s3_secure=False,
         concurrency=8,

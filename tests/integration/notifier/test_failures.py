@@ -73,8 +73,9 @@ async def test_refused_connection_is_transient(notifier, js, results):
     await publish(js, req)
     result = await results.result(req.delivery_id)
     assert (result.state, result.attempts) == (R.FAILED, TEST_RETRY.max_attempts)
-    assert result.error.startswith("flowdock: could not connect")
+    assert result.error.startswith("flowdock: could not connect (Connection refused)")
     assert "t0ken-of-a-dead-server" not in result.error
+    assert "127.0.0.1" not in result.error, "the address and port are not quoted back"
 
 
 # (peer fixture, how to spoil its settings, the peer's words)
