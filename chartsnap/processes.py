@@ -4,7 +4,9 @@ fixtures, so both start things the same way. Every wait is named and bounded."""
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -13,8 +15,15 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+from chartsnap import nats_authorization
+from chartsnap.settings import NatsLogin
+
+if TYPE_CHECKING:
+    from chartsnap.supervisor import Supervisor
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("CHARTSNAP_CACHE_DIR", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "chartsnap"))
@@ -77,11 +86,30 @@ def grpc_serving(address: str) -> bool:
     return reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
+@dataclass(frozen=True)
+class ProcessSpec:
+    """How to start one process of the stack, and again after a crash: its
+    command, environment, own temporary directory and readiness check."""
+
+    name: str
+    cmd: tuple[str, ...]
+    log_dir: Path
+    ready: Callable[[], bool]
+    ready_timeout: float
+    env: dict[str, str] = field(default_factory=dict)
+    # TMPDIR of the process (Chromium's profiles, bokeh's files): emptied
+    # before every start and removed with the process, so nothing a killed
+    # process left behind survives it.
+    tmp_dir: Path | None = None
+
+
 @dataclass
 class ManagedProcess:
     name: str
     popen: subprocess.Popen
     log_path: Path
+    spec: ProcessSpec | None = None
+    started_at: float = field(default_factory=time.monotonic)
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM and a graceful wait; then nothing of its process group survives."""
@@ -91,72 +119,143 @@ class ManagedProcess:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 pass
-        self._kill_group()
+        self.clean_up()
 
     def kill(self) -> None:
         """SIGKILL the process and everything it started (a crash, for tests)."""
+        self.clean_up()
+
+    def clean_up(self) -> None:
+        """Kill whatever is left of the process's tree and remove its temp dir."""
         self._kill_group()
+        if self.spec is not None and self.spec.tmp_dir is not None:
+            shutil.rmtree(self.spec.tmp_dir, ignore_errors=True)
 
     def _kill_group(self) -> None:
         # Each process leads its own session (start_new_session), so its
-        # children (e.g. Chromium) share its process group id.
+        # children (e.g. Chromium) share its process group id, and keep it
+        # after the leader died.
         try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
+            os.killpg(self.popen.pid, signal.SIGKILL)  # its own group: pid == pgid
         except (ProcessLookupError, PermissionError):
             pass
         try:
             self.popen.wait(5)
         except subprocess.TimeoutExpired:
             pass
+        deadline = time.monotonic() + GROUP_EXIT_TIMEOUT
+        while time.monotonic() < deadline and group_alive(self.popen.pid):
+            time.sleep(0.05)
 
 
-def spawn(name: str, cmd: list[str], log_dir: Path, env: dict[str, str] | None = None) -> ManagedProcess:
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{name}.log"
-    log = open(log_path, "ab")
-    popen = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO,
-        env={**os.environ, **(env or {})}, start_new_session=True,
-    )
-    return ManagedProcess(name, popen, log_path)
+GROUP_EXIT_TIMEOUT = 5.0  # seconds for SIGKILLed group members to be gone
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is in process group `pgid`."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields and fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
+def launch(spec: ProcessSpec) -> ManagedProcess:
+    """Start `spec`'s process in a session of its own (so its whole tree can
+    be killed), output appended to its log; do not wait for it."""
+    spec.log_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **spec.env}
+    if spec.tmp_dir is not None:
+        shutil.rmtree(spec.tmp_dir, ignore_errors=True)
+        spec.tmp_dir.mkdir(parents=True)
+        env["TMPDIR"] = str(spec.tmp_dir)
+    log_path = spec.log_dir / f"{spec.name}.log"
+    with open(log_path, "ab") as log:
+        popen = subprocess.Popen(
+            list(spec.cmd), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO,
+            env=env, start_new_session=True,
+        )
+    return ManagedProcess(spec.name, popen, log_path, spec)
+
+
+def start(spec: ProcessSpec) -> ManagedProcess:
+    """launch, then wait until ready (StartupError if it exits or times out)."""
+    proc = launch(spec)
+    try:
+        wait_until(spec.name, spec.ready, spec.ready_timeout, proc)
+    except StartupError:
+        proc.stop()
+        raise
+    return proc
 
 
 @dataclass
 class S3Credentials:
     access_key: str = "chartsnap"
-    secret_key: str = "chartsnap-local-secret"
+    secret_key: str = field(default="chartsnap-local-secret", repr=False)
 
 
-def start_nats(port: int, data_dir: Path, log_dir: Path, timeout: float = 20.0) -> ManagedProcess:
-    store = data_dir / "nats"
-    store.mkdir(parents=True, exist_ok=True)
+def load_nats_passwords(data_dir: Path) -> dict[str, str]:
+    """One random password per NATS user, made once per data dir and kept
+    (mode 0600) in it, so a restarted stack keeps its logins."""
+    path = data_dir / NATS_PASSWORDS_FILE
+    passwords: dict[str, str] = {}
+    if path.exists():
+        passwords = json.loads(path.read_text())
+    if all(passwords.get(user) for user in nats_authorization.USERS):
+        return passwords
+    passwords = {user: passwords.get(user) or secrets.token_urlsafe(24) for user in nats_authorization.USERS}
+    write_private(path, json.dumps(passwords, indent=1) + "\n")
+    return passwords
+
+
+NATS_PASSWORDS_FILE = "nats-passwords.json"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, never readable by others even briefly."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+
+
+def nats_config(port: int, store: Path, passwords: dict[str, str]) -> str:
     # A render request carries its chart's data; 8 MB (the server's ceiling)
     # instead of the 1 MB default leaves room for big windows and many series.
+    return (f'listen: "127.0.0.1:{port}"\nmax_payload: 8MB\njetstream {{ store_dir: "{store}" }}\n'
+            + nats_authorization.authorization_block(nats_authorization.literal_password(passwords)))
+
+
+def nats_spec(port: int, data_dir: Path, log_dir: Path, passwords: dict[str, str],
+              timeout: float = 20.0) -> ProcessSpec:
+    store = data_dir / "nats"
+    store.mkdir(parents=True, exist_ok=True)
     config = data_dir / "nats.conf"
-    config.write_text(f'listen: "127.0.0.1:{port}"\nmax_payload: 8MB\njetstream {{ store_dir: "{store}" }}\n')
-    proc = spawn("nats", [nats_server_bin(), "-c", str(config)], log_dir)
-    wait_until("nats-server", lambda: tcp_open("127.0.0.1", port), timeout, proc)
-    return proc
+    write_private(config, nats_config(port, store, passwords))
+    return ProcessSpec("nats", (nats_server_bin(), "-c", str(config)), log_dir,
+                       lambda: tcp_open("127.0.0.1", port), timeout)
 
 
-def start_s3(port: int, data_dir: Path, log_dir: Path, creds: S3Credentials, timeout: float = 20.0) -> ManagedProcess:
+def s3_spec(port: int, data_dir: Path, log_dir: Path, creds: S3Credentials, timeout: float = 20.0) -> ProcessSpec:
     root = data_dir / "s3"
     root.mkdir(parents=True, exist_ok=True)
-    proc = spawn(
-        "s3",
-        [s3_server_bin(), "--access", creds.access_key, "--secret", creds.secret_key,
-         "--port", f"127.0.0.1:{port}", "--quiet", "posix", str(root)],
-        log_dir,
+    # The keys go in the environment, which only the owner can read, never in
+    # the arguments, which every user sees in `ps`.
+    return ProcessSpec(
+        "s3", (s3_server_bin(), "--port", f"127.0.0.1:{port}", "--quiet", "posix", str(root)), log_dir,
+        lambda: tcp_open("127.0.0.1", port), timeout,
+        env={"ROOT_ACCESS_KEY": creds.access_key, "ROOT_SECRET_KEY": creds.secret_key},
     )
-    wait_until("S3 store", lambda: tcp_open("127.0.0.1", port), timeout, proc)
-    return proc
 
 
-def start_service(module: str, env: dict[str, str], log_dir: Path, ready: Callable[[], bool],
-                  timeout: float = 60.0) -> ManagedProcess:
-    proc = spawn(module, [sys.executable, "-m", module], log_dir, env)
-    wait_until(module, ready, timeout, proc)
-    return proc
+def service_spec(module: str, env: dict[str, str], log_dir: Path, ready: Callable[[], bool],
+                 timeout: float = 60.0, tmp_dir: Path | None = None) -> ProcessSpec:
+    return ProcessSpec(module, (sys.executable, "-m", module), log_dir, ready, timeout, env, tmp_dir)
 
 
 @dataclass
@@ -187,6 +286,8 @@ class Stack:
     # Set when NATS and the S3 store run elsewhere (e.g. in test containers).
     external_nats_url: str | None = None
     external_s3_endpoint: str | None = None
+    # Set by Supervisor.start: restarts whatever exits, until stop().
+    supervisor: "Supervisor | None" = None
 
     @property
     def nats_url(self) -> str:
@@ -226,30 +327,62 @@ class Stack:
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 
+    @cached_property
+    def nats_passwords(self) -> dict[str, str]:
+        return load_nats_passwords(self.data_dir)
+
+    @property
+    def nats_admin_login(self) -> NatsLogin:
+        """The NATS user with every permission, for tests and operators."""
+        user = nats_authorization.ADMIN_USER
+        return NatsLogin(user, self.nats_passwords[user])
+
+    @property
+    def nats_admin_options(self) -> dict[str, str]:
+        """nats.connect(stack.nats_url, **stack.nats_admin_options)"""
+        login = self.nats_admin_login
+        return {"user": login.user, "password": login.password}
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """The environment of one service: the stack's, plus its own NATS login."""
+        env = dict(self.env)
+        if name in nats_authorization.SERVICE_USERS:
+            env["CHARTSNAP_NATS_USER"] = name
+            env["CHARTSNAP_NATS_PASSWORD"] = self.nats_passwords[name]
+            env.pop("CHARTSNAP_NATS_PASSWORD_FILE", None)
+        return env
+
+    def tmp_dir(self, name: str) -> Path:
+        return self.data_dir / "tmp" / name
+
+    def start(self, spec: ProcessSpec) -> None:
+        self.processes[spec.name] = start(spec)
+
     def start_infrastructure(self) -> None:
         if self.external_nats_url and self.external_s3_endpoint:
             return
-        self.processes["nats"] = start_nats(self.ports.nats, self.data_dir, self.log_dir)
-        self.processes["s3"] = start_s3(self.ports.s3, self.data_dir, self.log_dir, self.creds)
+        self.start(nats_spec(self.ports.nats, self.data_dir, self.log_dir, self.nats_passwords))
+        self.start(s3_spec(self.ports.s3, self.data_dir, self.log_dir, self.creds))
+
+    def _start_service(self, module: str, ready: Callable[[], bool], timeout: float = 60.0) -> None:
+        self.start(service_spec(module, self.service_env(module), self.log_dir, ready, timeout,
+                                tmp_dir=self.tmp_dir(module)))
 
     def start_snapshot_svc(self) -> None:
         addr = f"127.0.0.1:{self.ports.snapshot}"
-        self.processes["snapshot_svc"] = start_service(
-            "snapshot_svc", self.env, self.log_dir, lambda: grpc_serving(addr))
+        self._start_service("snapshot_svc", lambda: grpc_serving(addr))
 
     def start_render_svc(self) -> None:
         addr = f"127.0.0.1:{self.ports.render_health}"
-        self.processes["render_svc"] = start_service(
-            "render_svc", self.env, self.log_dir, lambda: grpc_serving(addr), timeout=120)
+        self._start_service("render_svc", lambda: grpc_serving(addr), timeout=120)
 
     def start_notifier_svc(self) -> None:
         addr = f"127.0.0.1:{self.ports.notifier_health}"
-        self.processes["notifier_svc"] = start_service(
-            "notifier_svc", self.env, self.log_dir, lambda: grpc_serving(addr))
+        self._start_service("notifier_svc", lambda: grpc_serving(addr))
 
     def start_gateway(self) -> None:
         url = f"{self.gateway_url}/healthz"
-        self.processes["gateway"] = start_service("gateway", self.env, self.log_dir, lambda: http_ok(url))
+        self._start_service("gateway", lambda: http_ok(url))
 
     def start_all(self) -> None:
         self.start_infrastructure()
@@ -259,6 +392,9 @@ class Stack:
         self.start_gateway()
 
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
         for name in reversed(list(self.processes)):
             self.processes.pop(name).stop()
 

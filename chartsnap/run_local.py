@@ -3,7 +3,13 @@
 Starts NATS (JetStream, file store under the data dir), the S3 store (data
 under the data dir) and each service as its own process, waits until each is
 healthy, prints the gateway URL and a ready line, and stops everything
-cleanly on Ctrl-C. Ports come from CHARTSNAP_* variables (see README)."""
+cleanly on Ctrl-C. Ports come from CHARTSNAP_* variables (see README).
+
+Once up, it supervises: a process that exits is cleaned up (its whole tree,
+Chromium included, and its temp dir) and restarted with backoff (0.5 s
+doubling to 30 s, back to 0.5 s after a minute up), and it says so. NATS
+requires a login: each service gets its own random password, made once per
+data dir (var/nats-passwords.json, mode 0600)."""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import time
 
 from chartsnap.processes import S3Credentials, Stack, StackPorts, StartupError
 from chartsnap.settings import EnvReader, SettingsError
+from chartsnap.supervisor import Supervisor
 
 
 def port_of(env: EnvReader, name: str, default: str) -> int:
@@ -61,12 +68,9 @@ def main() -> int:
         print(f"  gateway      {stack.env['CHARTSNAP_PUBLIC_URL']}  ready", flush=True)
         print(f"chartsnap is ready at {stack.env['CHARTSNAP_PUBLIC_URL']} "
               f"(started in {time.monotonic() - started:.1f}s; Ctrl-C stops everything)", flush=True)
+        Supervisor(stack).start()
         while True:
-            for name, proc in stack.processes.items():
-                if proc.popen.poll() is not None:
-                    print(f"{name} exited with {proc.popen.returncode}; see {proc.log_path}", file=sys.stderr)
-                    return 1
-            time.sleep(0.5)
+            time.sleep(3600)
     except StartupError as exc:
         print(f"make run: {exc}", file=sys.stderr)
         return 1

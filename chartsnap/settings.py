@@ -6,12 +6,23 @@ Each service declares one frozen dataclass and builds it once at start-up with
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 
 class SettingsError(Exception):
     """A CHARTSNAP_* variable is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class NatsLogin:
+    """Who a service is to NATS: its own user and password, from the
+    environment or a file (never from the command line). Empty = anonymous,
+    which a server with authorization refuses."""
+
+    user: str = ""
+    password: str = field(default="", repr=False)  # kept out of logs
 
 
 class EnvReader:
@@ -83,6 +94,25 @@ class EnvReader:
     def path(self, name: str, default: Path) -> Path:
         raw = self._raw(name)
         return Path(raw).expanduser().resolve() if raw else default.resolve()
+
+    def nats_login(self) -> NatsLogin:
+        """CHARTSNAP_NATS_USER with CHARTSNAP_NATS_PASSWORD, or with
+        CHARTSNAP_NATS_PASSWORD_FILE (a file holding only the password, e.g. a
+        mounted Kubernetes Secret)."""
+        user = self.str("NATS_USER", "")
+        password = self.str("NATS_PASSWORD", "")
+        password_file = self.str("NATS_PASSWORD_FILE", "")
+        if password and password_file:
+            self.problems.append(f"{self.PREFIX}NATS_PASSWORD and {self.PREFIX}NATS_PASSWORD_FILE are both set")
+        elif password_file:
+            try:
+                password = Path(password_file).expanduser().read_text().strip()
+            except OSError as exc:
+                self.problems.append(f"{self.PREFIX}NATS_PASSWORD_FILE={password_file!r} cannot be read: "
+                                     f"{exc.strerror}")
+        if bool(user) != bool(password):
+            self.problems.append(f"{self.PREFIX}NATS_USER and its password must be set together")
+        return NatsLogin(user, password)
 
     def data_dir(self) -> Path:
         return self.path("DATA_DIR", Path("var"))

@@ -16,6 +16,14 @@ from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
+# gRPC's default reconnect backoff (1 s growing ×1.6 to 120 s) keeps answering
+# 503 for up to ~10 s after a snapshot service outage ends. Retrying at most
+# this far apart, the gateway is back within about a second of it.
+RECONNECT_MAX_BACKOFF_MS = 1000
+RECONNECT_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100),
+                     ("grpc.min_reconnect_backoff_ms", 100),
+                     ("grpc.max_reconnect_backoff_ms", RECONNECT_MAX_BACKOFF_MS)]
+
 
 @dataclass
 class GatewayServer:
@@ -32,7 +40,7 @@ class GatewayServer:
 
 
 async def start_gateway(settings: GatewaySettings) -> GatewayServer:
-    channel = grpc.aio.insecure_channel(settings.snapshot_addr, options=MESSAGE_LIMITS)
+    channel = grpc.aio.insecure_channel(settings.snapshot_addr, options=MESSAGE_LIMITS + RECONNECT_OPTIONS)
     runner = GatewayRunner(build_app(settings, channel), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 
 import grpc
-import nats
 from nats.aio.client import Client as NATS
 
 from chartsnap import queue
+from chartsnap.nats_connection import connect_nats
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
 from chartsnap.image_store import ImageStore, image_store_for
 from chartsnap.metrics import MetricsServer, serve_metrics
@@ -114,7 +114,7 @@ async def start_render_service(settings: RenderSettings) -> RenderService:
         lambda: RendererPool(size=settings.browsers, max_renders=settings.max_renders_per_browser,
                              render_timeout_s=settings.render_timeout,
                              start_timeout_s=settings.browser_start_timeout))
-    nc = await nats.connect(settings.nats_url, name="render_svc", max_reconnect_attempts=-1, connect_timeout=5)
+    nc = await connect_nats(settings.nats_url, settings.nats_login, name="render_svc")
     js = nc.jetstream()
     await queue.ensure_streams(js)
     worker = RenderWorker(js, pool, images, settings.slots, settings.max_attempts,

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from chartsnap.image_store import s3_settings_from
-from chartsnap.settings import EnvReader
+from chartsnap.settings import EnvReader, NatsLogin
 from render_svc.retry_budget import default_total_budget
 from render_svc.warm_renderer import DEFAULT_START_TIMEOUT_S
 
@@ -38,6 +38,7 @@ class RenderSettings:
     # (render_svc.retry_budget); the default is derived from attempts and timeout.
     total_budget: float
     metrics_addr: str = "127.0.0.1:9102"  # Prometheus /metrics (host:port; port 0 picks one)
+    nats_login: NatsLogin = NatsLogin()  # CHARTSNAP_NATS_USER / _PASSWORD
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "RenderSettings":
@@ -55,6 +56,7 @@ class RenderSettings:
             render_timeout=render_timeout,
             max_attempts=max_attempts,
             metrics_addr=env.address("RENDER_METRICS_ADDR", "127.0.0.1:9102"),
+            nats_login=env.nats_login(),
             browser_start_timeout=env.float("RENDER_BROWSER_START_TIMEOUT", DEFAULT_START_TIMEOUT_S, lo=1.0),
             total_budget=env.float("RENDER_TOTAL_BUDGET", default_total_budget(max_attempts, render_timeout),
                                    lo=1.0),

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-import nats
 from nats.aio.client import Client as NATS
 
 from chartsnap import queue
+from chartsnap.nats_connection import connect_nats
 from chartsnap.grpc_server import MESSAGE_LIMITS, add_health, bind, mark_not_serving, mark_serving
 from chartsnap.metrics import MetricsServer, serve_metrics
 from chartsnap.v1 import accounts_pb2_grpc, destinations_pb2_grpc, measurements_pb2_grpc, snapshots_pb2_grpc, spaces_pb2_grpc
@@ -78,8 +78,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     measurements, snapshots = MeasurementStore(engine), SnapshotStore(engine)
     destinations = DestinationStore(engine)
 
-    nc = await nats.connect(settings.nats_url, name="snapshot_svc", max_reconnect_attempts=-1,
-                            connect_timeout=5)
+    nc = await connect_nats(settings.nats_url, settings.nats_login, name="snapshot_svc")
     js = nc.jetstream()
     await queue.ensure_streams(js)
     render_queue = RenderQueue(js, snapshots, spaces, measurements, settings.bounds)

@@ -39,7 +39,7 @@ SLACK = 5.0  # seconds of scheduling noise on a shared 2-core machine, added to 
 
 
 async def _connect(infra):  # noqa: ANN001, ANN202 - the one place this test logs in to NATS
-    return await nats.connect(infra.nats_url)
+    return await nats.connect(infra.nats_url, **infra.nats_admin_options)
 
 
 @dataclass
@@ -84,7 +84,7 @@ async def _start(infra, tmp_path, bounds: JobBounds) -> Running:  # noqa: ANN001
     chart = spaces.create_chart(account.id, space["id"], {"name": "c", "streams": [{"metric": "m"}]})
     destination = DestinationStore(engine).create(account.id, "ops", "mail", {"addresses": "ops@example.com"})
     settings = SnapshotSettings(
-        listen_addr="127.0.0.1:0", database_url=url, nats_url=infra.nats_url,
+        listen_addr="127.0.0.1:0", database_url=url, nats_url=infra.nats_url, nats_login=infra.nats_admin_login,
         image_base_url="http://127.0.0.1:9/images", public_url="http://127.0.0.1:8080", db_threads=16,
         metrics_addr="127.0.0.1:0", bounds=bounds)
     service = await start_snapshot_service(settings)

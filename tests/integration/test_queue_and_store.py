@@ -35,7 +35,7 @@ def stores(tmp_path):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 async def js(infra):  # noqa: ANN001, ANN201
-    nc = await nats.connect(infra.nats_url)
+    nc = await nats.connect(infra.nats_url, **infra.nats_admin_options)
     js = nc.jetstream()
     await queue.ensure_streams(js)
     await js.purge_stream("CHARTSNAP_RENDER")

@@ -45,7 +45,7 @@ async def collect_results(js, count: int, timeout: float = 30.0) -> list[render_
 
 
 async def test_worker_renders_stores_and_reports(infra, pool) -> None:  # noqa: ANN001
-    nc = await nats.connect(infra.nats_url)
+    nc = await nats.connect(infra.nats_url, **infra.nats_admin_options)
     js = nc.jetstream()
     await queue.ensure_streams(js)
     for stream in ("CHARTSNAP_RENDER", "CHARTSNAP_RESULTS"):
