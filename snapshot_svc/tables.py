@@ -162,6 +162,7 @@ deliveries = Table(
     # past the delivery deadline is marked failed.
     Column("dispatched_at", Float, nullable=True),
 )
+Index("ix_deliveries_pending", deliveries.c.state, deliveries.c.dispatched_at)
 
 # Idempotency-Key of POST /v1/snapshots: one snapshot per (account, key) within
 # the reuse window. The unique constraint settles concurrent duplicates.

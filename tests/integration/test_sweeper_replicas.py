@@ -1,0 +1,86 @@
+"""Two snapshot_svc replicas sweeping one database at once act once: a lost
+render request is published again by one of them only, and a job past its
+deadline is failed (and its request withdrawn) by one. Real NATS JetStream,
+real SQLite; the two replicas are two RenderQueue sweepers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import nats
+import pytest
+
+from chartsnap import queue
+from snapshot_svc.accounts import AccountStore
+from snapshot_svc.charts import SpaceStore
+from snapshot_svc.database import make_engine
+from snapshot_svc.measurements import MeasurementStore
+from snapshot_svc.render_queue import RenderQueue
+from snapshot_svc.settings import JobBounds
+from snapshot_svc.snapshots import SnapshotInput, SnapshotStore, validate
+
+pytestmark = [pytest.mark.timeout(60)]
+
+REPLICAS = 2
+
+
+@pytest.fixture
+async def js(infra):  # noqa: ANN001, ANN201
+    nc = await nats.connect(infra.nats_url, **getattr(infra, "nats_admin_options", {}))  # NATS with logins or not
+    js = nc.jetstream()
+    await queue.ensure_streams(js)
+    for config in queue.STREAMS:  # fresh duplicate windows: snapshot ids restart at 1 per database
+        await js.delete_stream(config.name)
+    await queue.ensure_streams(js)
+    yield js
+    await nc.close()
+
+
+def _replicas(js, tmp_path, bounds: JobBounds):  # noqa: ANN001, ANN202
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    account, _ = AccountStore(engine).create("replicas@example.com")
+    spaces = SpaceStore(engine)
+    chart = spaces.create_chart(account.id, spaces.create_space(account.id, "s")["id"],
+                                {"name": "c", "streams": [{"metric": "m"}]})
+    snapshots = SnapshotStore(engine)
+    sweepers = [RenderQueue(js, SnapshotStore(engine), spaces, MeasurementStore(engine), bounds)
+                for _ in range(REPLICAS)]
+    return account, chart, snapshots, sweepers
+
+
+async def _sweep_together(sweepers: list[RenderQueue]) -> None:
+    await asyncio.gather(*(s.sweep_once() for s in sweepers))
+
+
+async def test_a_lost_request_is_republished_by_one_replica(js, tmp_path) -> None:  # noqa: ANN001
+    bounds = JobBounds(job_deadline=600.0, delivery_deadline=600.0, lost_request_grace=0.2, sweep_interval=0.1)
+    account, chart, snapshots, sweepers = _replicas(js, tmp_path, bounds)
+    snap = snapshots.create(account.id, validate(SnapshotInput(chart["id"], "line"), time.time()), time.time())
+    assert await sweepers[0].publish_render(account.id, snap["id"])
+    first_seq = (await js.stream_info(queue.RENDER_STREAM)).state.last_seq
+    await js.delete_msg(queue.RENDER_STREAM, first_seq)
+
+    deadline = time.monotonic() + 10 * (bounds.lost_request_grace + bounds.sweep_interval) + 5
+    while (await js.stream_info(queue.RENDER_STREAM)).state.messages == 0:
+        assert time.monotonic() < deadline, "the lost request was never published again"
+        await _sweep_together(sweepers)
+        await asyncio.sleep(bounds.sweep_interval)
+    for _ in range(5):  # more rounds change nothing while the new copy is there
+        await _sweep_together(sweepers)
+    info = (await js.stream_info(queue.RENDER_STREAM)).state
+    assert info.messages == 1 and info.last_seq == first_seq + 1  # one republish, by one replica
+    [render] = snapshots.requests_to_check(time.time() + 1, time.time() + 1)
+    assert (render.seq, render.publishes) == (first_seq + 1, 2)
+
+
+async def test_a_job_past_its_deadline_is_failed_once_and_its_request_withdrawn(js, tmp_path) -> None:  # noqa: ANN001
+    bounds = JobBounds(job_deadline=0.5, delivery_deadline=600.0, lost_request_grace=600.0, sweep_interval=0.1)
+    account, chart, snapshots, sweepers = _replicas(js, tmp_path, bounds)
+    snap = snapshots.create(account.id, validate(SnapshotInput(chart["id"], "line"), time.time()), time.time())
+    assert await sweepers[0].publish_render(account.id, snap["id"])
+    await asyncio.sleep(bounds.job_deadline)
+    await _sweep_together(sweepers)
+    job = snapshots.get_job(account.id, snap["job_id"])
+    assert (job.state, job.errors) == ("failed", ["the chart was not drawn within the job deadline (0 s)"])
+    assert (await js.stream_info(queue.RENDER_STREAM)).state.messages == 0
