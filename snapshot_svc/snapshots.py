@@ -392,6 +392,11 @@ class SnapshotStore:
         pending = self.pending_deliveries(snapshot_id)
         for service_id in pending:
             self.delivery_ended(snapshot_id, service_id, "failed", 0, reason, now)
+        if not pending:  # rendered, nothing pending, yet open: complete it rather than look at it forever
+            with self.engine.begin() as conn:
+                conn.execute(update(jobs).where(jobs.c.snapshot_id == snapshot_id,
+                                                jobs.c.state.in_((QUEUED, WORKING)), jobs.c.progress >= RENDERED)
+                             .values(state=COMPLETE, progress=100.0, updated_at=now))
         return len(pending)
 
     # -- job transitions (idempotent) -----------------------------------------

@@ -174,3 +174,16 @@ def test_job_deadline_is_derived_from_the_budgets():
     assert SnapshotSettings.from_env({"CHARTSNAP_JOB_DEADLINE": "60"}).bounds.job_deadline == 60.0
     with pytest.raises(SettingsError, match="CHARTSNAP_JOB_DEADLINE"):
         SnapshotSettings.from_env({"CHARTSNAP_JOB_DEADLINE": "soon"})
+
+
+def test_a_rendered_job_with_nothing_pending_is_completed_at_the_deadline(store, acct, db_engine):
+    from sqlalchemy import update
+
+    from snapshot_svc.tables import jobs
+
+    snap = _create(store, acct)
+    with db_engine.begin() as conn:  # rendered, but left open (a lost update)
+        conn.execute(update(jobs).where(jobs.c.snapshot_id == snap["id"]).values(state="working", progress=50.0))
+    assert store.fail_pending_deliveries(snap["id"], "no result", NOW + 1) == 0
+    assert (_job(store, acct, snap).state, _job(store, acct, snap).progress) == ("complete", 100.0)
+    assert store.open_jobs_created_before(NOW + 1000) == []
