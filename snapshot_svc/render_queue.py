@@ -25,11 +25,10 @@ acts (a second copy of a republished request is dropped by its Msg-Id)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import TYPE_CHECKING
-
-import json
 
 from nats.errors import MaxPayloadError
 from nats.js.errors import NotFoundError
