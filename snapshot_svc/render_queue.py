@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,15 @@ def render_msg_id(snapshot_id: int, publish: int = 1) -> str:
     """Nats-Msg-Id of a render request; a republish needs a new one, or the
     duplicate window would drop it."""
     return f"render-{snapshot_id}" if publish <= 1 else f"render-{snapshot_id}-{publish}"
+
+
+RENDER_MSG_ID = re.compile(r"render-([0-9]{1,18})(?:-[0-9]{1,9})?")
+
+
+def snapshot_named_by(msg_id: str | None) -> int | None:
+    """The snapshot a render request's Nats-Msg-Id names (None if it is not one)."""
+    match = RENDER_MSG_ID.fullmatch(msg_id or "")
+    return int(match.group(1)) if match else None
 
 
 class RenderQueue:
@@ -188,10 +198,9 @@ class RenderQueue:
         for render in await asyncio.to_thread(self.snapshots.requests_to_check, now - grace, now - grace,
                                               SWEEP_BATCH):
             try:
-                await self.js.get_msg(queue.RENDER_STREAM, render.seq)
-                present = True
-            except NotFoundError:
-                present = False
+                # Another snapshot's request at that sequence (a stream made
+                # again numbers from 1) means ours is gone too.
+                present = await self._snapshot_at(render.seq) == render.snapshot_id
             except Exception as exc:  # noqa: BLE001 - JetStream unreachable: look again next sweep
                 log.warning("cannot look up render requests: %s", exc)
                 return
@@ -226,10 +235,17 @@ class RenderQueue:
             log.error("unreadable max-deliveries advisory: %r", msg.data[:200])
             return
         try:
-            snapshot_id = await asyncio.to_thread(self.snapshots.snapshot_for_render_seq, seq)
+            # The work queue keeps the exhausted message: it names its snapshot.
+            snapshot_id = await self._snapshot_at(seq)
+        except Exception:  # noqa: BLE001 - fall back on the sequence recorded at publish
+            snapshot_id = None
+        try:
+            if snapshot_id is None:
+                snapshot_id = await asyncio.to_thread(self.snapshots.open_snapshot_at_seq, seq)
             if snapshot_id is not None and await asyncio.to_thread(
                     self.snapshots.render_failed, snapshot_id,
-                    f"the render crashed on every attempt ({deliveries} deliveries without a result)", time.time()):
+                    f"the render crashed on every attempt ({deliveries} deliveries without a result)", time.time(),
+                    seq):
                 log.error("snapshot %s: render request delivered %s times without a result, job failed",
                           snapshot_id, deliveries)
         except Exception:  # noqa: BLE001 - the job deadline still holds
@@ -237,6 +253,16 @@ class RenderQueue:
             return
         # A work queue keeps a message that ran out of deliveries; nothing will take it now.
         await self._drop_request(seq)
+
+    async def _snapshot_at(self, seq: int) -> int | None:
+        """The snapshot whose request is at `seq` on the render stream; None
+        when nothing (or no render request) is there. Raises if JetStream
+        cannot be asked."""
+        try:
+            msg = await self.js.get_msg(queue.RENDER_STREAM, seq)
+        except NotFoundError:
+            return None
+        return snapshot_named_by((msg.headers or {}).get("Nats-Msg-Id"))
 
     async def _drop_request(self, seq: int) -> None:
         try:

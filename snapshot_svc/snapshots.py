@@ -362,9 +362,14 @@ class SnapshotStore:
                                             jobs.c.render_publishes == publishes + 1)
                          .values(render_publishes=publishes))
 
-    def snapshot_for_render_seq(self, seq: int) -> int | None:
+    def open_snapshot_at_seq(self, seq: int) -> int | None:
+        """The unrendered job whose request was put at `seq`, if exactly one
+        is (sequences repeat when a stream is made again)."""
         with self.engine.connect() as conn:
-            return conn.execute(select(jobs.c.snapshot_id).where(jobs.c.render_seq == seq)).scalar()
+            ids = conn.execute(select(jobs.c.snapshot_id).where(
+                jobs.c.render_seq == seq, jobs.c.state.in_((QUEUED, WORKING)), jobs.c.progress < RENDERED)
+                .limit(2)).scalars().all()
+        return ids[0] if len(ids) == 1 else None
 
     def mark_dispatched(self, snapshot_id: int, service_ids: list[str], now: float) -> None:
         """Their DeliveryRequests are queued: the delivery deadline runs from now."""
@@ -460,14 +465,16 @@ class SnapshotStore:
                 .values(updated_at=now, **values)
             )
 
-    def render_failed(self, snapshot_id: int, error: str, now: float) -> bool:
+    def render_failed(self, snapshot_id: int, error: str, now: float, render_seq: int | None = None) -> bool:
         """Fail the job — unless its image is already stored (a late FAILED after a
         SUCCEEDED, e.g. when an ack was lost, must not undo a finished render).
-        True when this call failed it."""
+        With `render_seq`, only while that is still its request's sequence (news
+        about a copy since replaced changes nothing). True when this call failed it."""
+        guard = [jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)), jobs.c.progress < RENDERED]
+        if render_seq is not None:
+            guard.append(jobs.c.render_seq == render_seq)
         with self.engine.begin() as conn:
             return conn.execute(
-                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)),
-                                   jobs.c.progress < RENDERED)
-                .values(state=FAILED, errors=[error], updated_at=now)
+                update(jobs).where(*guard).values(state=FAILED, errors=[error], updated_at=now)
             ).rowcount == 1
 

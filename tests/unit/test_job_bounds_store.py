@@ -47,7 +47,24 @@ def test_published_request_is_checked_then_confirmed_gone(store, acct):
     assert store.requests_to_check(NOW + 31, NOW + 31) == []  # just looked at
     assert store.request_seen(snap["id"], 41, present=False, now=NOW + 62) == NOW + 62
     assert store.request_seen(snap["id"], 41, present=False, now=NOW + 93) == NOW + 62  # gone since the first miss
-    assert store.snapshot_for_render_seq(41) == snap["id"]
+    assert store.open_snapshot_at_seq(41) == snap["id"]
+    assert store.render_failed(snap["id"], "about an older copy", NOW + 94, render_seq=40) is False
+    assert store.render_failed(snap["id"], "crashed", NOW + 94, render_seq=41) is True
+    assert store.open_snapshot_at_seq(41) is None  # no longer open
+
+
+def test_a_sequence_two_open_jobs_share_names_neither(store, acct):
+    a, b = _create(store, acct), _create(store, acct)
+    store.mark_published(a["id"], NOW, seq=3)
+    store.mark_published(b["id"], NOW, seq=3)  # the stream was made again and numbered from 1
+    assert store.open_snapshot_at_seq(3) is None
+
+
+def test_render_msg_ids_name_their_snapshot():
+    from snapshot_svc.render_queue import render_msg_id, snapshot_named_by
+
+    assert [snapshot_named_by(render_msg_id(12, n)) for n in (1, 2, 3)] == [12, 12, 12]
+    assert [snapshot_named_by(x) for x in (None, "", "delivery-1:2", "render-x", "render-1-done")] == [None] * 5
 
 
 def test_republish_is_claimed_by_one_sweeper_only(store, acct):
