@@ -51,6 +51,8 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    # Also when started in the background, where the shell ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         print(f"data dir: {data_dir}  (logs in {stack.log_dir})", flush=True)
         started = time.monotonic()
