@@ -12,7 +12,7 @@ import aiohttp
 from notifier_svc import snapshot_text
 from notifier_svc.delivery import Delivery
 from notifier_svc.notifier import Attempt, Notifier, PermanentDeliveryError
-from notifier_svc.vendor_http import VendorHttp, VendorReply, raise_for_reply
+from notifier_svc.vendor_http import UNSENDABLE_SETTING, VendorHttp, VendorReply, raise_for_reply
 
 MAX_BODY = 4000  # one text line stays readable; the message is cut before the link is
 # What Campfire (a Rails app) answers a refused login with.
@@ -74,7 +74,10 @@ class CampfireNotifier(Notifier):
             if not subdomain:
                 raise PermanentDeliveryError("campfire: the service needs a subdomain or server_url")
             base = f"https://{subdomain}.campfirenow.com"
-        auth = {"Authorization": aiohttp.encode_basic_auth(token, BASIC_PASSWORD)}
+        try:
+            auth = {"Authorization": aiohttp.encode_basic_auth(token, BASIC_PASSWORD)}
+        except ValueError:   # a ":" in the token cannot be sent as a Basic user
+            raise PermanentDeliveryError(f"campfire: {UNSENDABLE_SETTING}") from None
 
         reply = await self.http.request("campfire", "GET", f"{base}/rooms.json", headers=auth,
                                         deadline=attempt.deadline)

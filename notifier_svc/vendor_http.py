@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_REPLY_BYTES = 64 * 1024   # vendors answer with a word or a small JSON; never read more
 MAX_WORDS = 300               # of the peer's words kept in an error text
+UNSENDABLE_SETTING = "a setting holds characters a request cannot carry"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,10 @@ class VendorHttp:
             raise TransientDeliveryError(f"{vendor}: the exchange took longer than {t.total:g} s") from None
         except aiohttp.InvalidURL:
             raise PermanentDeliveryError(f"{vendor}: the configured URL is not valid") from None
+        except ValueError:
+            # aiohttp refuses a header value with CR/LF (a token that would
+            # add headers of its own): the service's settings cannot work.
+            raise PermanentDeliveryError(f"{vendor}: {UNSENDABLE_SETTING}") from None
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, DestinationRefused):
                 raise PermanentDeliveryError(f"{vendor}: {exc.os_error.args[0]}") from None

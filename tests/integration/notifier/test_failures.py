@@ -131,3 +131,15 @@ async def test_campfire_retry_does_not_repeat_the_text_already_said(notifier, js
         ("rooms", 200), ("speak", 201), ("speak", 503), ("rooms", 200), ("speak", 201)]
     bodies = [m.body["message"]["body"] for m in campfire.messages]
     assert len(bodies) == 2 and bodies[1] == req.image_url, "the text was said once, then the image once"
+
+
+@pytest.mark.parametrize("kind", ["hipchat", "campfire"])
+async def test_a_token_with_cr_lf_is_refused_not_sent(notifier, js, results, hipchat, campfire, kind):
+    peer = {"hipchat": hipchat, "campfire": campfire}[kind]
+    name = {"hipchat": "auth_token", "campfire": "token"}[kind]
+    req = delivery_request(kind, {**peer.settings(), name: "t0ken\r\nX-Injected: 1"})
+    await publish(js, req)
+    result = await results.result(req.delivery_id)
+    assert (result.state, result.attempts) == (R.FAILED, 1)
+    assert result.error == f"{kind}: a setting holds characters a request cannot carry"
+    assert all("X-Injected" not in r.headers for r in peer.requests)
