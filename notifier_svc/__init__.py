@@ -5,5 +5,9 @@ snapshot request (mail, Slack, HipChat, Flowdock, Campfire).
     delivery_runner.py attempts, waits and journal entries of one delivery
     delivery_ledger.py the journal in a NATS key-value bucket
     *_notifier.py      one class per destination type (registry.py maps them)
+    outbound_policy.py which addresses chat requests may reach (CHARTSNAP_OUTBOUND_ALLOW);
+                       guarded_connector.py applies it to every address aiohttp connects to
+    retry_policy.py    the time budget of one delivery's retries
+    secret_scrub.py    credentials out of errors and logs, in every encoded form
     service.py         builds it all from NotifierSettings (settings.py)
 """
