@@ -99,18 +99,36 @@ def peers() -> Iterator[Peers]:
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, peers: Peers) -> Iterator[Stack]:
     """The whole product, shared by the end-to-end tier: infrastructure plus every service."""
     for stack in _start_infra(request, tmp_path_factory):
-        stack.extra_env.update(peers.smtp.env())
-        # The chat peers listen on loopback, which the notifier refuses unless allowed.
-        stack.extra_env["CHARTSNAP_OUTBOUND_ALLOW"] = ",".join(f"{p.host}:{p.port}" for p in peers.chat.values())
-        # Every e2e test comes from 127.0.0.1 and many check 401s on purpose:
-        # the per-address failure limit would soon answer them all 429.
-        # tests/security/test_rate_limits.py tests the limits on a gateway of its own.
-        stack.extra_env.setdefault("CHARTSNAP_AUTH_FAILURE_LIMIT", "1000000")
+        use_peers(stack, peers)
         stack.start_snapshot_svc()
         stack.start_render_svc()
         stack.start_notifier_svc()
         stack.start_gateway()
         yield stack
+
+
+def use_peers(stack: Stack, peers: Peers) -> None:
+    """Point a stack's services at the local peers, as the e2e tier needs them."""
+    stack.extra_env.update(peers.smtp.env())
+    # The chat peers listen on loopback, which the notifier refuses unless allowed.
+    stack.extra_env["CHARTSNAP_OUTBOUND_ALLOW"] = ",".join(f"{p.host}:{p.port}" for p in peers.chat.values())
+    # Every e2e test comes from 127.0.0.1 and many check 401s on purpose:
+    # the per-address failure limit would soon answer them all 429.
+    # tests/security/test_rate_limits.py tests the limits on a gateway of its own.
+    stack.extra_env.setdefault("CHARTSNAP_AUTH_FAILURE_LIMIT", "1000000")
+
+
+def add_account(stack: Stack, email: str | None = None) -> tuple[str, str]:
+    """A fresh account (e-mail, token) on `stack`, created with the real CLI."""
+    import subprocess
+    import sys
+
+    email = email or unique_email()
+    out = subprocess.run(
+        [sys.executable, "-m", "chartsnap.cli", "user", "add", email, "--name", "Test Person"],
+        env={**os.environ, **stack.env}, capture_output=True, text=True, check=True, timeout=60,
+    )
+    return email, out.stdout.strip().splitlines()[-1]
 
 
 def unique_email() -> str:
@@ -120,15 +138,7 @@ def unique_email() -> str:
 @pytest.fixture(scope="module")
 def account(stack: Stack) -> tuple[str, str]:
     """A fresh account (e-mail, token), created with the real CLI."""
-    import subprocess
-    import sys
-
-    email = unique_email()
-    out = subprocess.run(
-        [sys.executable, "-m", "chartsnap.cli", "user", "add", email, "--name", "Test Person"],
-        env={**os.environ, **stack.env}, capture_output=True, text=True, check=True, timeout=60,
-    )
-    return email, out.stdout.strip().splitlines()[-1]
+    return add_account(stack)
 
 
 def repo_root() -> Path:

@@ -10,8 +10,6 @@ answering 503 for several seconds after the service is back."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 
@@ -20,6 +18,7 @@ import requests
 
 from chartsnap.processes import Stack, grpc_serving, launch
 from gateway.server import RECONNECT_MAX_BACKOFF_MS
+from tests.conftest import add_account
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
 
@@ -33,12 +32,6 @@ def services(infra: Stack):  # noqa: ANN201
     infra.start_snapshot_svc()
     infra.start_gateway()
     yield infra
-
-
-def add_account(stack: Stack) -> tuple[str, str]:
-    out = subprocess.run([sys.executable, "-m", "chartsnap.cli", "user", "add", "reconnect@example.com"],
-                         env={**stack.env}, capture_output=True, text=True, check=True, timeout=60)
-    return "reconnect@example.com", out.stdout.strip().splitlines()[-1]
 
 
 def test_gateway_reconnects_within_its_max_backoff(services: Stack) -> None:
