@@ -119,6 +119,13 @@ def test_non_ascii_authorization_is_a_401(stack: Stack, header: bytes) -> None:
     assert "errors" in strict_json(body.decode())
 
 
+@pytest.mark.parametrize("user_chars", [3000, 6000])
+def test_a_long_authorization_that_aiohttp_accepts_is_a_401(api: Api, user_chars: int) -> None:
+    """Near aiohttp's 8 KB line limit: it becomes gRPC metadata of the same size."""
+    r = send(api, "GET", "/v1/spaces", auth=("u" * user_chars + "@example.com", "wrong"))
+    assert_error(r, 401, "request")
+
+
 def test_latin1_authorization_through_requests_is_a_401(api: Api) -> None:
     r = send(api, "GET", "/v1/spaces", auth=None, headers={"Authorization": "Basic ÿÿÿÿ"})
     assert_error(r, 401, "request")

@@ -42,8 +42,8 @@ async def gateway(snapshot_addr: str, rate_limit: int, auth_failure_limit: int) 
 
 
 async def get(session: aiohttp.ClientSession, url: str, auth: tuple[str, str] | None) -> tuple[int, dict, dict]:
-    basic = aiohttp.BasicAuth(*auth) if auth else None
-    async with session.get(url, auth=basic) as reply:
+    headers = {"Authorization": aiohttp.encode_basic_auth(*auth)} if auth else {}
+    async with session.get(url, headers=headers) as reply:
         return reply.status, dict(reply.headers), await reply.json(content_type=None)
 
 
