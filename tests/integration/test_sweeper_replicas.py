@@ -27,7 +27,7 @@ REPLICAS = 2
 
 @pytest.fixture
 async def js(infra):  # noqa: ANN001, ANN201
-    nc = await nats.connect(infra.nats_url, **getattr(infra, "nats_admin_options", {}))  # NATS with logins or not
+    nc = await nats.connect(infra.nats_url, **infra.nats_admin_options)
     js = nc.jetstream()
     await queue.ensure_streams(js)
     for config in queue.STREAMS:  # fresh duplicate windows: snapshot ids restart at 1 per database
