@@ -171,11 +171,14 @@ async def test_a_crash_looping_render_fails_its_job_once_its_deliveries_run_out(
         await _stop(running)
 
 
-async def test_a_lost_render_request_is_published_again_then_fails_if_lost_again(infra, js, tmp_path) -> None:  # noqa: ANN001
-    """Bound: a request deleted from the render stream with no result is
-    published again (new Msg-Id) within 2 × (lost_request_grace +
-    sweep_interval) + SLACK of its loss; lost a second time (a purge), the job
-    fails within the same bound. The job stays `queued` in between."""
+@pytest.mark.parametrize("first_loss", ["deleted", "terminated"])
+async def test_a_lost_render_request_is_published_again_then_fails_if_lost_again(infra, js, tmp_path,  # noqa: ANN001
+                                                                                 first_loss: str) -> None:
+    """Bound: a request gone from the render stream with no result (deleted,
+    or terminated by a consumer that reported nothing) is published again
+    (new Msg-Id) within 2 × (lost_request_grace + sweep_interval) + SLACK of
+    its loss; lost a second time (a purge), the job fails within the same
+    bound. The job stays `queued` in between."""
     bounds = JobBounds(job_deadline=600.0, delivery_deadline=600.0, lost_request_grace=1.0, sweep_interval=0.25)
     bound = 2 * (bounds.lost_request_grace + bounds.sweep_interval) + SLACK
     running = await _start(infra, tmp_path, bounds)
@@ -187,7 +190,16 @@ async def test_a_lost_render_request_is_published_again_then_fails_if_lost_again
             assert time.monotonic() < deadline, "the render request was never published"
             await asyncio.sleep(0.05)
         first_seq = info.state.last_seq
-        assert await js.delete_msg(queue.RENDER_STREAM, first_seq)
+        if first_loss == "deleted":
+            assert await js.delete_msg(queue.RENDER_STREAM, first_seq)
+        else:
+            workers = await _render_workers(js, ack_wait=60.0, max_deliver=-1)
+            [msg] = await workers.fetch(1, timeout=5)
+            await msg.term()
+            while await _stream_messages(js, queue.RENDER_STREAM):  # a term removes it from the work queue
+                assert time.monotonic() < deadline + SLACK, "the terminated request stayed on the stream"
+                await asyncio.sleep(0.05)
+            await js.delete_consumer(queue.RENDER_STREAM, queue.RENDER_WORKERS)
         losses += 1
 
         t0 = time.monotonic()
