@@ -68,12 +68,13 @@ async def connect_nats(url: str, login: NatsLogin, name: str, **options: Any) ->
                         attempts, exc or type(exc).__name__)
 
     async def on_disconnected() -> None:
-        if connected:
+        if connected and not nc.is_closed:   # not our own close() at shutdown
             log.warning("lost the NATS connection; reconnecting every %.1fs", RETRY_WAIT)
 
     async def on_reconnected() -> None:
         log.info("reconnected to NATS")
 
+    nc: NATS | None = None
     nc = await nats.connect(
         url, name=name, error_cb=on_error, disconnected_cb=on_disconnected, reconnected_cb=on_reconnected,
         allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=RETRY_WAIT,
