@@ -161,7 +161,9 @@ def test_kill_each_process_mid_burst(supervised, peers: Peers) -> None:  # noqa:
         if found:
             images[int(found.group(1))] = images.get(int(found.group(1)), 0) + 1
     snapshot_ids = [snap["id"] for snap, _ in client.accepted]
-    assert len(set(snapshot_ids)) == len(snapshot_ids), "a retried POST made a second snapshot"
+    assert len(set(snapshot_ids)) == len(snapshot_ids), "a retried POST answered another snapshot"
+    listed = api.get("/v1/snapshots", timeout=15).json()["query"]
+    assert listed["total"] == len(snapshot_ids), f"a retried POST made a second snapshot: {listed}"
     states = {snap_id: job["state"] for snap_id, (job, _) in ended.items()}
     for snap_id, (job, _) in ended.items():
         assert images.get(snap_id, 0) <= 1
