@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 STATES = {delivery_pb2.DeliveryResult.DELIVERED: "delivered", delivery_pb2.DeliveryResult.FAILED: "failed"}
 
 
+def delivery_msg_id(snapshot_id: int, service_id: str) -> str:
+    """Nats-Msg-Id of the DeliveryRequest of one (snapshot, service)."""
+    return f"delivery-{snapshot_id}:{service_id}"
+
+
 class DeliveryDispatcher:
     def __init__(self, js: JetStreamContext, snapshots: SnapshotStore, destinations: DestinationStore,
                  accounts: AccountStore, spaces: SpaceStore, public_url: str, image_url_for) -> None:  # noqa: ANN001
@@ -70,13 +75,14 @@ class DeliveryDispatcher:
 
     async def dispatch(self, snapshot_id: int) -> None:
         """Queue every pending delivery of the snapshot; raises if NATS refuses (the caller naks)."""
-        requests = await asyncio.to_thread(self.build, snapshot_id)
-        for request in requests:
-            await self.js.publish(queue.DELIVERY_REQUESTS, request.SerializeToString(),
-                                  headers={"Nats-Msg-Id": f"delivery-{request.delivery_id}"}, timeout=5.0)
+        seqs = {}
+        for request in await asyncio.to_thread(self.build, snapshot_id):
+            ack = await self.js.publish(queue.DELIVERY_REQUESTS, request.SerializeToString(),
+                                        headers={"Nats-Msg-Id": delivery_msg_id(snapshot_id, request.service_id)},
+                                        timeout=5.0)
+            seqs[request.service_id] = ack.seq
         # The delivery deadline runs from the first time each was queued.
-        await asyncio.to_thread(self.snapshots.mark_dispatched, snapshot_id,
-                                [r.service_id for r in requests], time.time())
+        await asyncio.to_thread(self.snapshots.mark_dispatched, snapshot_id, seqs, time.time())
 
 
 class DeliveryResultConsumer:

@@ -44,7 +44,8 @@ from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.render_data import build_render_request
 from snapshot_svc.settings import JobBounds
 from snapshot_svc.snapshot_metrics import observe_job_completed
-from snapshot_svc.snapshots import SnapshotStore
+from snapshot_svc.delivery_queue import delivery_msg_id
+from snapshot_svc.snapshots import QueuedDelivery, SnapshotStore
 
 if TYPE_CHECKING:
     from snapshot_svc.delivery_queue import DeliveryDispatcher
@@ -185,11 +186,25 @@ class RenderQueue:
                     await self._drop_request(job.render_seq)
         overdue = await asyncio.to_thread(
             self.snapshots.deliveries_dispatched_before, now - self.bounds.delivery_deadline, SWEEP_BATCH)
-        for snapshot_id, service_id in overdue:
+        for delivery in overdue:
+            if delivery.request_seq is not None and await self._still_queued(delivery):
+                await asyncio.to_thread(self.snapshots.delivery_still_queued, delivery.snapshot_id,
+                                        delivery.service_id, now)
+                continue
             await asyncio.to_thread(
-                self.snapshots.delivery_ended, snapshot_id, service_id, "failed", 0,
+                self.snapshots.delivery_ended, delivery.snapshot_id, delivery.service_id, "failed", 0,
                 f"no result from the notifier within {self.bounds.delivery_deadline:.0f} s", now)
-            log.warning("delivery %s:%s had no result by its deadline, failed", snapshot_id, service_id)
+            log.warning("delivery %s:%s had no result by its deadline, failed", delivery.snapshot_id,
+                        delivery.service_id)
+
+    async def _still_queued(self, delivery: QueuedDelivery) -> bool:
+        """Its request is still on the delivery stream: waiting behind others
+        or being retried by a notifier, not lost. (Unknown counts as not.)"""
+        try:
+            msg = await self.js.get_msg(queue.DELIVERY_STREAM, delivery.request_seq)
+        except Exception:  # noqa: BLE001 - gone, or JetStream unreachable: the deadline applies
+            return False
+        return (msg.headers or {}).get("Nats-Msg-Id") == delivery_msg_id(delivery.snapshot_id, delivery.service_id)
 
     async def _find_lost_requests(self, now: float) -> None:
         """Look up published, unrendered jobs' requests on the render stream.

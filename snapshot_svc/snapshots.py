@@ -58,6 +58,13 @@ class OpenJob:
 
 
 @dataclass(frozen=True)
+class QueuedDelivery:
+    snapshot_id: int
+    service_id: str
+    request_seq: int | None  # where its DeliveryRequest was put on the delivery stream
+
+
+@dataclass(frozen=True)
 class PublishedRender:
     account_id: int
     snapshot_id: int
@@ -371,25 +378,34 @@ class SnapshotStore:
                 .limit(2)).scalars().all()
         return ids[0] if len(ids) == 1 else None
 
-    def mark_dispatched(self, snapshot_id: int, service_ids: list[str], now: float) -> None:
-        """Their DeliveryRequests are queued: the delivery deadline runs from now."""
-        if not service_ids:
-            return
+    def mark_dispatched(self, snapshot_id: int, request_seqs: dict[str, int], now: float) -> None:
+        """Their DeliveryRequests are queued at these stream sequences: the
+        delivery deadline runs from the first time (a redispatch keeps it)."""
         with self.engine.begin() as conn:
-            conn.execute(update(deliveries).where(deliveries.c.snapshot_id == snapshot_id,
-                                                  deliveries.c.service_id.in_(service_ids),
-                                                  deliveries.c.dispatched_at.is_(None))
-                         .values(dispatched_at=now))
+            for service_id, seq in request_seqs.items():
+                conn.execute(update(deliveries).where(deliveries.c.snapshot_id == snapshot_id,
+                                                      deliveries.c.service_id == service_id,
+                                                      deliveries.c.state == "pending")
+                             .values(request_seq=seq, dispatched_at=func.coalesce(deliveries.c.dispatched_at, now)))
 
-    def deliveries_dispatched_before(self, dispatched_before: float, limit: int = 100) -> list[tuple[int, str]]:
-        """(snapshot_id, service_id) of pending deliveries queued before `dispatched_before`."""
+    def deliveries_dispatched_before(self, dispatched_before: float, limit: int = 100) -> list[QueuedDelivery]:
+        """Pending deliveries queued (or last seen queued) before `dispatched_before`."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(deliveries.c.snapshot_id, deliveries.c.service_id)
+                select(deliveries.c.snapshot_id, deliveries.c.service_id, deliveries.c.request_seq)
                 .where(deliveries.c.state == "pending", deliveries.c.dispatched_at < dispatched_before)
                 .order_by(deliveries.c.dispatched_at).limit(limit)
             ).all()
-        return [(r.snapshot_id, r.service_id) for r in rows]
+        return [QueuedDelivery(r.snapshot_id, r.service_id, r.request_seq) for r in rows]
+
+    def delivery_still_queued(self, snapshot_id: int, service_id: str, now: float) -> None:
+        """Its request is still on the delivery stream (queued, or in a notifier's
+        hands): give it another delivery deadline; the job deadline still holds."""
+        with self.engine.begin() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.snapshot_id == snapshot_id,
+                                                  deliveries.c.service_id == service_id,
+                                                  deliveries.c.state == "pending")
+                         .values(dispatched_at=now))
 
     def fail_pending_deliveries(self, snapshot_id: int, reason: str, now: float) -> int:
         """End every delivery still pending as failed (the job then completes)."""

@@ -158,9 +158,11 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("error", Text, nullable=True),
     Column("position", Integer, nullable=False),
-    # When its DeliveryRequest was queued: a pending delivery with no result
-    # past the delivery deadline is marked failed.
+    # When its DeliveryRequest was queued (or last seen still on the delivery
+    # stream): a pending delivery with no result past the delivery deadline,
+    # whose request is gone from the stream, is marked failed.
     Column("dispatched_at", Float, nullable=True),
+    Column("request_seq", BigInteger, nullable=True),  # the request's PubAck sequence
 )
 Index("ix_deliveries_pending", deliveries.c.state, deliveries.c.dispatched_at)
 

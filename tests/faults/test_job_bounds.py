@@ -23,7 +23,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 
 from chartsnap import queue
 from chartsnap.basic_auth import basic_header
-from chartsnap.v1 import render_pb2, snapshots_pb2, snapshots_pb2_grpc
+from chartsnap.v1 import delivery_pb2, render_pb2, snapshots_pb2, snapshots_pb2_grpc
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.database import make_engine
@@ -226,9 +226,10 @@ async def test_a_lost_render_request_is_published_again_then_fails_if_lost_again
 async def test_every_job_is_terminal_by_its_deadline(infra, js, tmp_path) -> None:  # noqa: ANN001
     """Bound: every job is terminal within job_deadline + sweep_interval +
     SLACK of its creation, whatever went missing: requests nobody takes
-    (render service down), a render STARTED and then silent, deliveries the
-    notifier never answers (each failed within delivery_deadline + SLACK of
-    being queued, the job then complete)."""
+    (render service down), a render STARTED and then silent, deliveries whose
+    result is lost (failed at delivery_deadline after being queued, the job
+    then complete) or that a notifier holds forever (failed at the job
+    deadline)."""
     bounds = JobBounds(job_deadline=6.0, delivery_deadline=2.0, lost_request_grace=600.0, sweep_interval=0.25)
     bound = bounds.job_deadline + bounds.sweep_interval + SLACK
     running = await _start(infra, tmp_path, bounds)
@@ -246,10 +247,15 @@ async def test_every_job_is_terminal_by_its_deadline(infra, js, tmp_path) -> Non
         assert await _stream_messages(js, queue.RENDER_STREAM) == 0  # their requests are withdrawn
 
         # A render service that hangs on one request and renders the others,
-        # and no notifier: their deliveries are queued and never answered.
+        # and a notifier that takes every delivery: it loses the results of
+        # two (acks, reports nothing) and holds the third (never acks).
         workers = await _render_workers(js, ack_wait=60.0, max_deliver=-1)
+        notifier = await js.pull_subscribe(
+            queue.DELIVERY_REQUESTS, durable=queue.NOTIFIER_WORKERS, stream=queue.DELIVERY_STREAM,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=60.0))
         hung = await running.create()
         delivered = [await running.create(services=[running.service_id]) for _ in range(3)]
+        held = delivered[-1]
         for snap in (hung, *delivered):
             created[snap.job_id] = time.monotonic()
         taken: list[int] = []
@@ -266,19 +272,35 @@ async def test_every_job_is_terminal_by_its_deadline(infra, js, tmp_path) -> Non
                     await _report(js, request, render_pb2.RenderResult.SUCCEEDED)
                     await msg.ack()
         assert sorted(taken) == sorted([hung.id, *(s.id for s in delivered)])
+        results_lost, held_deliveries = 0, 0
+        while results_lost + held_deliveries < len(delivered):
+            try:
+                msgs = await notifier.fetch(1, timeout=1.0)
+            except NatsTimeout:
+                continue
+            for msg in msgs:
+                if delivery_pb2.DeliveryRequest.FromString(msg.data).snapshot_id == held.id:
+                    held_deliveries += 1  # in the notifier's hands, never finished
+                else:
+                    await msg.ack()
+                    results_lost += 1
 
         for snap in delivered:
             job, _ = await _wait_terminal(running, snap.job_id, bound)
             assert time.monotonic() - created[snap.job_id] < bound
             assert job.state == "complete"
-            assert [(d.state, d.error) for d in job.deliveries] == [
-                ("failed", f"no result from the notifier within {bounds.delivery_deadline:.0f} s")]
+            # A request gone from the stream without a result fails at the
+            # delivery deadline; one still held ends at the job deadline.
+            reason = (f"no result from the notifier within the job deadline ({bounds.job_deadline:.0f} s)"
+                      if snap.id == held.id else
+                      f"no result from the notifier within {bounds.delivery_deadline:.0f} s")
+            assert [(d.state, d.error) for d in job.deliveries] == [("failed", reason)]
         job, _ = await _wait_terminal(running, hung.job_id, bound)
         assert time.monotonic() - created[hung.job_id] < bound
         assert job.state == "failed" and "job deadline" in job.errors[0]
 
-        injected = {"untaken": len(untaken), "hung": 1, "unanswered deliveries": len(delivered)}
-        assert injected == {"untaken": 3, "hung": 1, "unanswered deliveries": 3}
+        injected = {"untaken": len(untaken), "hung": 1, "results lost": results_lost, "held": held_deliveries}
+        assert injected == {"untaken": 3, "hung": 1, "results lost": 2, "held": 1}
         assert len(created) == sum(injected.values())
         assert running.snapshots.open_jobs_created_before(time.time() + 1) == []  # nothing left open
     finally:

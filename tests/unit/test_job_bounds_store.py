@@ -13,7 +13,7 @@ from chartsnap.idempotency_key import MAX_LENGTH, REUSE_AFTER, checked
 from chartsnap.settings import SettingsError
 from snapshot_svc.pagination import Page
 from snapshot_svc.settings import JobBounds, SnapshotSettings, default_job_deadline, render_budget
-from snapshot_svc.snapshots import IdempotencyClaim, SnapshotInput, SnapshotStore, validate
+from snapshot_svc.snapshots import IdempotencyClaim, QueuedDelivery, SnapshotInput, SnapshotStore, validate
 from snapshot_svc.tables import add_missing_columns
 
 NOW = 1_700_000_000.0
@@ -103,10 +103,13 @@ def test_a_late_success_does_not_revive_a_failed_job(store, acct):
 def test_overdue_deliveries_and_the_deadline_end_the_job(store, acct):
     snap = _create(store, acct, services=("1", "2"))
     store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 1)
-    store.mark_dispatched(snap["id"], ["1", "2"], NOW + 2)
-    store.mark_dispatched(snap["id"], ["1"], NOW + 50)  # a redispatch does not extend the deadline
+    store.mark_dispatched(snap["id"], {"1": 5, "2": 6}, NOW + 2)
+    store.mark_dispatched(snap["id"], {"1": 5}, NOW + 50)  # a redispatch does not extend the deadline
     assert store.deliveries_dispatched_before(NOW + 2) == []
-    assert store.deliveries_dispatched_before(NOW + 3) == [(snap["id"], "1"), (snap["id"], "2")]
+    assert store.deliveries_dispatched_before(NOW + 3) == [QueuedDelivery(snap["id"], "1", 5),
+                                                           QueuedDelivery(snap["id"], "2", 6)]
+    store.delivery_still_queued(snap["id"], "2", NOW + 60)  # seen on the stream: another deadline
+    assert store.deliveries_dispatched_before(NOW + 3) == [QueuedDelivery(snap["id"], "1", 5)]
     store.delivery_ended(snap["id"], "1", "delivered", 1, "", NOW + 4)
     [job] = store.open_jobs_created_before(NOW + 1000)
     assert job.rendered
