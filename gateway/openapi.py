@@ -210,6 +210,9 @@ PAGE = [{"name": k, "in": "query", "required": False, "schema": s} for k, s in (
 
 def _op(summary: str, responses: dict, *, body: str | None = None, params: list | None = None,
         auth: bool = True) -> dict:
+    if auth:  # Librato's rate-limit headers come with every authenticated answer
+        for response in responses.values():
+            response["headers"].update({name: {"$ref": f"#/components/headers/{name}"} for name in RATE_HEADERS})
     op: dict = {"summary": summary, "responses": {**responses, **ERRORS}}
     if body:
         op["requestBody"] = _body(body)
