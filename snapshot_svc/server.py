@@ -32,6 +32,7 @@ from snapshot_svc.grpc_api import (
     SpaceServicer,
 )
 from snapshot_svc.measurements import MeasurementStore
+from snapshot_svc.job_sweeper import JobSweeper
 from snapshot_svc.render_queue import RenderQueue, ResultConsumer
 from snapshot_svc.settings import SnapshotSettings
 from snapshot_svc.snapshot_metrics import RpcMetricsInterceptor
@@ -81,8 +82,9 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     nc = await connect_nats(settings.nats_url, settings.nats_login, name="snapshot_svc")
     js = nc.jetstream()
     await queue.ensure_streams(js)
-    render_queue = RenderQueue(js, snapshots, spaces, measurements, settings.bounds)
-    await render_queue.watch_crash_loops()
+    render_queue = RenderQueue(js, snapshots, spaces, measurements)
+    sweeper = JobSweeper(js, snapshots, render_queue, settings.bounds)
+    await sweeper.watch_crash_loops()
 
     def image_url_for(key: str) -> str:
         return f"{settings.image_base_url}/{key}"
@@ -104,7 +106,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     tasks = [
         asyncio.create_task(ResultConsumer(js, snapshots, dispatcher).run(), name="render-results"),
         asyncio.create_task(DeliveryResultConsumer(js, snapshots).run(), name="delivery-results"),
-        asyncio.create_task(render_queue.sweep_forever(), name="render-sweeper"),
+        asyncio.create_task(sweeper.sweep_forever(), name="job-sweeper"),
     ]
     metrics = serve_metrics(settings.metrics_addr)
     await mark_serving(health, SERVICE_NAMES)

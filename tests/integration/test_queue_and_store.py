@@ -17,6 +17,7 @@ from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.database import make_engine
 from snapshot_svc.measurements import MeasurementStore
+from snapshot_svc.job_sweeper import JobSweeper
 from snapshot_svc.render_queue import RenderQueue, ResultConsumer
 from snapshot_svc.snapshots import SnapshotInput, SnapshotStore, validate
 
@@ -55,7 +56,7 @@ async def test_crash_before_publish_is_recovered_by_the_sweeper_once(js, stores)
     rq = RenderQueue(js, snapshots, spaces, measurements)
     assert snapshots.unpublished(time.time()) == [(account.id, snap["id"])]
 
-    assert await rq.sweep_once() == 1
+    assert await JobSweeper(js, snapshots, rq).sweep_once() == 1
     assert snapshots.unpublished(time.time()) == []
     assert await stream_messages(js, "CHARTSNAP_RENDER") == 1
     # A second publish of the same snapshot (e.g. two sweepers) is dropped by JetStream.

@@ -1,7 +1,7 @@
 """Two snapshot_svc replicas sweeping one database at once act once: a lost
 render request is published again by one of them only, and a job past its
 deadline is failed (and its request withdrawn) by one. Real NATS JetStream,
-real SQLite; the two replicas are two RenderQueue sweepers."""
+real SQLite; the two replicas are two JobSweepers."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.database import make_engine
 from snapshot_svc.measurements import MeasurementStore
+from snapshot_svc.job_sweeper import JobSweeper
 from snapshot_svc.render_queue import RenderQueue
 from snapshot_svc.settings import JobBounds
 from snapshot_svc.snapshots import SnapshotInput, SnapshotStore, validate
@@ -44,12 +45,13 @@ def _replicas(js, tmp_path, bounds: JobBounds):  # noqa: ANN001, ANN202
     chart = spaces.create_chart(account.id, spaces.create_space(account.id, "s")["id"],
                                 {"name": "c", "streams": [{"metric": "m"}]})
     snapshots = SnapshotStore(engine)
-    sweepers = [RenderQueue(js, SnapshotStore(engine), spaces, MeasurementStore(engine), bounds)
+    sweepers = [JobSweeper(js, SnapshotStore(engine),
+                           RenderQueue(js, SnapshotStore(engine), spaces, MeasurementStore(engine)), bounds)
                 for _ in range(REPLICAS)]
     return account, chart, snapshots, sweepers
 
 
-async def _sweep_together(sweepers: list[RenderQueue]) -> None:
+async def _sweep_together(sweepers: list[JobSweeper]) -> None:
     await asyncio.gather(*(s.sweep_once() for s in sweepers))
 
 
@@ -57,7 +59,7 @@ async def test_a_lost_request_is_republished_by_one_replica(js, tmp_path) -> Non
     bounds = JobBounds(job_deadline=600.0, delivery_deadline=600.0, lost_request_grace=0.2, sweep_interval=0.1)
     account, chart, snapshots, sweepers = _replicas(js, tmp_path, bounds)
     snap = snapshots.create(account.id, validate(SnapshotInput(chart["id"], "line"), time.time()), time.time())
-    assert await sweepers[0].publish_render(account.id, snap["id"])
+    assert await sweepers[0].renders.publish_render(account.id, snap["id"])
     first_seq = (await js.stream_info(queue.RENDER_STREAM)).state.last_seq
     await js.delete_msg(queue.RENDER_STREAM, first_seq)
 
@@ -78,7 +80,7 @@ async def test_a_job_past_its_deadline_is_failed_once_and_its_request_withdrawn(
     bounds = JobBounds(job_deadline=0.5, delivery_deadline=600.0, lost_request_grace=600.0, sweep_interval=0.1)
     account, chart, snapshots, sweepers = _replicas(js, tmp_path, bounds)
     snap = snapshots.create(account.id, validate(SnapshotInput(chart["id"], "line"), time.time()), time.time())
-    assert await sweepers[0].publish_render(account.id, snap["id"])
+    assert await sweepers[0].renders.publish_render(account.id, snap["id"])
     await asyncio.sleep(bounds.job_deadline)
     await _sweep_together(sweepers)
     job = snapshots.get_job(account.id, snap["job_id"])
