@@ -94,7 +94,12 @@ class JobSweeper:
         overdue = await asyncio.to_thread(
             self.snapshots.deliveries_dispatched_before, now - self.bounds.delivery_deadline, SWEEP_BATCH)
         for delivery in overdue:
-            if delivery.request_seq is not None and await self._still_queued(delivery):
+            try:
+                still_queued = delivery.request_seq is not None and await self._still_queued(delivery)
+            except Exception as exc:  # noqa: BLE001 - JetStream unreachable: look again next sweep
+                log.warning("cannot look up delivery requests: %s", exc)
+                return
+            if still_queued:
                 await asyncio.to_thread(self.snapshots.delivery_still_queued, delivery.snapshot_id,
                                         delivery.service_id, now)
                 continue
@@ -106,10 +111,11 @@ class JobSweeper:
 
     async def _still_queued(self, delivery: QueuedDelivery) -> bool:
         """Its request is still on the delivery stream: waiting behind others
-        or being retried by a notifier, not lost. (Unknown counts as not.)"""
+        or being retried by a notifier, not lost. Raises if JetStream cannot
+        be asked."""
         try:
             msg = await self.js.get_msg(queue.DELIVERY_STREAM, delivery.request_seq)
-        except Exception:  # noqa: BLE001 - gone, or JetStream unreachable: the deadline applies
+        except NotFoundError:
             return False
         return (msg.headers or {}).get("Nats-Msg-Id") == delivery_msg_id(delivery.snapshot_id, delivery.service_id)
 
@@ -135,7 +141,7 @@ class JobSweeper:
                 log.warning("snapshot %s: render request lost from the queue, publishing it again",
                             render.snapshot_id)
                 if not await self.renders.publish_render(render.account_id, render.snapshot_id,
-                                                 publish=render.publishes + 1):
+                                                         publish=render.publishes + 1):
                     await asyncio.to_thread(self.snapshots.undo_republish, render.snapshot_id, render.seq,
                                             render.publishes)
             elif render.publishes >= MAX_PUBLISHES and await asyncio.to_thread(
