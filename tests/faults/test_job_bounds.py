@@ -23,6 +23,8 @@ from nats.js.api import AckPolicy, ConsumerConfig
 
 from chartsnap import queue
 from chartsnap.basic_auth import basic_header
+from chartsnap.nats_authorization import SNAPSHOT_USER
+from chartsnap.settings import NatsLogin
 from chartsnap.v1 import delivery_pb2, render_pb2, snapshots_pb2, snapshots_pb2_grpc
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
@@ -84,7 +86,9 @@ async def _start(infra, tmp_path, bounds: JobBounds) -> Running:  # noqa: ANN001
     chart = spaces.create_chart(account.id, space["id"], {"name": "c", "streams": [{"metric": "m"}]})
     destination = DestinationStore(engine).create(account.id, "ops", "mail", {"addresses": "ops@example.com"})
     settings = SnapshotSettings(
-        listen_addr="127.0.0.1:0", database_url=url, nats_url=infra.nats_url, nats_login=infra.nats_admin_login,
+        listen_addr="127.0.0.1:0", database_url=url, nats_url=infra.nats_url,
+        # Its own login, as deployed: the advisory and stream look-ups must fit its permissions.
+        nats_login=NatsLogin(SNAPSHOT_USER, infra.nats_passwords[SNAPSHOT_USER]),
         image_base_url="http://127.0.0.1:9/images", public_url="http://127.0.0.1:8080", db_threads=16,
         metrics_addr="127.0.0.1:0", bounds=bounds)
     service = await start_snapshot_service(settings)
