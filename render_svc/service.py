@@ -113,7 +113,8 @@ async def start_render_service(settings: RenderSettings) -> RenderService:
     pool = await asyncio.to_thread(
         lambda: RendererPool(size=settings.browsers, max_renders=settings.max_renders_per_browser,
                              render_timeout_s=settings.render_timeout,
-                             start_timeout_s=settings.browser_start_timeout))
+                             start_timeout_s=settings.browser_start_timeout,
+                             chromium_path=settings.chromium_path, chromedriver_path=settings.chromedriver_path))
     nc = await connect_nats(settings.nats_url, settings.nats_login, name="render_svc")
     js = nc.jetstream()
     await queue.ensure_streams(js)

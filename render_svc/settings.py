@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from chartsnap.image_store import s3_settings_from
 from chartsnap.settings import EnvReader, NatsLogin
 from render_svc.retry_budget import default_total_budget
+from render_svc.chromium_driver import DEFAULT_CHROMEDRIVER_PATH, DEFAULT_CHROMIUM_PATH
 from render_svc.warm_renderer import DEFAULT_START_TIMEOUT_S
 
 
@@ -37,6 +38,8 @@ class RenderSettings:
     # Seconds from a request's enqueued_at after which it is not retried again
     # (render_svc.retry_budget); the default is derived from attempts and timeout.
     total_budget: float
+    chromium_path: str         # the browser binary, and the chromedriver that drives it
+    chromedriver_path: str
     metrics_addr: str = "127.0.0.1:9102"  # Prometheus /metrics (host:port; port 0 picks one)
     nats_login: NatsLogin = NatsLogin()  # CHARTSNAP_NATS_USER / _PASSWORD
 
@@ -60,6 +63,8 @@ class RenderSettings:
             browser_start_timeout=env.float("RENDER_BROWSER_START_TIMEOUT", DEFAULT_START_TIMEOUT_S, lo=1.0),
             total_budget=env.float("RENDER_TOTAL_BUDGET", default_total_budget(max_attempts, render_timeout),
                                    lo=1.0),
+            chromium_path=env.str("RENDER_CHROMIUM_PATH", DEFAULT_CHROMIUM_PATH),
+            chromedriver_path=env.str("RENDER_CHROMEDRIVER_PATH", DEFAULT_CHROMEDRIVER_PATH),
         )
         env.finish()
         return settings

@@ -551,6 +551,15 @@ def _figure_size(figure: LayoutDOM) -> tuple[int, int]:
     return int(width), int(height)
 
 
+class _Waiter:
+    """A caller waiting for a browser; _offer hands one over by setting it."""
+
+    __slots__ = ("browser",)
+
+    def __init__(self) -> None:
+        self.browser: WarmBrowser | None = None
+
+
 class RendererPool:
     """K warm browsers shared by threads (e.g. asyncio's run_in_executor).
 
@@ -600,9 +609,12 @@ class RendererPool:
         self._starter_wakeup = threading.Condition(self._lock)  # the starter waits here
         self._live: list[WarmBrowser] = []    # serving: idle or lent out
         self._idle: deque[WarmBrowser] = deque()
-        self._retiring: list[WarmBrowser] = []  # to be quit by the starter
+        self._retiring: list[WarmBrowser] = []  # replaced, being quit by the retirer thread
+        # Quitting takes ~0.1-0.3 s; its own thread keeps it out of renders and starts.
+        self._retirer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chromium-retire")
         self._starts_in_progress: set[StartWatchdog] = set()
         self._lent = 0
+        self._waiters: deque[_Waiter] = deque()  # callers waiting for a browser, oldest first
         self._closed = False
         # Counters (read by tests, metrics and logs; written under the lock).
         self.total_renders = 0
@@ -612,6 +624,7 @@ class RendererPool:
         self.browser_replacements = 0    # crashed or hung during a render, killed
         self.browser_recycles = 0        # retired on purpose (render count or memory bound)
         self.last_start_s = 0.0
+        self.slowest_start_s = 0.0
         # The first K start in parallel: nothing is serving yet, so there is
         # nothing for them to slow down. Those that fail are left to the starter.
         with ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="chromium-start") as executor:
@@ -632,6 +645,11 @@ class RendererPool:
     def ready_count(self) -> int:
         return len(self._live)
 
+    @property
+    def call_bound_s(self) -> float:
+        """The longest a render call can take before it returns or raises (see render_timed)."""
+        return 3 * self.render_timeout_s
+
     def can_render(self) -> bool:
         """False while no browser is serving and the latest start failed.
         A few attribute reads, no lock: called by health probes and before
@@ -647,10 +665,12 @@ class RendererPool:
                      height: int | None = None) -> RenderedImage:
         """Like :meth:`render`, plus how long embedding and capturing took.
 
-        Returns or raises within ``render_timeout_s`` (plus killing a broken
-        browser): waiting for a free browser, a first attempt of at most
-        FIRST_ATTEMPT_SHARE of the budget and, if that browser crashed or hung,
-        one retry on another browser with the rest."""
+        The render gets ``render_timeout_s`` of browser time: a first attempt
+        of at most FIRST_ATTEMPT_SHARE of it and, if that browser crashed or
+        hung, one retry on another browser with the rest. Waiting for a free
+        browser is not browser time (it measures load, not a hang) and is
+        bounded on its own, by ``render_timeout_s`` per wait; so a call returns
+        or raises within :attr:`call_bound_s`, 3 x ``render_timeout_s`` (plus killing a broken browser)."""
         if isinstance(figure_or_json, str):
             if width is None or height is None:
                 raise ValueError("width and height are required when rendering serialised JSON")
@@ -659,24 +679,24 @@ class RendererPool:
             fig_width, fig_height = _figure_size(figure_or_json)
             width, height = width or fig_width, height or fig_height
             item_json = serialize(figure_or_json)
-        started = time.monotonic()
-        deadline = started + self.render_timeout_s
+        budget_left = self.render_timeout_s
         last_error: BaseException | None = None
         for attempt in (1, 2):
-            browser = self._borrow(deadline, last_error)
-            attempt_deadline = (min(deadline, time.monotonic() + self.render_timeout_s * FIRST_ATTEMPT_SHARE)
-                                if attempt == 1 else deadline)
+            browser = self._borrow(time.monotonic() + self.render_timeout_s, last_error)
+            attempt_started = time.monotonic()
+            attempt_budget = budget_left * FIRST_ATTEMPT_SHARE if attempt == 1 else budget_left
             try:
-                png, embed_s, capture_s = browser.render(item_json, width, height, attempt_deadline)
+                png, embed_s, capture_s = browser.render(item_json, width, height, attempt_started + attempt_budget)
             except ChartScriptError:
                 self._give_back(browser, rendered=False)
                 raise
             except (RenderTimeoutError, *_BROWSER_FAILURES) as exc:
+                budget_left -= time.monotonic() - attempt_started
                 last_error = exc
                 logger.warning("render attempt %d failed (%s: %s); replacing that browser in the background",
                                attempt, type(exc).__name__, _first_line(exc))
                 self._give_back(browser, broken=True)
-                if time.monotonic() >= deadline:
+                if budget_left <= 0:
                     break
                 continue
             except BaseException:
@@ -684,7 +704,7 @@ class RendererPool:
                 raise
             self._give_back(browser)
             return RenderedImage(png, RenderTimings(embed_s, capture_s, attempt))
-        if time.monotonic() >= deadline or isinstance(last_error, RenderTimeoutError):
+        if budget_left <= 0 or isinstance(last_error, RenderTimeoutError):
             raise RenderTimeoutError(
                 f"render did not finish within {self.render_timeout_s:.1f}s: {last_error}") from last_error
         raise BrowserCrashedError(f"two browsers failed rendering one chart: {last_error}") from last_error
@@ -719,11 +739,11 @@ class RendererPool:
                 logger.warning("closing %d browser(s) that are still rendering", self._lent)
         # The starter returns once its start (killed above) has failed.
         self._starter.join(timeout=wait_s)
+        self._retirer.shutdown(wait=True)
         with self._lock:
-            browsers = [*self._live, *self._retiring]
+            browsers = list(self._live)
             self._live.clear()
             self._idle.clear()
-            self._retiring.clear()
         for browser in browsers:
             browser.quit()
         self._host.remove()
@@ -737,22 +757,40 @@ class RendererPool:
     # -- lending ----------------------------------------------------------
 
     def _borrow(self, deadline: float, last_error: BaseException | None) -> WarmBrowser:
+        """An idle browser, or the next one given back, first come first
+        served: a caller that gives a browser back and borrows again at once
+        must not overtake one that was already waiting (under load it could
+        do so every time)."""
         with self._lock:
-            while not self._idle:
-                if self._closed:
-                    raise RenderError("renderer pool is closed")
+            if self._closed:
+                raise RenderError("renderer pool is closed")
+            if self._idle and not self._waiters:
+                self._lent += 1
+                return self._idle.popleft()
+            waiter = _Waiter()
+            self._waiters.append(waiter)
+            while waiter.browser is None:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if self._closed or remaining <= 0:
+                    self._waiters.remove(waiter)
+                    if self._closed:
+                        raise RenderError("renderer pool is closed")
                     after = f" after {_first_line(last_error)}" if last_error else ""
                     raise NoBrowserReadyError(
-                        f"no browser was free within the render budget of {self.render_timeout_s:.1f}s{after} "
+                        f"no browser was free within {self.render_timeout_s:.1f}s{after} "
                         f"({len(self._live)} of {self.size} serving, "
                         f"{self.consecutive_start_failures} failed starts in a row)")
                 self._browser_free.wait(remaining)
-            if self._closed:
-                raise RenderError("renderer pool is closed")
+            return waiter.browser  # _offer counted it as lent
+
+    def _offer(self, browser: WarmBrowser) -> None:
+        """A serving browser is free (under the lock): to the longest waiter, else idle."""
+        if self._waiters and not self._closed:
+            self._waiters.popleft().browser = browser
             self._lent += 1
-            return self._idle.popleft()
+            self._browser_free.notify_all()
+        else:
+            self._idle.append(browser)
 
     def _give_back(self, browser: WarmBrowser, broken: bool = False, rendered: bool = True) -> None:
         became_due = False
@@ -762,6 +800,7 @@ class RendererPool:
             reason = recycle_reason(browser, self.max_renders, self.max_rss_bytes, self.memory_check_every)
             if reason:
                 browser.due_reason, became_due = reason, True
+        quit_here = False
         with self._lock:
             self._lent -= 1
             if rendered and not broken:
@@ -772,16 +811,22 @@ class RendererPool:
                     self.browser_replacements += 1
                 self._starter_wakeup.notify()
             elif browser not in self._live:  # its successor took over while it rendered
-                self._retiring.append(browser)
-                self._starter_wakeup.notify()
+                if self._closed:
+                    quit_here = True  # the retirer is shutting down; close() waits for this one
+                    self._lent += 1
+                else:
+                    self._retire(browser)
             else:
-                self._idle.append(browser)
+                self._offer(browser)
                 if became_due:
                     self._starter_wakeup.notify()
             if self._closed:
                 self._browser_free.notify_all()
-            elif not broken:
-                self._browser_free.notify()
+        if quit_here:
+            browser.quit()
+            with self._lock:
+                self._lent -= 1
+                self._browser_free.notify_all()
         if became_due:
             logger.info("browser due for recycling after %s; starting its successor in the background",
                         browser.due_reason)
@@ -794,16 +839,10 @@ class RendererPool:
     def _run_starter(self) -> None:
         while True:
             with self._lock:
-                self._starter_wakeup.wait_for(lambda: self._closed or self._retiring or self._start_needed())
+                self._starter_wakeup.wait_for(lambda: self._closed or self._start_needed())
                 if self._closed:
                     return  # close() quits whatever is left
-                retiring, self._retiring = self._retiring, []
-                start = self._start_needed()
                 failures = self.consecutive_start_failures
-            for browser in retiring:
-                browser.quit()
-            if not start:
-                continue
             if failures:
                 delay = min(START_RETRY_MAX_DELAY_S, START_RETRY_FIRST_DELAY_S * 2 ** (failures - 1))
                 with self._lock:
@@ -838,6 +877,7 @@ class RendererPool:
                 self.browser_starts += 1
                 self.consecutive_start_failures = 0
                 self.last_start_s = browser.start_s
+                self.slowest_start_s = max(self.slowest_start_s, browser.start_s)
                 retired = self._adopt(browser)
         if closed:
             browser.quit()
@@ -852,8 +892,7 @@ class RendererPool:
         """Put a new browser into service (under the lock); if it is a
         successor, retire the browser it replaces and return that one."""
         self._live.append(browser)
-        self._idle.append(browser)
-        self._browser_free.notify()
+        self._offer(browser)
         if len(self._live) <= self.size:
             return None
         old = next((b for b in self._live if b.due_reason), self._live[0])
@@ -861,6 +900,22 @@ class RendererPool:
         self.browser_recycles += 1
         if old in self._idle:
             self._idle.remove(old)
-            self._retiring.append(old)
+            self._retire(old)
         # else: it is rendering; _give_back retires it when it returns.
         return old
+
+    def _retire(self, browser: WarmBrowser) -> None:
+        """Quit a replaced browser on the retirer thread (under the lock, pool open)."""
+        self._retiring.append(browser)
+        try:
+            self._retirer.submit(self._quit_retired, browser)
+        except RuntimeError:  # the interpreter is exiting: no new threads
+            self._retiring.remove(browser)
+            browser.kill()
+
+    def _quit_retired(self, browser: WarmBrowser) -> None:
+        try:
+            browser.quit()
+        finally:
+            with self._lock:
+                self._retiring.remove(browser)
