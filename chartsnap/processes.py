@@ -4,6 +4,7 @@ fixtures, so both start things the same way. Every wait is named and bounded."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -213,6 +215,8 @@ def load_nats_passwords(data_dir: Path) -> dict[str, str]:
 
 
 NATS_PASSWORDS_FILE = "nats-passwords.json"
+# Chromium puts a socket at <TMPDIR>/org.chromium.Chromium.XXXXXX/SingletonSocket (45 more bytes).
+MAX_TMPDIR_LENGTH = 60
 
 
 def write_private(path: Path, text: str) -> None:
@@ -353,7 +357,13 @@ class Stack:
         return env
 
     def tmp_dir(self, name: str) -> Path:
-        return self.data_dir / "tmp" / name
+        """A process's own TMPDIR: under the data dir, unless that path is too
+        long for the unix sockets Chromium makes in it (108 bytes in all)."""
+        under_data_dir = self.data_dir / "tmp" / name
+        if len(str(under_data_dir)) <= MAX_TMPDIR_LENGTH:
+            return under_data_dir
+        digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"chartsnap-{digest}" / name
 
     def start(self, spec: ProcessSpec) -> None:
         self.processes[spec.name] = start(spec)
@@ -397,6 +407,10 @@ class Stack:
             self.supervisor = None
         for name in reversed(list(self.processes)):
             self.processes.pop(name).stop()
+        try:
+            self.tmp_dir("any").parent.rmdir()   # the processes' temp dirs are gone; their parent if empty
+        except OSError:
+            pass
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs) -> "Stack":  # noqa: ANN003

@@ -135,3 +135,72 @@ def test_after_stop_nothing_is_restarted(tmp_path: Path) -> None:
     time.sleep(0.5)
     assert supervisor.restarts == [] and stack.processes == {}
     assert all(p.popen.poll() is not None and not group_alive(p.popen.pid) for p in procs.values())
+
+
+def children_of(pid: int) -> dict[str, int]:
+    """{module: pid} of the `python -m <module>` children of `pid`."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rpartition(")")[2].split()[1])
+            argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and b"-m" in argv:
+            found[argv[argv.index(b"-m") + 1].decode()] = int(stat.parent.name)
+    return found
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+def test_make_run_restarts_a_killed_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    """`make run` (chartsnap.run_local) in a data dir of its own, on free ports:
+    render_svc killed with SIGKILL is restarted and said so, its Chromium
+    processes and temp profiles gone; Ctrl-C stops everything; a second run
+    reuses the NATS passwords of the data dir."""
+    import subprocess
+
+    from chartsnap.processes import NATS_PASSWORDS_FILE, free_port
+
+    ports = {name: free_port() for name in ("NATS_PORT", "S3_PORT")}
+    addrs = {name: f"127.0.0.1:{free_port()}" for name in (
+        "SNAPSHOT_ADDR", "RENDER_HEALTH_ADDR", "NOTIFIER_HEALTH_ADDR", "GATEWAY_ADDR",
+        "SNAPSHOT_METRICS_ADDR", "RENDER_METRICS_ADDR", "GATEWAY_METRICS_ADDR")}
+    env = {**os.environ, "CHARTSNAP_DATA_DIR": str(tmp_path / "var"), "BOKEH_IN_DOCKER": "1",
+           **{f"CHARTSNAP_{k}": str(v) for k, v in {**ports, **addrs}.items()}}
+    out = tmp_path / "make-run.out"
+
+    def run_until_ready() -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "chartsnap.run_local"], env=env, stdout=open(out, "w"),
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for("make run ready", lambda: "chartsnap is ready at" in out.read_text() or proc.poll() is not None,
+                 150)
+        assert proc.poll() is None, out.read_text()
+        return proc
+
+    run = run_until_ready()
+    try:
+        children = children_of(run.pid)
+        assert set(children) == {"snapshot_svc", "render_svc", "notifier_svc", "gateway"}, children
+        render = children["render_svc"]
+        assert group_alive(render)
+        tmp = Stack.on_free_ports(tmp_path / "var").tmp_dir("render_svc")   # where make run puts it
+        old_profiles = {p.name for p in tmp.iterdir()}
+        assert any(name.startswith("chartsnap-chromium-") for name in old_profiles)
+        os.kill(render, signal.SIGKILL)
+        wait_for("restart said", lambda: "render_svc is back" in out.read_text(), 0.5 + 120 + READY_MARGIN)
+        assert "render_svc exited with -9; restarting in 0.5 s (restart 1)" in out.read_text()
+        assert not group_alive(render), "Chromium of the killed render_svc survives"
+        assert old_profiles.isdisjoint(p.name for p in tmp.iterdir()), "old temp profiles left behind"
+        passwords = (tmp_path / "var" / NATS_PASSWORDS_FILE).read_text()
+        pids = children_of(run.pid)
+    finally:
+        run.send_signal(signal.SIGINT)
+        assert run.wait(60) == 0, out.read_text()
+    assert out.read_text().rstrip().endswith("stopped")
+    assert not any(alive(pid) or group_alive(pid) for pid in pids.values())
+
+    run = run_until_ready()
+    run.send_signal(signal.SIGINT)
+    assert run.wait(60) == 0
+    assert (tmp_path / "var" / NATS_PASSWORDS_FILE).read_text() == passwords
