@@ -28,6 +28,12 @@ NATS_REPLY_TIMEOUT = 2.0  # seconds to wait for an answer that a denied request 
 NO_RECONNECT = {"allow_reconnect": False, "max_reconnect_attempts": 0, "connect_timeout": 2}
 
 
+@pytest.fixture(autouse=True)
+def _own_nats(infra) -> None:  # noqa: ANN001
+    if infra.external_nats_url:
+        pytest.skip("NATS in a test container runs without the stack's logins (--infra=containers)")
+
+
 def login_of(infra, user: str) -> NatsLogin:  # noqa: ANN001
     return NatsLogin(user, infra.nats_passwords[user])
 
