@@ -44,6 +44,7 @@ from render_svc import sample_charts
 from render_svc.chart_figure import build_figure
 from render_svc.chromium_driver import DEFAULT_CHROMIUM_PATH, descendant_pids, is_running, rss_bytes
 from render_svc.retry_budget import ACK_WAIT_S
+from render_svc.settings import RenderSettings
 from render_svc.service import S3_RETRY_MAX_DELAY_S
 from render_svc.warm_renderer import (
     DEFAULT_RENDER_TIMEOUT_S,
@@ -399,3 +400,77 @@ async def test_start_waits_for_the_s3_store_instead_of_exiting(infra, tmp_path: 
         process.stop()
         if s3 is not None:
             s3.stop()
+
+
+def metric_value(text: str, name: str, labels: str = "") -> float:
+    for line in text.splitlines():
+        if line.startswith(f"{name}{labels} ") or (not labels and line.startswith(f"{name} ")):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name}{labels} not exported")
+
+
+REPRO_REQUESTS = 120
+REPRO_RATE = 8.0  # requests per second, as in the fault campaign that found the wedge
+REPRO_TOTAL_BUDGET_S = RenderSettings.from_env({}).total_budget  # the service's default
+
+
+@pytest.mark.timeout(REPRO_REQUESTS / REPRO_RATE + REPRO_TOTAL_BUDGET_S + 2 * DEFAULT_START_TIMEOUT_S)
+async def test_service_renders_every_request_while_recycling_every_25(infra, tmp_path: Path) -> None:  # noqa: ANN001
+    """The campaign's reproduction through the real service process (NATS,
+    the S3 store, two browsers, CHARTSNAP_RENDER_MAX_PER_BROWSER=25): 120
+    requests published at 8/s. Every one SUCCEEDED, none FAILED, all within
+    publishing time + the service's total render budget; the service
+    recycled browsers (counted from its /metrics) and stayed SERVING."""
+    import urllib.request
+
+    health_addr, metrics_port = f"127.0.0.1:{free_port()}", free_port()
+    spec = render_svc_spec(infra, tmp_path, lambda: health_status(health_addr) == SERVING, DEFAULT_START_TIMEOUT_S,
+                           CHARTSNAP_RENDER_BROWSERS=str(BROWSERS), CHARTSNAP_RENDER_SLOTS=str(CALLERS),
+                           CHARTSNAP_RENDER_MAX_PER_BROWSER=str(MAX_RENDERS),
+                           CHARTSNAP_RENDER_HEALTH_ADDR=health_addr,
+                           CHARTSNAP_RENDER_METRICS_ADDR=f"127.0.0.1:{metrics_port}")
+    nc = await nats.connect(infra.nats_url, **infra.nats_admin_options)
+    js = nc.jetstream()
+    await queue.ensure_streams(js)
+    await js.purge_stream(queue.RENDER_STREAM)
+    await js.purge_stream(queue.RESULTS_STREAM)
+    process = start(spec)
+    first_id = 8200
+    ids = set(range(first_id, first_id + REPRO_REQUESTS))
+    sub = await js.pull_subscribe(queue.RENDER_RESULTS, durable="faults-repro", stream=queue.RESULTS_STREAM)
+    try:
+        started = time.monotonic()
+        for snapshot_id in sorted(ids):
+            await js.publish(queue.RENDER_REQUESTS, render_request(snapshot_id).SerializeToString())
+            await asyncio.sleep(1 / REPRO_RATE)
+        succeeded: set[int] = set()
+        failed: dict[int, str] = {}
+        not_serving_seen = 0
+        deadline = started + REPRO_REQUESTS / REPRO_RATE + REPRO_TOTAL_BUDGET_S
+        while succeeded | set(failed) != ids and time.monotonic() < deadline:
+            if health_status(health_addr) != SERVING:
+                not_serving_seen += 1
+            try:
+                for msg in await sub.fetch(50, timeout=1.0):
+                    result = render_pb2.RenderResult.FromString(msg.data)
+                    if result.state == S.SUCCEEDED:
+                        succeeded.add(result.snapshot_id)
+                    elif result.state == S.FAILED:
+                        failed[result.snapshot_id] = result.error
+                    await msg.ack()
+            except nats.errors.TimeoutError:
+                pass
+        elapsed = time.monotonic() - started
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        recycled = metric_value(metrics, "chartsnap_render_browser_restarts_total", '{reason="recycled"}')
+        starts = metric_value(metrics, "chartsnap_render_browser_starts_total", '{outcome="started"}')
+        print(f"\n{len(succeeded)}/{REPRO_REQUESTS} rendered in {elapsed:.0f}s, {len(failed)} failed; "
+              f"{starts:.0f} browser starts, {recycled:.0f} recycles")
+        assert failed == {}
+        assert succeeded == ids
+        assert recycled >= 1 and starts == BROWSERS + recycled
+        assert not_serving_seen == 0
+    finally:
+        await js.delete_consumer(queue.RESULTS_STREAM, "faults-repro")
+        process.stop()
+        await nc.close()
