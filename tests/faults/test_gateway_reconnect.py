@@ -4,7 +4,7 @@ the first 2xx through the gateway follows the snapshot service's health
 SERVING by at most the configured max reconnect backoff (+20 % jitter) plus
 a scheduling margin. Real snapshot_svc and gateway processes on real NATS.
 
-Bound: RECONNECT_MAX_BACKOFF_MS × 1.2 + MARGIN (2.2 s as configured). With
+Bound: RECONNECT_MAX_BACKOFF_MS × 1.2 + MARGIN (3.2 s as configured). With
 gRPC's defaults (1 s ×1.6 up to 120 s) the same outage leaves the gateway
 answering 503 for several seconds after the service is back."""
 
@@ -23,7 +23,7 @@ from tests.conftest import add_account
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
 
 OUTAGE = 16.0   # seconds: the default backoff's 5th retry comes ~15.8 s after the loss, its 6th ~26 s
-MARGIN = 1.0    # seconds of polling and scheduling noise on 2 cores
+MARGIN = 2.0    # seconds of polling and scheduling noise on a shared, loaded 2-core machine
 POLL = 0.05
 
 
