@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-import nats
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -24,18 +23,6 @@ from snapshot_svc.server import start_snapshot_service
 from snapshot_svc.settings import SnapshotSettings
 
 pytestmark = [pytest.mark.timeout(60)]
-
-
-@pytest.fixture
-async def js(infra):  # noqa: ANN001, ANN201
-    nc = await nats.connect(infra.nats_url, **infra.nats_admin_options)
-    js = nc.jetstream()
-    await queue.ensure_streams(js)
-    for config in queue.STREAMS:  # fresh duplicate windows: snapshot ids restart at 1 per database
-        await js.delete_stream(config.name)
-    await queue.ensure_streams(js)
-    yield js
-    await nc.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import nats
 import pytest
 
 from chartsnap import queue
@@ -24,18 +23,6 @@ from snapshot_svc.snapshots import SnapshotInput, SnapshotStore, validate
 pytestmark = [pytest.mark.timeout(60)]
 
 REPLICAS = 2
-
-
-@pytest.fixture
-async def js(infra):  # noqa: ANN001, ANN201
-    nc = await nats.connect(infra.nats_url, **infra.nats_admin_options)
-    js = nc.jetstream()
-    await queue.ensure_streams(js)
-    for config in queue.STREAMS:  # fresh duplicate windows: snapshot ids restart at 1 per database
-        await js.delete_stream(config.name)
-    await queue.ensure_streams(js)
-    yield js
-    await nc.close()
 
 
 def _replicas(js, tmp_path, bounds: JobBounds):  # noqa: ANN001, ANN202
