@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 
+from chartsnap.budgets import notify_budget_from
 from chartsnap.image_store import s3_settings_from
 from chartsnap.settings import EnvReader, NatsLogin
 from notifier_svc.outbound_policy import OutboundPolicy
@@ -49,6 +50,7 @@ class NotifierSettings:
         smtp_password = env.str("SMTP_PASSWORD", "")
         if bool(smtp_user) != bool(smtp_password):
             env.problems.append("CHARTSNAP_SMTP_USER and CHARTSNAP_SMTP_PASSWORD must be set together")
+        budget = notify_budget_from(env)
         max_attempts = env.int("NOTIFY_MAX_ATTEMPTS", 0, lo=0, hi=1000)   # 0 / unset: no cap, the budget decides
         try:
             outbound = OutboundPolicy.parse(env.str("OUTBOUND_ALLOW", ""))
@@ -71,7 +73,7 @@ class NotifierSettings:
             ),
             retry=RetryPolicy(
                 max_attempts=max_attempts or None,
-                max_total_seconds=env.float("NOTIFY_MAX_TOTAL_SECONDS", 60.0, lo=0.0),
+                max_total_seconds=budget.max_total,
                 # Above zero: with no count cap, a zero backoff would hammer the peer.
                 base_backoff=env.float("NOTIFY_BASE_BACKOFF", 0.5, lo=0.01),
                 max_backoff=env.float("NOTIFY_MAX_BACKOFF", 30.0, lo=0.0),
@@ -79,7 +81,7 @@ class NotifierSettings:
             timeouts=AttemptTimeouts(
                 connect=env.float("NOTIFY_CONNECT_TIMEOUT", 2.0, lo=0.05),
                 read=env.float("NOTIFY_READ_TIMEOUT", 6.0, lo=0.05),
-                total=env.float("NOTIFY_ATTEMPT_TIMEOUT", 20.0, lo=0.1),
+                total=budget.attempt_timeout,
             ),
             outbound=outbound,
             nats_login=env.nats_login(),

@@ -16,6 +16,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from chartsnap import queue
+from chartsnap.budgets import NOTIFY_ACK_WAIT_S
 from chartsnap.work_slots import WorkSlots
 from chartsnap.v1 import delivery_pb2
 from notifier_svc.delivery import Delivery
@@ -24,7 +25,7 @@ from notifier_svc.delivery_runner import DeliveryRunner, Outcome, Postponed
 
 log = logging.getLogger(__name__)
 
-ACK_WAIT = 30.0
+ACK_WAIT = NOTIFY_ACK_WAIT_S
 HEARTBEAT = 10.0        # in_progress interval, well under ACK_WAIT
 RETRY_LATER = 2.0       # nak delay when NATS itself is in trouble
 

@@ -14,25 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# How long a message taken by a worker that died waits before JetStream
-# redelivers it (the consumer's ack_wait); the worker's in_progress heartbeat
-# keeps live renders from hitting it.
-ACK_WAIT_S = 15.0
-RETRY_FIRST_DELAY_S = 1.0  # nak delay after the first failed attempt, doubling after each
-RETRY_MAX_DELAY_S = 30.0
+# The numbers live in chartsnap.budgets: the snapshot service derives its job
+# deadline from the same ones.
+from chartsnap.budgets import RENDER_ACK_WAIT_S as ACK_WAIT_S
+from chartsnap.budgets import default_render_total_budget as default_total_budget
+from chartsnap.budgets import render_retry_delay as retry_delay
 
-
-def retry_delay(attempt: int) -> float:
-    """Seconds to wait before the attempt after failed attempt number `attempt` (1-based)."""
-    return min(RETRY_MAX_DELAY_S, RETRY_FIRST_DELAY_S * 2 ** (attempt - 1))
-
-
-def default_total_budget(max_attempts: int, render_timeout: float) -> float:
-    """Time for `max_attempts` attempts that each use their whole render budget
-    and may end in a crash that only ACK_WAIT_S reveals, plus the delays
-    between them (defaults: 4 x (10 + 15) + 1 + 2 + 4 = 107 s)."""
-    return (max_attempts * (render_timeout + ACK_WAIT_S)
-            + sum(retry_delay(attempt) for attempt in range(1, max_attempts)))
+__all__ = ["ACK_WAIT_S", "Verdict", "after_failure", "crashed_deliveries", "default_total_budget", "retry_delay"]
 
 
 @dataclass(frozen=True)

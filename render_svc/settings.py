@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from chartsnap.image_store import s3_settings_from
 from chartsnap.settings import EnvReader, NatsLogin
-from render_svc.retry_budget import default_total_budget
+from chartsnap.budgets import render_budget_from
 from render_svc.chromium_driver import DEFAULT_CHROMEDRIVER_PATH, DEFAULT_CHROMIUM_PATH
 from render_svc.warm_renderer import DEFAULT_START_TIMEOUT_S
 
@@ -47,8 +47,7 @@ class RenderSettings:
     def from_env(cls, environ: dict[str, str] | None = None) -> "RenderSettings":
         env = EnvReader(environ)
         browsers = env.int("RENDER_BROWSERS", os.cpu_count() or 1, lo=1, hi=64)
-        render_timeout = env.float("RENDER_TIMEOUT", 10.0, lo=1.0)
-        max_attempts = env.int("RENDER_MAX_ATTEMPTS", 4, lo=1, hi=20)
+        budget = render_budget_from(env)
         settings = cls(
             nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             health_addr=env.address("RENDER_HEALTH_ADDR", "127.0.0.1:50052"),
@@ -56,13 +55,12 @@ class RenderSettings:
             slots=env.int("RENDER_SLOTS", default_slots(browsers), lo=1, hi=64),
             browsers=browsers,
             max_renders_per_browser=env.int("RENDER_MAX_PER_BROWSER", 500, lo=1),
-            render_timeout=render_timeout,
-            max_attempts=max_attempts,
+            render_timeout=budget.timeout,
+            max_attempts=budget.max_attempts,
             metrics_addr=env.address("RENDER_METRICS_ADDR", "127.0.0.1:9102"),
             nats_login=env.nats_login(),
             browser_start_timeout=env.float("RENDER_BROWSER_START_TIMEOUT", DEFAULT_START_TIMEOUT_S, lo=1.0),
-            total_budget=env.float("RENDER_TOTAL_BUDGET", default_total_budget(max_attempts, render_timeout),
-                                   lo=1.0),
+            total_budget=budget.total,
             chromium_path=env.str("RENDER_CHROMIUM_PATH", DEFAULT_CHROMIUM_PATH),
             chromedriver_path=env.str("RENDER_CHROMEDRIVER_PATH", DEFAULT_CHROMEDRIVER_PATH),
         )

@@ -40,6 +40,7 @@ from bokeh.models import LayoutDOM
 from selenium.common.exceptions import WebDriverException
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
+from chartsnap.budgets import RENDER_TIMEOUT_S
 from render_svc.chromium_driver import (
     DEFAULT_CHROMEDRIVER_PATH,
     DEFAULT_CHROMIUM_PATH,
@@ -55,7 +56,7 @@ DEFAULT_MAX_RENDERS = 500
 # Summed RSS of the whole tree over-counts shared pages: a fresh browser already
 # reads ~1 GiB this way (its PSS is ~400 MiB), so the bound sits well above that.
 DEFAULT_MAX_RSS_BYTES = 2 * 1024**3
-DEFAULT_RENDER_TIMEOUT_S = 10.0
+DEFAULT_RENDER_TIMEOUT_S = RENDER_TIMEOUT_S
 # A cold start plus warm-up takes ~1-2 s on an idle 2-core machine and several
 # times that under load; this bound only catches a start that will never finish.
 DEFAULT_START_TIMEOUT_S = 60.0

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chartsnap import budgets
 from chartsnap.settings import EnvReader, NatsLogin
 
-# The budgets below are those of the render service and the notifier, read
-# from the same CHARTSNAP_* variables (with the same defaults) so the snapshot
-# service can hold every job to a deadline without asking them.
-DEFAULT_RENDER_TIMEOUT = 10.0           # CHARTSNAP_RENDER_TIMEOUT, seconds per attempt
-DEFAULT_RENDER_MAX_ATTEMPTS = 4         # CHARTSNAP_RENDER_MAX_ATTEMPTS
-DEFAULT_NOTIFY_MAX_TOTAL_SECONDS = 60.0  # CHARTSNAP_NOTIFY_MAX_TOTAL_SECONDS
-DEFAULT_NOTIFY_ATTEMPT_TIMEOUT = 20.0   # CHARTSNAP_NOTIFY_ATTEMPT_TIMEOUT
+# The render service's and the notifier's budgets (chartsnap.budgets) are read
+# from the same CHARTSNAP_* variables, so the snapshot service can hold every
+# job to a deadline without asking them.
 # What the render worker may spend between two deliveries of one request: its
 # largest retry backoff (30 s), which also covers its ack wait (15 s) after a crash.
-RENDER_REDELIVERY_ALLOWANCE = 30.0
+RENDER_REDELIVERY_ALLOWANCE = max(budgets.RENDER_RETRY_MAX_DELAY_S, budgets.RENDER_ACK_WAIT_S)
 # Time a notifier may hold a delivery beyond its budget: up to two ack waits
 # (30 s each) when a notifier dies holding it.
-NOTIFIER_REDELIVERY_ALLOWANCE = 60.0
+NOTIFIER_REDELIVERY_ALLOWANCE = 2 * budgets.NOTIFY_ACK_WAIT_S
 JOB_DEADLINE_MARGIN = 2.0  # headroom for queueing behind other jobs
 
 
-def render_budget(render_timeout: float = DEFAULT_RENDER_TIMEOUT,
-                  render_max_attempts: int = DEFAULT_RENDER_MAX_ATTEMPTS,
+def render_budget(render_timeout: float = budgets.RENDER_TIMEOUT_S,
+                  render_max_attempts: int = budgets.RENDER_MAX_ATTEMPTS,
                   render_total_budget: float = 0.0) -> float:
     """Longest a render request can be in play once taken: the render consumer
     delivers it up to attempts + 2 times, each an attempt plus the wait before
@@ -35,8 +32,8 @@ def render_budget(render_timeout: float = DEFAULT_RENDER_TIMEOUT,
     return max(by_deliveries, by_time)
 
 
-def default_delivery_deadline(notify_max_total_seconds: float = DEFAULT_NOTIFY_MAX_TOTAL_SECONDS,
-                              notify_attempt_timeout: float = DEFAULT_NOTIFY_ATTEMPT_TIMEOUT) -> float:
+def default_delivery_deadline(notify_max_total_seconds: float = budgets.NOTIFY_MAX_TOTAL_S,
+                              notify_attempt_timeout: float = budgets.NOTIFY_ATTEMPT_TIMEOUT_S) -> float:
     """How long a delivery may stay without a result after it was queued: twice
     the notifier's budget (a last attempt may start just before it ends), plus
     two redeliveries."""
@@ -93,12 +90,10 @@ class SnapshotSettings:
 def job_bounds_from(env: EnvReader) -> JobBounds:
     """The job deadline is derived from the same variables the render service
     and the notifier read for their own budgets, unless set outright."""
-    render_timeout = env.float("RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT, lo=1.0)
-    render = render_budget(render_timeout, env.int("RENDER_MAX_ATTEMPTS", DEFAULT_RENDER_MAX_ATTEMPTS, lo=1, hi=20),
-                           env.float("RENDER_TOTAL_BUDGET", 0.0, lo=0.0))
+    rendering, notifying = budgets.render_budget_from(env), budgets.notify_budget_from(env)
+    render = render_budget(rendering.timeout, rendering.max_attempts, rendering.total)
     delivery_deadline = env.float("DELIVERY_DEADLINE", default_delivery_deadline(
-        env.float("NOTIFY_MAX_TOTAL_SECONDS", DEFAULT_NOTIFY_MAX_TOTAL_SECONDS, lo=0.0),
-        env.float("NOTIFY_ATTEMPT_TIMEOUT", DEFAULT_NOTIFY_ATTEMPT_TIMEOUT, lo=0.1)), lo=1.0)
+        notifying.max_total, notifying.attempt_timeout), lo=1.0)
     return JobBounds(
         job_deadline=env.float("JOB_DEADLINE", default_job_deadline(render, delivery_deadline), lo=1.0),
         delivery_deadline=delivery_deadline,
