@@ -80,8 +80,9 @@ def small_charts() -> list[tuple[str, int, int]]:
 
 
 class TreeSampler:
-    """Samples every process below this test process (chromedriver, Chromium)
-    in the background: peak summed RSS, peak number of browsers, every pid."""
+    """Samples the browsers this test process started (its chromedrivers and
+    the Chromium below them) in the background: peak summed RSS, peak number
+    of browsers, every pid."""
 
     def __init__(self) -> None:
         self.peak_rss = 0
@@ -101,23 +102,37 @@ class TreeSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            pids = descendant_pids(os.getpid())
+            drivers = own_chromedrivers()
+            pids = browser_trees(drivers)
             self.pids_seen.update(pids)
             self.peak_rss = max(self.peak_rss, rss_bytes(pids))
-            self.peak_browsers = max(self.peak_browsers, sum(1 for pid in pids if _is_chromedriver(pid)))
+            self.peak_browsers = max(self.peak_browsers, len(drivers))
             self.samples += 1
             self._stop.wait(SAMPLE_EVERY_S)
 
 
-def _is_chromedriver(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() == "chromedriver"
-    except OSError:
-        return False
+def own_chromedrivers() -> list[int]:
+    """The chromedrivers this test process started itself (the pool's): its
+    direct children. A session's whole stack may run below this process too
+    (its render_svc has browsers of its own); those are not the pool's."""
+    found = []
+    for pid in descendant_pids(os.getpid()):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_bytes()
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        if comm == "chromedriver" and int(stat[stat.rfind(b")") + 2:].split()[1]) == os.getpid():
+            found.append(pid)
+    return found
+
+
+def browser_trees(drivers: list[int]) -> list[int]:
+    return [*drivers, *(pid for driver in drivers for pid in descendant_pids(driver))]
 
 
 def tree_rss() -> int:
-    return rss_bytes(descendant_pids(os.getpid()))
+    return rss_bytes(browser_trees(own_chromedrivers()))
 
 
 def still_running(pids: set[int], grace_s: float) -> list[int]:
