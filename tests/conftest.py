@@ -143,3 +143,22 @@ def account(stack: Stack) -> tuple[str, str]:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def js(infra: Stack):  # noqa: ANN201
+    """JetStream of the module's NATS (as the admin user) with every stream made
+    anew: a test's own database numbers snapshots from 1 again, so an old
+    duplicate window would drop its render requests as already seen."""
+    import nats
+
+    from chartsnap import queue
+
+    nc = await nats.connect(infra.nats_url, **infra.nats_admin_options)
+    js = nc.jetstream()
+    await queue.ensure_streams(js)
+    for config in queue.STREAMS:
+        await js.delete_stream(config.name)
+    await queue.ensure_streams(js)
+    yield js
+    await nc.close()

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass
 
 import grpc
-import nats
 import pytest
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig
@@ -40,10 +39,6 @@ TERMINAL = ("complete", "failed")
 SLACK = 5.0  # seconds of scheduling noise on a shared 2-core machine, added to every bound
 
 
-async def _connect(infra):  # noqa: ANN001, ANN202 - the one place this test logs in to NATS
-    return await nats.connect(infra.nats_url, **infra.nats_admin_options)
-
-
 @dataclass
 class Running:
     service: SnapshotService
@@ -61,20 +56,6 @@ class Running:
 
     async def job(self, job_id: int) -> snapshots_pb2.Job:
         return await self.stub.GetJob(snapshots_pb2.GetJobRequest(id=job_id), metadata=self.metadata, timeout=10)
-
-
-@pytest.fixture
-async def js(infra):  # noqa: ANN001, ANN201
-    nc = await _connect(infra)
-    js = nc.jetstream()
-    # Fresh streams: each test's database numbers snapshots from 1 again, and
-    # a stream's duplicate window would drop `render-1` as already seen.
-    await queue.ensure_streams(js)
-    for config in queue.STREAMS:
-        await js.delete_stream(config.name)
-    await queue.ensure_streams(js)
-    yield js
-    await nc.close()
 
 
 async def _start(infra, tmp_path, bounds: JobBounds) -> Running:  # noqa: ANN001
