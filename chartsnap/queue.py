@@ -3,17 +3,9 @@ durable consumer names live here so publishers and consumers cannot drift."""
 
 from __future__ import annotations
 
-import logging
-
-import asyncio
-from typing import Any, Awaitable, Callable
-
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
-
-log = logging.getLogger(__name__)
 
 RENDER_REQUESTS = "chartsnap.render.requests"
 RENDER_RESULTS = "chartsnap.render.results"
@@ -65,25 +57,3 @@ async def ensure_streams(js: JetStreamContext) -> None:
             await js.add_stream(config)
         except BadRequestError:
             await js.update_stream(config)
-
-
-async def consume_forever(js: JetStreamContext, subject: str, durable: str, stream: str,
-                          handle: Callable[[Any], Awaitable[None]], *, batch: int = 64) -> None:
-    """A durable pull consumer with explicit acks and no redelivery limit (a
-    result dropped after N tries would strand its job): each message goes to
-    `handle`, which acks, naks or terms it."""
-    sub = await js.pull_subscribe(
-        subject, durable=durable, stream=stream,
-        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_deliver=-1),
-    )
-    while True:
-        try:
-            msgs = await sub.fetch(batch=batch, timeout=1.0)
-        except NatsTimeout:
-            continue
-        except Exception as exc:  # noqa: BLE001 - reconnecting; wait a moment
-            log.warning("fetching from %s failed: %r", subject, exc)
-            await asyncio.sleep(1.0)
-            continue
-        for msg in msgs:
-            await handle(msg)

@@ -15,9 +15,9 @@ import logging
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from chartsnap import queue
+from chartsnap import message_ids, queue
 from chartsnap.budgets import NOTIFY_ACK_WAIT_S
-from chartsnap.work_slots import WorkSlots
+from chartsnap.pull_consumer import WorkSlots, keep_in_progress
 from chartsnap.v1 import delivery_pb2
 from notifier_svc.delivery import Delivery
 from notifier_svc.delivery_messages import delivery_from_request, result_message
@@ -49,16 +49,14 @@ class NotifierWorker:
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
 
-    async def _heartbeat(self, msg) -> None:  # noqa: ANN001 - nats Msg
-        while True:
-            await asyncio.sleep(HEARTBEAT)
-            try:
-                await msg.in_progress()
-            except Exception:  # noqa: BLE001 - the ack will tell
-                return
-
     async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        try:
+            async with keep_in_progress(msg, HEARTBEAT):
+                await self._work(msg)
+        finally:
+            await self.slots.release()
+
+    async def _work(self, msg) -> None:  # noqa: ANN001 - nats Msg
         try:
             delivery = self._read(msg)
             if delivery is None:
@@ -78,9 +76,6 @@ class NotifierWorker:
             await self._report(msg, delivery, outcome)
         except Exception as exc:  # noqa: BLE001 - acks/naks on a lost connection; redelivery covers it
             log.warning("delivery message handling failed: %s: %s", type(exc).__name__, exc)
-        finally:
-            heartbeat.cancel()
-            await self.slots.release()
 
     @staticmethod
     def _read(msg) -> Delivery | None:  # noqa: ANN001 - nats Msg
@@ -98,7 +93,7 @@ class NotifierWorker:
         result = result_message(delivery, outcome)
         try:
             await self.js.publish(queue.DELIVERY_RESULTS, result.SerializeToString(),
-                                  headers={"Nats-Msg-Id": f"delivery-{delivery.delivery_id}-result"}, timeout=5.0)
+                                  headers={message_ids.HEADER: message_ids.delivery_result_id(delivery.delivery_id)}, timeout=5.0)
         except Exception as exc:  # noqa: BLE001 - the journal holds the end; redelivery re-publishes it
             log.warning("publishing the result of delivery %s failed, will re-publish: %s",
                         delivery.delivery_id, exc)

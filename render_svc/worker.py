@@ -28,8 +28,9 @@ from typing import Callable, Literal
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from chartsnap import queue
-from chartsnap.work_slots import WorkSlots
+from chartsnap import message_ids, queue
+from chartsnap.charts import DEFAULT_HEIGHT, DEFAULT_WIDTH
+from chartsnap.pull_consumer import WorkSlots, keep_in_progress
 from chartsnap.v1 import render_pb2
 from chartsnap.image_store import ImageStore
 from render_svc.request_spec import spec_from_request
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT = 5.0  # in_progress interval, well under ACK_WAIT_S
 CAN_RENDER_POLL_S = 0.5  # how often a worker that cannot render looks again
+# The word each result state puts in its Nats-Msg-Id (one message per state).
+RESULT_ID_SUFFIX = {render_pb2.RenderResult.STARTED: "started", render_pb2.RenderResult.SUCCEEDED: "done",
+                    render_pb2.RenderResult.FAILED: "failed"}
 
 
 @dataclass
@@ -113,84 +117,78 @@ class RenderWorker:
         log.info("a browser is serving again: taking render requests")
 
     async def _publish(self, result: render_pb2.RenderResult) -> None:
-        suffix = {1: "started", 2: "done", 3: "failed"}[result.state]
+        suffix = RESULT_ID_SUFFIX[result.state]
         await self.js.publish(queue.RENDER_RESULTS, result.SerializeToString(),
-                              headers={"Nats-Msg-Id": f"render-{result.snapshot_id}-{suffix}"}, timeout=5.0)
-
-    async def _heartbeat(self, msg) -> None:  # noqa: ANN001 - nats Msg
-        while True:
-            await asyncio.sleep(HEARTBEAT)
-            try:
-                await msg.in_progress()
-            except Exception:  # noqa: BLE001 - the ack will tell
-                return
+                              headers={message_ids.HEADER: message_ids.render_result_id(result.snapshot_id, suffix)}, timeout=5.0)
 
     async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
+        try:
+            async with keep_in_progress(msg, HEARTBEAT):
+                await self._work(msg)
+        finally:
+            await self.free.release()
+
+    async def _work(self, msg) -> None:  # noqa: ANN001 - nats Msg
         loop = asyncio.get_running_loop()
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
         t0 = time.perf_counter()
         timings = Timings()
         try:
-            try:
-                request = render_pb2.RenderRequest.FromString(msg.data)
-            except Exception:  # noqa: BLE001 - unreadable now means unreadable forever
-                log.error("dropping unreadable render request")
-                await msg.term()
-                return
-            attempt = msg.metadata.num_delivered if msg.metadata else 1
-            timings.queue_wait = max(0.0, time.time() - request.enqueued_at) if request.enqueued_at else 0.0
-            base = render_pb2.RenderResult(snapshot_id=request.snapshot_id, job_id=request.job_id,
-                                           image_key=request.image_key, attempt=attempt)
-            crashes = crashed_deliveries(attempt, self.max_attempts)
-            if crashes:
-                await self._crash_looped(msg, base, crashes)
-                return
-            started_published: asyncio.Task | None = None
-            try:
-                started = _reported(base, render_pb2.RenderResult.STARTED)
-                # Reported while the figure is being serialised, not before: the
-                # round trip to JetStream need not delay the render.
-                started_published = asyncio.create_task(self._publish(started))
+            request = render_pb2.RenderRequest.FromString(msg.data)
+        except Exception:  # noqa: BLE001 - unreadable now means unreadable forever
+            log.error("dropping unreadable render request")
+            await msg.term()
+            return
+        attempt = msg.metadata.num_delivered if msg.metadata else 1
+        timings.queue_wait = max(0.0, time.time() - request.enqueued_at) if request.enqueued_at else 0.0
+        base = render_pb2.RenderResult(snapshot_id=request.snapshot_id, job_id=request.job_id,
+                                       image_key=request.image_key, attempt=attempt)
+        crashes = crashed_deliveries(attempt, self.max_attempts)
+        if crashes:
+            await self._crash_looped(msg, base, crashes)
+            return
+        started_published: asyncio.Task | None = None
+        try:
+            started = _reported(base, render_pb2.RenderResult.STARTED)
+            # Reported while the figure is being serialised, not before: the
+            # round trip to JetStream need not delay the render.
+            started_published = asyncio.create_task(self._publish(started))
 
-                t = time.perf_counter()
-                item_json = await loop.run_in_executor(
-                    self.cpu_threads, lambda: figure_item_json(spec_from_request(request)))
-                timings.serialize = time.perf_counter() - t
-                t = time.perf_counter()
-                rendered = await loop.run_in_executor(
-                    self.browser_threads, self.pool.render_timed, item_json,
-                    request.width or 600, request.height or 416)
-                timings.render = time.perf_counter() - t
-                timings.embed, timings.capture = rendered.timings.embed_s, rendered.timings.capture_s
-                t = time.perf_counter()
-                await loop.run_in_executor(self.io_threads, self.images.put_png, request.image_key, rendered.png)
-                timings.upload = time.perf_counter() - t
+            t = time.perf_counter()
+            item_json = await loop.run_in_executor(
+                self.cpu_threads, lambda: figure_item_json(spec_from_request(request)))
+            timings.serialize = time.perf_counter() - t
+            t = time.perf_counter()
+            rendered = await loop.run_in_executor(
+                self.browser_threads, self.pool.render_timed, item_json,
+                request.width or DEFAULT_WIDTH, request.height or DEFAULT_HEIGHT)
+            timings.render = time.perf_counter() - t
+            timings.embed, timings.capture = rendered.timings.embed_s, rendered.timings.capture_s
+            t = time.perf_counter()
+            await loop.run_in_executor(self.io_threads, self.images.put_png, request.image_key, rendered.png)
+            timings.upload = time.perf_counter() - t
 
-                await started_published  # STARTED must be on the stream before SUCCEEDED
-                await self._publish(_reported(base, render_pb2.RenderResult.SUCCEEDED))
-                await msg.ack()
-                timings.total = time.perf_counter() - t0
-                self._observe(timings)
-                log.info("snapshot %s rendered: queue wait %.0f ms, serialise %.0f ms, embed %.0f ms, "
-                         "capture %.0f ms, upload %.0f ms, total %.0f ms", request.snapshot_id,
-                         timings.queue_wait * 1e3, timings.serialize * 1e3, timings.embed * 1e3,
-                         timings.capture * 1e3, timings.upload * 1e3, timings.total * 1e3)
-            except Exception as exc:  # noqa: BLE001 - decide between retry and failure
-                if started_published is not None:
-                    # Settle it first, so FAILED cannot overtake STARTED; its own error does not matter.
-                    await asyncio.gather(started_published, return_exceptions=True)
-                elapsed = time.time() - request.enqueued_at if request.enqueued_at else None
-                verdict = after_failure(attempt=attempt, max_attempts=self.max_attempts, elapsed_s=elapsed,
-                                        total_budget_s=self.total_budget,
-                                        render_timeout_s=self.pool.render_timeout_s,
-                                        permanent=isinstance(exc, (ChartScriptError, ValueError)))
-                timings.outcome = "retried" if verdict.retry else "failed"
-                timings.total = time.perf_counter() - t0
-                self._observe(timings)
-                await self._failed(msg, base, attempt, exc, verdict)
-        finally:
-            heartbeat.cancel()
-            await self.free.release()
+            await started_published  # STARTED must be on the stream before SUCCEEDED
+            await self._publish(_reported(base, render_pb2.RenderResult.SUCCEEDED))
+            await msg.ack()
+            timings.total = time.perf_counter() - t0
+            self._observe(timings)
+            log.info("snapshot %s rendered: queue wait %.0f ms, serialise %.0f ms, embed %.0f ms, "
+                     "capture %.0f ms, upload %.0f ms, total %.0f ms", request.snapshot_id,
+                     timings.queue_wait * 1e3, timings.serialize * 1e3, timings.embed * 1e3,
+                     timings.capture * 1e3, timings.upload * 1e3, timings.total * 1e3)
+        except Exception as exc:  # noqa: BLE001 - decide between retry and failure
+            if started_published is not None:
+                # Settle it first, so FAILED cannot overtake STARTED; its own error does not matter.
+                await asyncio.gather(started_published, return_exceptions=True)
+            elapsed = time.time() - request.enqueued_at if request.enqueued_at else None
+            verdict = after_failure(attempt=attempt, max_attempts=self.max_attempts, elapsed_s=elapsed,
+                                    total_budget_s=self.total_budget,
+                                    render_timeout_s=self.pool.render_timeout_s,
+                                    permanent=isinstance(exc, (ChartScriptError, ValueError)))
+            timings.outcome = "retried" if verdict.retry else "failed"
+            timings.total = time.perf_counter() - t0
+            self._observe(timings)
+            await self._failed(msg, base, attempt, exc, verdict)
 
     def _observe(self, timings: Timings) -> None:
         if self.observer is None:

@@ -14,7 +14,7 @@ import time
 
 from nats.js import JetStreamContext
 
-from chartsnap import queue
+from chartsnap import message_ids, pull_consumer, queue
 from chartsnap.v1 import delivery_pb2
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
@@ -25,11 +25,6 @@ from snapshot_svc.snapshots import SnapshotStore
 log = logging.getLogger(__name__)
 
 STATES = {delivery_pb2.DeliveryResult.DELIVERED: "delivered", delivery_pb2.DeliveryResult.FAILED: "failed"}
-
-
-def delivery_msg_id(snapshot_id: int, service_id: str) -> str:
-    """Nats-Msg-Id of the DeliveryRequest of one (snapshot, service)."""
-    return f"delivery-{snapshot_id}:{service_id}"
 
 
 class DeliveryDispatcher:
@@ -78,7 +73,7 @@ class DeliveryDispatcher:
         seqs = {}
         for request in await asyncio.to_thread(self.build, snapshot_id):
             ack = await self.js.publish(queue.DELIVERY_REQUESTS, request.SerializeToString(),
-                                        headers={"Nats-Msg-Id": delivery_msg_id(snapshot_id, request.service_id)},
+                                        headers={message_ids.HEADER: message_ids.delivery_request_id(snapshot_id, request.service_id)},
                                         timeout=5.0)
             seqs[request.service_id] = ack.seq
         # The delivery deadline runs from the first time each was queued.
@@ -91,7 +86,7 @@ class DeliveryResultConsumer:
         self.snapshots = snapshots
 
     async def run(self) -> None:
-        await queue.consume_forever(self.js, queue.DELIVERY_RESULTS, queue.SNAPSHOT_DELIVERY_RESULTS,
+        await pull_consumer.consume_forever(self.js, queue.DELIVERY_RESULTS, queue.SNAPSHOT_DELIVERY_RESULTS,
                                     queue.RESULTS_STREAM, self._handle)
 
     async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg

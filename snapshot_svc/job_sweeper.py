@@ -30,10 +30,9 @@ import time
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from chartsnap import queue
+from chartsnap import message_ids, queue
 from chartsnap.idempotency_key import REUSE_AFTER
-from snapshot_svc.delivery_queue import delivery_msg_id
-from snapshot_svc.render_queue import RenderQueue, snapshot_named_by
+from snapshot_svc.render_queue import RenderQueue
 from snapshot_svc.settings import JobBounds
 from snapshot_svc.snapshots import QueuedDelivery, SnapshotStore
 
@@ -117,7 +116,7 @@ class JobSweeper:
             msg = await self.js.get_msg(queue.DELIVERY_STREAM, delivery.request_seq)
         except NotFoundError:
             return False
-        return (msg.headers or {}).get("Nats-Msg-Id") == delivery_msg_id(delivery.snapshot_id, delivery.service_id)
+        return (msg.headers or {}).get(message_ids.HEADER) == message_ids.delivery_request_id(delivery.snapshot_id, delivery.service_id)
 
     async def _find_lost_requests(self, now: float) -> None:
         """Look up published, unrendered jobs' requests on the render stream.
@@ -190,7 +189,7 @@ class JobSweeper:
             msg = await self.js.get_msg(queue.RENDER_STREAM, seq)
         except NotFoundError:
             return None
-        return snapshot_named_by((msg.headers or {}).get("Nats-Msg-Id"))
+        return message_ids.snapshot_of_render_request((msg.headers or {}).get(message_ids.HEADER))
 
     async def _drop_request(self, seq: int) -> None:
         try:

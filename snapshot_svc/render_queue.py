@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,7 @@ from nats.errors import MaxPayloadError
 from sqlalchemy.exc import OperationalError
 from nats.js import JetStreamContext
 
-from chartsnap import errors, queue
+from chartsnap import errors, message_ids, pull_consumer, queue
 from chartsnap.v1 import render_pb2
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.measurements import MeasurementStore
@@ -35,21 +34,6 @@ log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT = 5.0
 TOO_LARGE = "the chart's data is too large to draw at once: narrow the window, the streams or the size"
-
-
-def render_msg_id(snapshot_id: int, publish: int = 1) -> str:
-    """Nats-Msg-Id of a render request; a republish needs a new one, or the
-    duplicate window would drop it."""
-    return f"render-{snapshot_id}" if publish <= 1 else f"render-{snapshot_id}-{publish}"
-
-
-RENDER_MSG_ID = re.compile(r"render-([0-9]{1,18})(?:-[0-9]{1,9})?")
-
-
-def snapshot_named_by(msg_id: str | None) -> int | None:
-    """The snapshot a render request's Nats-Msg-Id names (None if it is not one)."""
-    match = RENDER_MSG_ID.fullmatch(msg_id or "")
-    return int(match.group(1)) if match else None
 
 
 class RenderQueue:
@@ -102,7 +86,7 @@ class RenderQueue:
             return False
         try:
             ack = await self.js.publish(queue.RENDER_REQUESTS, payload,
-                                        headers={"Nats-Msg-Id": render_msg_id(snapshot_id, publish)},
+                                        headers={message_ids.HEADER: message_ids.render_request_id(snapshot_id, publish)},
                                         timeout=PUBLISH_TIMEOUT)
         except MaxPayloadError:
             await asyncio.to_thread(self._fail, snapshot_id, TOO_LARGE)
@@ -132,7 +116,7 @@ class ResultConsumer:
         self.deliveries = deliveries
 
     async def run(self) -> None:
-        await queue.consume_forever(self.js, queue.RENDER_RESULTS, queue.SNAPSHOT_RESULTS, queue.RESULTS_STREAM,
+        await pull_consumer.consume_forever(self.js, queue.RENDER_RESULTS, queue.SNAPSHOT_RESULTS, queue.RESULTS_STREAM,
                                     self._handle)
 
     async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg

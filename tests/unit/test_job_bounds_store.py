@@ -61,7 +61,7 @@ def test_a_sequence_two_open_jobs_share_names_neither(store, acct):
 
 
 def test_render_msg_ids_name_their_snapshot():
-    from snapshot_svc.render_queue import render_msg_id, snapshot_named_by
+    from chartsnap.message_ids import render_request_id as render_msg_id, snapshot_of_render_request as snapshot_named_by
 
     assert [snapshot_named_by(render_msg_id(12, n)) for n in (1, 2, 3)] == [12, 12, 12]
     assert [snapshot_named_by(x) for x in (None, "", "delivery-1:2", "render-x", "render-1-done")] == [None] * 5

@@ -1,0 +1,98 @@
+"""Durable pull consumers, the one way every service takes messages from
+JetStream: one fetch step (`fetch_some`), a plain loop for result consumers
+(`consume_forever`), free work slots for workers that must never hold more
+messages than they can start (`WorkSlots`), and the `in_progress` heartbeat that
+keeps a long piece of work from being redelivered (`keep_in_progress`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+
+log = logging.getLogger(__name__)
+
+FETCH_WAIT_S = 1.0     # how long one fetch waits for messages before asking again
+TROUBLE_PAUSE_S = 1.0  # pause after a failed fetch (connection trouble) before the next
+
+
+async def fetch_some(sub: Any, batch: int, what: str) -> list:
+    """At most `batch` messages from the pull subscription `sub`; none if none
+    came within FETCH_WAIT_S or the connection is in trouble (then after a pause,
+    so a reconnecting client is not spun on)."""
+    try:
+        return await sub.fetch(batch=batch, timeout=FETCH_WAIT_S)
+    except NatsTimeout:
+        return []
+    except Exception as exc:  # noqa: BLE001 - reconnecting; the next fetch tells
+        log.warning("fetching %s failed: %r", what, exc)
+        await asyncio.sleep(TROUBLE_PAUSE_S)
+        return []
+
+
+async def consume_forever(js: JetStreamContext, subject: str, durable: str, stream: str,
+                          handle: Callable[[Any], Awaitable[None]], *, batch: int = 64) -> None:
+    """A durable pull consumer with explicit acks and no redelivery limit (a
+    result dropped after N tries would strand its job): each message goes to
+    `handle`, which acks, naks or terms it."""
+    sub = await js.pull_subscribe(
+        subject, durable=durable, stream=stream,
+        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_deliver=-1),
+    )
+    while True:
+        for msg in await fetch_some(sub, batch, subject):
+            await handle(msg)
+
+
+class WorkSlots:
+    """Free work slots of a queue consumer. `fetch` takes every free slot at
+    once and asks the queue for exactly that many messages."""
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+        self.changed = asyncio.Condition()
+
+    async def take_all(self) -> int:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.free > 0)
+            taken, self.free = self.free, 0
+            return taken
+
+    async def release(self, count: int = 1) -> None:
+        async with self.changed:
+            self.free += count
+            self.changed.notify_all()
+
+    async def fetch(self, sub: Any, what: str) -> list:
+        """Take every free slot, fetch at most that many messages, and give
+        back the slots left unfilled."""
+        wanted = await self.take_all()
+        msgs = await fetch_some(sub, wanted, what)
+        if wanted > len(msgs):
+            await self.release(wanted - len(msgs))
+        return msgs
+
+
+async def _beat(msg: Any, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await msg.in_progress()
+        except Exception:  # noqa: BLE001 - a lost connection; the ack will tell
+            return
+
+
+@contextlib.asynccontextmanager
+async def keep_in_progress(msg: Any, interval_s: float) -> AsyncIterator[None]:
+    """While the block runs, tell JetStream every `interval_s` that `msg` is
+    still being worked on (interval well under the consumer's ack_wait)."""
+    beat = asyncio.create_task(_beat(msg, interval_s))
+    try:
+        yield
+    finally:
+        beat.cancel()
