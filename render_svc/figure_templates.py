@@ -7,9 +7,10 @@ optional parts exist, which kind of y range and tick formatter -- produce the
 same model graph with the same properties set; only a handful of values differ
 (title, time window, data, labels, y range bounds).
 
-So the first spec of a shape is built with :func:`build_figure` and serialised
-once, exactly as :func:`render_svc.warm_renderer.serialize` would; that figure
-and its JSON dict are kept as the shape's template. A later spec of the same
+Each spec is planned once (render_svc.chart_plan). The first plan of a shape
+is drawn by :func:`render_svc.chart_figure.figure_from_plan` and serialised
+once, exactly as :func:`render_svc.figure_json.serialize` would; that figure
+and its JSON dict are kept as the shape's template. A later plan of the same
 shape sets its values on the template's models (through bokeh's validating
 properties) and only those attributes are re-encoded into the JSON dict. The
 result equals ``serialize(build_figure(spec))`` apart from model ids (checked
@@ -26,16 +27,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import bokeh
-import numpy as np
 from bokeh.core.property.vectorization import value as bokeh_value
 from bokeh.core.serialization import Serializer
-from bokeh.document import Document
 from bokeh.model import Model
 from bokeh.models import Label, LayoutDOM, Legend
 
-from render_svc import chart_figure as cf
+from render_svc.chart_figure import figure_from_plan
+from render_svc.chart_plan import BigNumberPlan, FigurePlan, TimeseriesPlan, plan_figure
 from render_svc.chart_spec import ChartSpec
+from render_svc.figure_json import detached_item
 
 # Shapes kept; a miss costs one ordinary build + serialise.
 MAX_TEMPLATES = 64
@@ -56,18 +56,19 @@ _templates: OrderedDict[tuple, _Template] = OrderedDict()
 
 def figure_item_json(spec: ChartSpec) -> str:
     """``serialize(build_figure(spec))`` up to model ids, reusing a template per shape."""
-    key, y_range = _shape_key(spec)
+    plan = plan_figure(spec)
+    key = _shape_key(plan)
     with _lock:
         template = _templates.get(key)
         if template is None:
-            template = _new_template(spec)
+            template = _new_template(plan)
             _templates[key] = template
             if len(_templates) > MAX_TEMPLATES:
                 _templates.popitem(last=False)
         else:
             _templates.move_to_end(key)
             try:
-                _fill(template, spec, y_range)
+                _fill(template, plan)
             except BaseException:
                 # Possibly half patched: never reuse it.
                 _templates.pop(key, None)
@@ -75,13 +76,13 @@ def figure_item_json(spec: ChartSpec) -> str:
         return json.dumps(template.item, separators=(",", ":"))
 
 
-def _fill(template: _Template, spec: ChartSpec, y_range: Model | None) -> None:
-    """Set ``spec``'s values on the template's models and re-encode them into its item."""
+def _fill(template: _Template, plan: FigurePlan) -> None:
+    """Set ``plan``'s values on the template's models and re-encode them into its item."""
     touched: Touched = []
-    if spec.chart_type == "bignumber":
-        _apply_big_number(template.figure, spec, touched)
+    if isinstance(plan, BigNumberPlan):
+        _apply_big_number(template.figure, plan, touched)
     else:
-        _apply_timeseries(template.figure, spec, y_range, touched)
+        _apply_timeseries(template.figure, plan, touched)
     serializer = Serializer(deferred=False)
     for model, name in touched:
         descriptor = model.lookup(name)
@@ -103,18 +104,12 @@ def clear_templates() -> None:
         _templates.clear()
 
 
-def _new_template(spec: ChartSpec) -> _Template:
-    figure = cf.build_figure(spec)
-    # The same document as warm_renderer.serialize() makes for a figure without one.
-    document = Document()
-    document.title = ""
-    document.add_root(figure)
-    doc_json = document.to_json(deferred=False)
+def _new_template(plan: FigurePlan) -> _Template:
+    figure = figure_from_plan(plan)
     # Detached, so that later property sets do not emit document change events.
-    document.remove_root(figure)
-    item = {"target_id": None, "root_id": figure.id, "doc": doc_json, "version": bokeh.__version__}
+    item = detached_item(figure)
     objects: dict[str, dict[str, Any]] = {}
-    _index_objects(doc_json["roots"], objects)
+    _index_objects(item["doc"]["roots"], objects)
     return _Template(figure, item, objects)
 
 
@@ -140,42 +135,15 @@ def _set(touched: Touched, model: Model, name: str, value: Any) -> None:
 # --------------------------------------------------------------------------
 
 
-def _model_signature(model: Model) -> tuple:
-    props = model.properties_with_values(include_defaults=False)
-    return (type(model).__name__, tuple(sorted(props)))
-
-
-def _shape_key(spec: ChartSpec) -> tuple[tuple, Model | None]:
-    """The shape, plus the y range chart_figure would make (None when there is none)."""
-    common = (spec.chart_type, spec.width, spec.height, cf.has_data(spec))
-    if spec.chart_type == "bignumber":
-        units = bool(spec.big_units) and cf.has_data(spec)
-        return common + (units, spec.end > spec.start), None
-    start_s, end_s = cf._time_window(spec)
-    formatter = cf._time_tick_formatter(end_s - start_s)
-    x_part = (formatter.hourmin, formatter.hours)
-    if not cf.has_data(spec):
-        return common + (x_part,), None
-    colors = tuple(cf._series_colors(spec.series))
-    values = _all_values(spec)
-    y_range = cf._y_range(spec, values)
-    y_formatter = cf._value_tick_formatter(values)
-    y_part = (_model_signature(y_range),
-              (type(y_formatter).__name__,
-               tuple(sorted(y_formatter.properties_with_values(include_defaults=False).items()))))
-    plan = cf.plan_legend([cf._short_label(s.label) for s in spec.series], spec.width, spec.height)
-    scatter = tuple(len(s.times) < 3 for s in spec.series) if spec.chart_type == "line" else ()
-    return common + (x_part, len(spec.series), colors, scatter, y_part, plan.columns, plan.shown), y_range
-
-
-def _all_values(spec: ChartSpec) -> np.ndarray:
-    """The values the y range and formatter are derived from (as chart_figure computes them)."""
-    if spec.chart_type == "stacked":
-        _, columns = cf.align_series(spec.series)
-        totals = np.sum(columns, axis=0) if columns else np.array([])
-        return np.concatenate([totals, np.zeros(1)])
-    chunks = [np.asarray(s.values, dtype=float) for s in spec.series]
-    return np.concatenate(chunks) if chunks else np.array([])
+def _shape_key(plan: FigurePlan) -> tuple:
+    common = (type(plan).__name__, plan.width, plan.height, plan.has_data)
+    if isinstance(plan, BigNumberPlan):
+        return common + (bool(plan.units), plan.caption is not None)
+    if not plan.has_data:
+        return common + (plan.chart_type, plan.window.multi_day)
+    assert plan.y_range is not None
+    return common + (plan.chart_type, plan.window.multi_day, plan.colors, plan.markers,
+                     tuple(plan.y_range.attributes()), plan.value_ticks, plan.legend.columns, plan.legend.shown)
 
 
 # --------------------------------------------------------------------------
@@ -183,76 +151,52 @@ def _all_values(spec: ChartSpec) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 
-def _apply_timeseries(fig: Any, spec: ChartSpec, fresh_range: Model | None, touched: Touched) -> None:
-    start_s, end_s = cf._time_window(spec)
-    _set(touched, fig.title, "text", spec.title)
-    _set(touched, fig.x_range, "start", start_s * 1000.0)
-    _set(touched, fig.x_range, "end", end_s * 1000.0)
-    _set(touched, fig.xaxis[0], "axis_label", cf._window_caption(start_s, end_s))
+def _apply_timeseries(fig: Any, plan: TimeseriesPlan, touched: Touched) -> None:
+    window = plan.window
+    _set(touched, fig.title, "text", plan.title)
+    _set(touched, fig.x_range, "start", window.start_ms)
+    _set(touched, fig.x_range, "end", window.end_ms)
+    _set(touched, fig.xaxis[0], "axis_label", window.caption)
 
-    if not cf.has_data(spec):
+    if not plan.has_data:
         label = next(m for m in fig.center if isinstance(m, Label))
-        _set(touched, label, "x", (start_s + end_s) * 500.0)
+        _set(touched, label, "x", window.middle_ms)
         return
 
     renderers = list(fig.renderers)
-    if spec.chart_type == "stacked":
-        times_s, columns = cf.align_series(spec.series)
-        data: dict[str, np.ndarray] = {"t": times_s * 1000.0}
-        tops = np.cumsum(columns, axis=0)
-        for i, column in enumerate(columns):
-            data[f"s{i}"] = column
-            data[f"top{i}"] = tops[i]
+    if plan.chart_type == "stacked":
+        (data,) = plan.sources
         _set(touched, renderers[0].data_source, "data", data)
     else:
         position = 0
-        for s in spec.series:
-            renderer = renderers[position]
-            data = {"t": np.asarray(s.times, dtype=float) * 1000.0, "v": np.asarray(s.values, dtype=float)}
-            _set(touched, renderer.data_source, "data", data)
-            # A short series also has a scatter renderer sharing the same source.
-            position += 2 if len(s.times) < 3 else 1
+        for data, markers in zip(plan.sources, plan.markers):
+            _set(touched, renderers[position].data_source, "data", data)
+            # A series drawn with markers has a scatter renderer sharing the same source.
+            position += 2 if markers else 1
 
-    assert fresh_range is not None
-    for name in fresh_range.properties_with_values(include_defaults=False):
-        _set(touched, fig.y_range, name, getattr(fresh_range, name))
-    _set(touched, fig.yaxis[0], "axis_label", spec.y_label or None)
+    assert plan.y_range is not None
+    for name, value in plan.y_range.attributes().items():
+        _set(touched, fig.y_range, name, value)
+    _set(touched, fig.yaxis[0], "axis_label", plan.y_label)
 
     legend = next(m for m in fig.below if isinstance(m, Legend))
-    labels = [cf._short_label(s.label) for s in spec.series]
-    plan = cf.plan_legend(labels, spec.width, spec.height)
-    for item, label in zip(legend.items, labels[: plan.shown]):
+    for item, entry in zip(legend.items, plan.legend.entries):
         # LegendItem(label="...") takes a plain string as a value, an assignment as a field name.
-        _set(touched, item, "label", bokeh_value(label))
-    hidden = len(labels) - plan.shown
-    if hidden > 0:
-        _set(touched, legend.items[-1], "label", bokeh_value(f"+{hidden} more"))
-    _set(touched, legend, "label_width", plan.label_width)
+        _set(touched, item, "label", bokeh_value(entry))
+    _set(touched, legend, "label_width", plan.legend.label_width)
 
 
-def _apply_big_number(fig: Any, spec: ChartSpec, touched: Touched) -> None:
-    _set(touched, fig.title, "text", spec.title)
+def _apply_big_number(fig: Any, plan: BigNumberPlan, touched: Touched) -> None:
+    _set(touched, fig.title, "text", plan.title)
     labels = {m.name: m for m in fig.center if isinstance(m, Label)}
-    plot_height = spec.height - 40
-    if not cf.has_data(spec):
-        text, color = cf.NO_DATA_TEXT, cf.style.NO_DATA_COLOR
-        font_px = cf._fit_font_px(text, spec.width, plot_height, max_fraction=0.14)
-        units = ""
-    else:
-        assert spec.big_value is not None
-        text = cf.format_compact(spec.big_value)
-        color = cf.threshold_color(spec.big_value, spec.thresholds)
-        units = spec.big_units
-        font_px = cf._fit_font_px(text, spec.width, plot_height, max_fraction=0.42)
     value = labels["big_value"]
-    _set(touched, value, "text", text)
-    _set(touched, value, "text_color", color)
-    _set(touched, value, "text_font_size", f"{font_px}px")
-    if units:
-        units_px = max(12, min(int(font_px * 0.3), 28))
+    _set(touched, value, "text", plan.text)
+    _set(touched, value, "text_color", plan.color)
+    _set(touched, value, "text_font_size", f"{plan.font_px}px")
+    if plan.units:
         label = labels["big_units"]
-        _set(touched, label, "y_offset", -(font_px * 0.5 + units_px * 0.9))
-        _set(touched, label, "text", units)
-        _set(touched, label, "text_font_size", f"{units_px}px")
-    if spec.end > spec.start:
-        _set(touched, labels["window"], "text", cf._window_caption(spec.start, spec.end))
+        _set(touched, label, "y_offset", plan.units_y_offset)
+        _set(touched, label, "text", plan.units)
+        _set(touched, label, "text_font_size", f"{plan.units_px}px")
+    if plan.caption is not None:
+        _set(touched, labels["window"], "text", plan.caption)

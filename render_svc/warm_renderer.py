@@ -34,13 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import bokeh
-from bokeh.document import Document
-from bokeh.embed import json_item
 from bokeh.models import LayoutDOM
 from selenium.common.exceptions import WebDriverException
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
 from chartsnap.budgets import RENDER_TIMEOUT_S
+from render_svc.figure_json import serialize
 from render_svc.chromium_driver import (
     DEFAULT_CHROMEDRIVER_PATH,
     DEFAULT_CHROMIUM_PATH,
@@ -209,27 +208,6 @@ def host_page_html(width: int, height: int) -> str:
 <body><div id="{TARGET_ELEMENT_ID}"></div></body>
 </html>
 """
-
-
-def serialize(figure: LayoutDOM) -> str:
-    """The figure as a BokehJS ``json_item`` string.
-
-    Pure Python and independent of any browser, so a caller can serialise the
-    next job on another thread while the current one is being rendered.
-
-    A figure that belongs to no document gets the same item as ``json_item``
-    (only the fresh document's own config ids differ) without bokeh's document
-    validation, which only logs warnings about how the figure was built and
-    costs ~5 of ~17 ms; a figure already in a document takes the stock path.
-    """
-    if figure.document is not None:
-        return json.dumps(json_item(figure), separators=(",", ":"))
-    document = Document()
-    document.title = ""
-    document.add_root(figure)
-    item = {"target_id": None, "root_id": figure.id, "doc": document.to_json(deferred=False),
-            "version": bokeh.__version__}
-    return json.dumps(item, separators=(",", ":"))
 
 
 class HostPage:

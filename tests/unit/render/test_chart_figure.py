@@ -12,13 +12,8 @@ from bokeh.models import DatetimeAxis, GlyphRenderer, Label, Legend, Line, Range
 
 from render_svc import figure_style as style
 from render_svc import sample_charts
-from render_svc.chart_figure import (
-    NO_DATA_TEXT,
-    align_series,
-    build_figure,
-    plan_legend,
-    threshold_color,
-)
+from render_svc.chart_figure import build_figure
+from render_svc.chart_plan import NO_DATA_TEXT, align_series, plan_legend, threshold_color
 from render_svc.chart_spec import ChartSpec, SeriesSpec, Threshold
 from render_svc.number_format import format_compact
 

@@ -1,0 +1,45 @@
+"""A bokeh figure as the ``json_item`` BokehJS embeds.
+
+Pure Python and independent of any browser, so a caller can serialise the
+next job on another thread while the current one is being rendered.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import bokeh
+from bokeh.document import Document
+from bokeh.embed import json_item
+from bokeh.models import LayoutDOM
+
+
+def serialize(figure: LayoutDOM) -> str:
+    """The figure as a BokehJS ``json_item`` string.
+
+    A figure that belongs to no document gets the same item as ``json_item``
+    (only the fresh document's own config ids differ) without bokeh's document
+    validation, which only logs warnings about how the figure was built and
+    costs ~5 of ~17 ms; a figure already in a document takes the stock path.
+    """
+    if figure.document is not None:
+        return json.dumps(json_item(figure), separators=(",", ":"))
+    return json.dumps(_item_in_new_document(figure), separators=(",", ":"))
+
+
+def detached_item(figure: LayoutDOM) -> dict[str, Any]:
+    """The item :func:`serialize` encodes for a figure of no document, as a
+    dict; the figure is left in no document, so that later property sets on
+    it emit no document change events."""
+    item = _item_in_new_document(figure)
+    figure.document.remove_root(figure)
+    return item
+
+
+def _item_in_new_document(figure: LayoutDOM) -> dict[str, Any]:
+    document = Document()
+    document.title = ""
+    document.add_root(figure)
+    return {"target_id": None, "root_id": figure.id, "doc": document.to_json(deferred=False),
+            "version": bokeh.__version__}
