@@ -25,10 +25,10 @@ from PIL import Image
 
 from bench.cpu_accounting import cores_used, others_cpu, others_cpu_between
 from bench.percentiles import summarize_ms
+from bench.sample_charts import big_number_chart, line_chart, stacked_chart
+from bench.stock_export import start_stock_driver, stock_export_png
 from render_svc.chart_figure import build_figure
 from render_svc.chart_spec import ChartSpec
-from render_svc.sample_charts import big_number_chart, line_chart, stacked_chart
-from render_svc.stock_export import start_stock_driver, stock_export_png
 from render_svc.warm_renderer import BrowserSession, serialize
 
 log = logging.getLogger(__name__)

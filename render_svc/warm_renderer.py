@@ -517,10 +517,9 @@ class BrowserSession:
 def _warm_up_items() -> tuple[tuple[str, int, int], ...]:
     # Imported lazily: the renderer itself does not depend on chart types.
     from render_svc.chart_figure import build_figure
-    from render_svc.sample_charts import line_chart, stacked_chart
+    from render_svc.warm_up_charts import warm_up_specs
 
-    specs = (line_chart(points=60), stacked_chart(points=60))
-    return tuple((serialize(build_figure(spec)), spec.width, spec.height) for spec in specs)
+    return tuple((serialize(build_figure(spec)), spec.width, spec.height) for spec in warm_up_specs())
 
 
 def _figure_size(figure: LayoutDOM) -> tuple[int, int]:

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.stock_export import start_stock_driver
 from render_svc.chromium_driver import ChromiumProcess
-from render_svc.stock_export import start_stock_driver
 from render_svc.warm_renderer import BrowserSession
 
 # bokeh's driver helpers read this to add --no-sandbox; our own flags already do.

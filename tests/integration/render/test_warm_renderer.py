@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench import sample_charts
+from bench.stock_export import stock_export_png
 from render_svc import figure_style as style
-from render_svc import sample_charts
 from render_svc.chart_figure import build_figure
 from render_svc.chart_spec import ChartSpec, Threshold
 from render_svc.chromium_driver import is_running
-from render_svc.stock_export import stock_export_png
 from render_svc.warm_renderer import (
     BrowserSession,
     ChartScriptError,

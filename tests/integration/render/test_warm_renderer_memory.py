@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from render_svc import sample_charts
+from bench import sample_charts
 from render_svc.chart_figure import build_figure
 from render_svc.warm_renderer import BrowserSession, RenderTimings, RendererPool, serialize
 

@@ -10,8 +10,8 @@ import pytest
 from bokeh.embed import json_item
 from bokeh.models import DatetimeAxis, GlyphRenderer, Label, Legend, Line, Range1d, Scatter, VArea
 
+from bench import sample_charts
 from render_svc import figure_style as style
-from render_svc import sample_charts
 from render_svc.chart_figure import build_figure
 from render_svc.chart_plan import NO_DATA_TEXT, align_series, plan_legend, threshold_color
 from render_svc.chart_spec import ChartSpec, SeriesSpec, Threshold

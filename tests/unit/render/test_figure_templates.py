@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from render_svc import sample_charts as sc
+from bench import sample_charts as sc
 from render_svc.chart_figure import build_figure
 from render_svc.chart_spec import ChartSpec, SeriesSpec, Threshold
 from render_svc.figure_templates import clear_templates, figure_item_json

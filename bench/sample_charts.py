@@ -1,9 +1,10 @@
-"""Deterministic example ChartSpecs for tests, visual checks and benchmarks."""
+"""Deterministic example ChartSpecs for the benchmark, tests and visual checks."""
 
 from __future__ import annotations
 
 import math
 
+from chartsnap.charts import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from render_svc.chart_spec import ChartSpec, SeriesSpec, Threshold
 
 # 2024-05-01 15:05:00 UTC: a fixed instant so images are reproducible.
@@ -21,7 +22,7 @@ def _wave(points: int, start: float, step: float, base: float, amplitude: float,
     return times, values
 
 
-def line_chart(points: int = 300, width: int = 600, height: int = 416,
+def line_chart(points: int = 300, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT,
                colors: tuple[str | None, ...] = SAMPLE_COLORS) -> ChartSpec:
     """Three latency-like lines over one hour."""
     start = SAMPLE_END - 3600
@@ -35,7 +36,7 @@ def line_chart(points: int = 300, width: int = 600, height: int = 416,
                      start=start, end=SAMPLE_END, series=tuple(series), y_label="ms")
 
 
-def stacked_chart(points: int = 120, width: int = 600, height: int = 416,
+def stacked_chart(points: int = 120, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT,
                   colors: tuple[str | None, ...] = SAMPLE_COLORS) -> ChartSpec:
     """Three request-rate bands; the last series only starts a quarter into the
     window, so stacking has to fill its missing samples with zeros."""
@@ -52,7 +53,7 @@ def stacked_chart(points: int = 120, width: int = 600, height: int = 416,
                      height=height, start=start, end=SAMPLE_END, series=tuple(series), y_label="req/s")
 
 
-def big_number_chart(value: float | None = 1234.5, width: int = 600, height: int = 416,
+def big_number_chart(value: float | None = 1234.5, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT,
                      thresholds: tuple[Threshold, ...] = ()) -> ChartSpec:
     return ChartSpec(title="Active connections", chart_type="bignumber", width=width, height=height,
                      start=SAMPLE_END - 3600, end=SAMPLE_END, big_value=value, big_units="conn",
