@@ -101,10 +101,10 @@ def start_bench_stack(extra_env: dict[str, str] | None = None) -> BenchStack:
 
 
 def add_account(stack: Stack) -> Account:
-    """The way an operator does it: `python -m chartsnap.cli user add`."""
+    """The way an operator does it: `python -m snapshot_svc.admin_cli user add` (the `chartsnap` console script)."""
     email = f"bench-{os.getpid()}-{int(time.time())}@example.com"
     out = subprocess.run(
-        [sys.executable, "-m", "chartsnap.cli", "user", "add", email, "--name", "Bench"],
+        [sys.executable, "-m", "snapshot_svc.admin_cli", "user", "add", email, "--name", "Bench"],
         env={**os.environ, **stack.env}, capture_output=True, text=True, check=True, timeout=60,
     )
     return Account(email, out.stdout.strip().splitlines()[-1])

@@ -125,7 +125,7 @@ def add_account(stack: Stack, email: str | None = None) -> tuple[str, str]:
 
     email = email or unique_email()
     out = subprocess.run(
-        [sys.executable, "-m", "chartsnap.cli", "user", "add", email, "--name", "Test Person"],
+        [sys.executable, "-m", "snapshot_svc.admin_cli", "user", "add", email, "--name", "Test Person"],
         env={**os.environ, **stack.env}, capture_output=True, text=True, check=True, timeout=60,
     )
     return email, out.stdout.strip().splitlines()[-1]

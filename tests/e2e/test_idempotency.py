@@ -73,7 +73,7 @@ def test_keys_belong_to_one_account(api: Api, stack, chart_id: int) -> None:  # 
     from tests.conftest import unique_email
 
     email = unique_email()
-    out = subprocess.run([sys.executable, "-m", "chartsnap.cli", "user", "add", email],
+    out = subprocess.run([sys.executable, "-m", "snapshot_svc.admin_cli", "user", "add", email],
                          env={**os.environ, **stack.env}, capture_output=True, text=True, check=True, timeout=60)
     other = Api(stack.gateway_url, email, out.stdout.strip().splitlines()[-1])
     _, other_chart = other.make_chart("Theirs", "line", [{"metric": "m"}])

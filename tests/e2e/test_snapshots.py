@@ -122,7 +122,7 @@ def test_list_and_tenancy(api: Api, stack, account) -> None:  # noqa: ANN001
 
     from tests.conftest import unique_email
     email = unique_email()
-    out = subprocess.run([sys.executable, "-m", "chartsnap.cli", "user", "add", email],
+    out = subprocess.run([sys.executable, "-m", "snapshot_svc.admin_cli", "user", "add", email],
                          env={**__import__("os").environ, **stack.env}, capture_output=True, text=True, check=True)
     other = Api(stack.gateway_url, email, out.stdout.strip().splitlines()[-1])
     snap = other.get(f"/v1/snapshots/{ids[0]}")

@@ -3,16 +3,21 @@
     chartsnap user add EMAIL [--name "Full Name"]
 
 prints the new account's API token alone on the last line of stdout. The
-command writes to the snapshot service's database directly (it is the
-accounts table's owner's own tool), using the same CHARTSNAP_* settings."""
+command writes to the snapshot service's database directly (the snapshot
+service owns the accounts table, so its admin tool lives here), using the
+same CHARTSNAP_* settings. Installed as the `chartsnap` console script."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from chartsnap import errors
 from chartsnap.settings import SettingsError
+from snapshot_svc.accounts import AccountStore
+from snapshot_svc.database import make_engine
+from snapshot_svc.settings import SnapshotSettings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,13 +28,6 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("email")
     add.add_argument("--name", default="", help="full name shown as the sender of snapshots")
     args = parser.parse_args(argv)
-
-    from pathlib import Path
-
-    from snapshot_svc.accounts import AccountStore
-    from snapshot_svc.database import make_engine
-    from snapshot_svc.settings import SnapshotSettings
-
     try:
         settings = SnapshotSettings.from_env()
     except SettingsError as exc:
