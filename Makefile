@@ -9,7 +9,7 @@ PROTOS := $(wildcard proto/chartsnap/v1/*.proto)
 .PHONY: run test test-unit bench proto proto-check tools venv clean
 
 run: $(STAMP) tools
-	$(PY) -m chartsnap.run_local
+	$(PY) -m devstack
 
 test: $(STAMP) tools proto-check
 	$(PY) -m pytest -q tests

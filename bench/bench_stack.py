@@ -19,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-from chartsnap.processes import Stack
+from devstack.processes import Stack
 
 log = logging.getLogger(__name__)
 

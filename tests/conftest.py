@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from chartsnap.processes import S3Credentials, Stack
+from devstack.processes import S3Credentials, Stack
 
 
 @dataclass

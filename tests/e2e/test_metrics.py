@@ -10,7 +10,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from chartsnap.processes import Stack
+from devstack.processes import Stack
 from tests.e2e.api_client import Api
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]

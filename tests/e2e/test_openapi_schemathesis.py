@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from chartsnap.processes import Stack
+from devstack.processes import Stack
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(300)]
 

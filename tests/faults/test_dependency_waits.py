@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from chartsnap.nats_connection import CONNECT_TIMEOUT, RETRY_WAIT
-from chartsnap.processes import Stack, grpc_serving, launch, nats_spec, s3_spec, service_spec
+from devstack.processes import Stack, grpc_serving, launch, nats_spec, s3_spec, service_spec
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 
-from chartsnap.processes import Stack, grpc_serving, launch
+from devstack.processes import Stack, grpc_serving, launch
 from gateway.server import RECONNECT_MAX_BACKOFF_MS
 from tests.conftest import add_account
 

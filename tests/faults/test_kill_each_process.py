@@ -30,9 +30,9 @@ import pytest
 import requests
 from minio import Minio
 
-from chartsnap.processes import Stack, group_alive
+from devstack.processes import Stack, group_alive
 from chartsnap.settings import EnvReader
-from chartsnap.supervisor import RestartPolicy, Supervisor
+from devstack.supervisor import RestartPolicy, Supervisor
 from snapshot_svc.settings import job_bounds_from
 from tests.conftest import Peers, add_account, use_peers
 from tests.e2e.api_client import Api

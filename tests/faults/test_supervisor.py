@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from chartsnap.processes import ProcessSpec, Stack, group_alive
-from chartsnap.supervisor import RestartPolicy, Supervisor
+from devstack.processes import ProcessSpec, Stack, group_alive
+from devstack.supervisor import RestartPolicy, Supervisor
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -154,13 +154,13 @@ def children_of(pid: int) -> dict[str, int]:
 @pytest.mark.browser
 @pytest.mark.timeout(240)
 def test_make_run_restarts_a_killed_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    """`make run` (chartsnap.run_local) in a data dir of its own, on free ports:
+    """`make run` (python -m devstack) in a data dir of its own, on free ports:
     render_svc killed with SIGKILL is restarted and said so, its Chromium
     processes and temp profiles gone; Ctrl-C stops everything; a second run
     reuses the NATS passwords of the data dir."""
     import subprocess
 
-    from chartsnap.processes import NATS_PASSWORDS_FILE, free_port
+    from devstack.processes import NATS_PASSWORDS_FILE, free_port
 
     ports = {name: free_port() for name in ("NATS_PORT", "S3_PORT")}
     addrs = {name: f"127.0.0.1:{free_port()}" for name in (
@@ -171,7 +171,7 @@ def test_make_run_restarts_a_killed_service_and_stops_cleanly_on_ctrl_c(tmp_path
     out = tmp_path / "make-run.out"
 
     def run_until_ready() -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "chartsnap.run_local"], env=env, stdout=open(out, "w"),
+        proc = subprocess.Popen([sys.executable, "-m", "devstack"], env=env, stdout=open(out, "w"),
                                 stderr=subprocess.STDOUT, start_new_session=True)
         wait_for("make run ready", lambda: "chartsnap is ready at" in out.read_text() or proc.poll() is not None,
                  150)

@@ -28,7 +28,7 @@ from chartsnap.bounds import (
     MAX_THRESHOLDS,
     MORE_FIELD,
 )
-from chartsnap.processes import Stack
+from devstack.processes import Stack
 from tests.e2e.api_client import Api
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(180)]

@@ -19,7 +19,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from chartsnap import nats_authorization as auth
 from chartsnap import queue
 from chartsnap.nats_connection import NatsLoginRefused, connect_nats, login_options
-from chartsnap.processes import NATS_PASSWORDS_FILE
+from devstack.processes import NATS_PASSWORDS_FILE
 from chartsnap.settings import NatsLogin
 
 pytestmark = pytest.mark.timeout(60)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chartsnap.processes import Stack
+from devstack.processes import Stack
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(60)]
 

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 import requests
 
-from chartsnap.processes import Stack
+from devstack.processes import Stack
 from gateway.server import GatewayServer, start_gateway
 from gateway.settings import GatewaySettings
 

@@ -26,7 +26,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from chartsnap import queue
-from chartsnap.processes import free_port
+from devstack.processes import free_port
 from notifier_svc.delivery_ledger import DeliveryLedger, open_bucket
 from notifier_svc.outbound_policy import OutboundPolicy
 from notifier_svc.retry_policy import RetryPolicy

@@ -15,7 +15,7 @@ from nats.js import JetStreamContext
 
 from chartsnap import queue
 from chartsnap.image_store import ImageStore
-from chartsnap.processes import Stack
+from devstack.processes import Stack
 from notifier_svc.outbound_policy import OutboundPolicy
 from notifier_svc.retry_policy import RetryPolicy
 from notifier_svc.service import NotifierService, start_notifier_service

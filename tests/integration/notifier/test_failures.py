@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from chartsnap.processes import free_port
+from devstack.processes import free_port
 from tests.integration.notifier.conftest import TEST_RETRY
 from tests.integration.notifier.harness import R, delivery_request, publish
 

@@ -1,5 +1,5 @@
 """Starting the stack's processes on this machine: nats-server, the S3 store
-and the services. Used by `make run` (chartsnap.run_local) and by the test
+and the services. Used by `make run` (python -m devstack) and by the test
 fixtures, so both start things the same way. Every wait is named and bounded."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from chartsnap import nats_authorization
 from chartsnap.settings import NatsLogin
 
 if TYPE_CHECKING:
-    from chartsnap.supervisor import Supervisor
+    from devstack.supervisor import Supervisor
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("CHARTSNAP_CACHE_DIR", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "chartsnap"))
@@ -393,13 +393,6 @@ class Stack:
     def start_gateway(self) -> None:
         url = f"{self.gateway_url}/healthz"
         self._start_service("gateway", lambda: http_ok(url))
-
-    def start_all(self) -> None:
-        self.start_infrastructure()
-        self.start_snapshot_svc()
-        self.start_render_svc()
-        self.start_notifier_svc()
-        self.start_gateway()
 
     def stop(self) -> None:
         if self.supervisor is not None:

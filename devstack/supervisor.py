@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from chartsnap.processes import ManagedProcess, Stack, launch
+from devstack.processes import ManagedProcess, Stack, launch
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ import signal
 import sys
 import time
 
-from chartsnap.processes import S3Credentials, Stack, StackPorts, StartupError
+from devstack.processes import S3Credentials, Stack, StackPorts, StartupError
 from chartsnap.settings import EnvReader, SettingsError
-from chartsnap.supervisor import Supervisor
+from devstack.supervisor import Supervisor
 
 
 def port_of(env: EnvReader, name: str, default: str) -> int:
