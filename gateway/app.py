@@ -16,24 +16,15 @@ from aiohttp.web_protocol import RequestPayloadError
 from chartsnap import errors, idempotency_key
 from chartsnap.basic_auth import basic_header, parse_basic
 from chartsnap.errors import bounded_fields
-from chartsnap.status_table import error_reply_from_rpc, grpc_code_for, http_status_for
-from chartsnap.v1 import (
-    accounts_pb2,
-    accounts_pb2_grpc,
-    destinations_pb2,
-    destinations_pb2_grpc,
-    measurements_pb2_grpc,
-    snapshots_pb2,
-    snapshots_pb2_grpc,
-    spaces_pb2,
-    spaces_pb2_grpc,
-)
+from chartsnap.v1 import accounts_pb2, destinations_pb2, snapshots_pb2, spaces_pb2
 from gateway import openapi, translate, views
+from gateway.error_replies import error_reply, error_reply_for, error_reply_from_rpc
 from gateway.rate_limits import RATE_LIMITS, RateLimits, rate_limit_middleware
-from gateway.request_body import UnsupportedMediaType, parse_body
+from gateway.request_body import parse_body
 from gateway.request_metrics import request_metrics_middleware
-from gateway.responses import error_response, json_response, request_error
+from gateway.responses import json_response, request_error
 from gateway.settings import GatewaySettings
+from gateway.snapshot_stubs import SnapshotStubs
 
 log = logging.getLogger(__name__)
 ID = re.compile(r"[0-9]{1,18}")
@@ -48,15 +39,8 @@ def authorization(request: web.Request) -> str | None:
     return basic_header(*credentials) if credentials else None
 
 
-def domain_error_response(exc: errors.ChartsnapError) -> web.Response:
-    if isinstance(exc, UnsupportedMediaType):
-        return error_response(415, {"errors": {"request": [exc.message]}})
-    status = http_status_for(grpc_code_for(exc))
-    if isinstance(exc, errors.InvalidParams):
-        return error_response(status, {"errors": {"params": exc.fields}})
-    if isinstance(exc, errors.Unavailable):
-        return error_response(status, {"errors": {"system": [exc.message]}}, exc.retry_after)
-    return error_response(status, {"errors": {"request": [exc.message]}})
+def unauthenticated() -> web.Response:
+    return error_reply_for(errors.Unauthenticated("Authorization failed")).response()
 
 
 @web.middleware
@@ -67,26 +51,26 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         # Errors found here, before any RPC checked the caller: wrong
         # credentials come first (401), whatever else is wrong.
         if not isinstance(exc, errors.Unauthenticated) and await _credentials_refused(request):
-            return domain_error_response(errors.Unauthenticated("Authorization failed"))
-        return domain_error_response(exc)
+            return unauthenticated()
+        return error_reply_for(exc).response()
     except grpc.RpcError as exc:
         reply = error_reply_from_rpc(exc)
         if reply.http_status >= 500:
             log.warning("%s %s: upstream %s %s", request.method, request.path, exc.code(), exc.details())
-        return error_response(reply.http_status, reply.body, reply.retry_after)
+        return reply.response()
     except web.HTTPRequestEntityTooLarge:
         if await _credentials_refused(request):
-            return domain_error_response(errors.Unauthenticated("Authorization failed"))
-        return error_response(413, {"errors": {"request": ["Request body too large"]}})
+            return unauthenticated()
+        return request_error(413, "Request body too large")
     except web.HTTPMethodNotAllowed as exc:
         if await _credentials_refused(request):
-            return domain_error_response(errors.Unauthenticated("Authorization failed"))
-        return json_response({"errors": {"request": [f"Method {exc.method} not allowed here"]}}, 405,
-                             {"Allow": ",".join(sorted(exc.allowed_methods))})
+            return unauthenticated()
+        return request_error(405, f"Method {exc.method} not allowed here",
+                             headers={"Allow": ",".join(sorted(exc.allowed_methods))})
     except web.HTTPNotFound:
         if await _credentials_refused(request):
-            return domain_error_response(errors.Unauthenticated("Authorization failed"))
-        return error_response(404, {"errors": {"request": ["Not found"]}})
+            return unauthenticated()
+        return request_error(404, "Not found")
     except web.HTTPException as exc:
         # Whatever else aiohttp raises (e.g. a body it could not decode) is
         # answered in the error shape, never aiohttp's plain text.
@@ -96,7 +80,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return request_error(exc.status, exc.reason or "Bad request")
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
-        return error_response(500, {"errors": {"system": ["Internal error"]}})
+        return error_reply(grpc.StatusCode.INTERNAL, "internal error").response()
 
 
 async def _credentials_refused(request: web.Request) -> bool:
@@ -107,7 +91,7 @@ async def _credentials_refused(request: web.Request) -> bool:
         return request.path.startswith("/v1/")
     gateway = request.app[GATEWAY]
     try:
-        await gateway.accounts.WhoAmI(accounts_pb2.WhoAmIRequest(), metadata=(("authorization", header),),
+        await gateway.rpc.accounts.WhoAmI(accounts_pb2.WhoAmIRequest(), metadata=(("authorization", header),),
                                       timeout=gateway.settings.rpc_timeout)
     except grpc.RpcError as exc:
         return exc.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -118,11 +102,7 @@ class Gateway:
     def __init__(self, settings: GatewaySettings, channel: grpc.aio.Channel) -> None:
         self.settings = settings
         self.base = settings.public_url
-        self.spaces = spaces_pb2_grpc.SpaceServiceStub(channel)
-        self.measurements = measurements_pb2_grpc.MeasurementServiceStub(channel)
-        self.snapshots = snapshots_pb2_grpc.SnapshotServiceStub(channel)
-        self.accounts = accounts_pb2_grpc.AccountServiceStub(channel)
-        self.destinations = destinations_pb2_grpc.DestinationServiceStub(channel)
+        self.rpc = SnapshotStubs(channel)
 
     # -- plumbing ------------------------------------------------------------
     def call_options(self, request: web.Request) -> dict:
@@ -161,25 +141,25 @@ class Gateway:
         rpc = translate.create_snapshot(await self.body(request))
         if (key := request.headers.get(idempotency_key.HEADER)) is not None:
             rpc.idempotency_key = idempotency_key.checked(key)  # checked before it enters a protobuf string
-        snap = await self.snapshots.CreateSnapshot(rpc, **opts)
+        snap = await self.rpc.snapshots.CreateSnapshot(rpc, **opts)
         return json_response(views.snapshot(snap, self.base), 202, {"Location": f"/v1/snapshots/{snap.id}"})
 
     async def get_snapshot(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        snap = await self.snapshots.GetSnapshot(
+        snap = await self.rpc.snapshots.GetSnapshot(
             snapshots_pb2.GetSnapshotRequest(id=self.path_id(request, "id", "snapshot")), **opts)
         return json_response(views.snapshot(snap, self.base))
 
     async def list_snapshots(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        reply = await self.snapshots.ListSnapshots(
+        reply = await self.rpc.snapshots.ListSnapshots(
             snapshots_pb2.ListSnapshotsRequest(page=translate.page_request(request.query)), **opts)
         return json_response({"query": views.query(reply.page),
                               "snapshots": [views.snapshot(s, self.base) for s in reply.snapshots]})
 
     async def get_job(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        job = await self.snapshots.GetJob(snapshots_pb2.GetJobRequest(id=self.path_id(request, "id", "job")), **opts)
+        job = await self.rpc.snapshots.GetJob(snapshots_pb2.GetJobRequest(id=self.path_id(request, "id", "job")), **opts)
         return json_response(views.job(job))
 
     # -- spaces and charts ----------------------------------------------------
@@ -189,12 +169,12 @@ class Gateway:
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
             raise errors.InvalidParams.one("name", "is required")
-        space = await self.spaces.CreateSpace(spaces_pb2.CreateSpaceRequest(name=name), **opts)
+        space = await self.rpc.spaces.CreateSpace(spaces_pb2.CreateSpaceRequest(name=name), **opts)
         return json_response(views.space(space), 201, {"Location": f"/v1/spaces/{space.id}"})
 
     async def list_spaces(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        reply = await self.spaces.ListSpaces(
+        reply = await self.rpc.spaces.ListSpaces(
             spaces_pb2.ListSpacesRequest(page=translate.page_request(request.query),
                                          name=request.query.get("name", "")), **opts)
         return json_response({"query": views.query(reply.page),
@@ -202,7 +182,7 @@ class Gateway:
 
     async def get_space(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        space = await self.spaces.GetSpace(
+        space = await self.rpc.spaces.GetSpace(
             spaces_pb2.GetSpaceRequest(id=self.path_id(request, "id", "space")), **opts)
         return json_response(views.space(space))
 
@@ -214,44 +194,44 @@ class Gateway:
             if not isinstance(body["name"], str):
                 raise errors.InvalidParams.one("name", "must be a string")
             rpc.name = body["name"]
-        await self.spaces.UpdateSpace(rpc, **opts)
+        await self.rpc.spaces.UpdateSpace(rpc, **opts)
         return web.Response(status=204)
 
     async def delete_space(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        await self.spaces.DeleteSpace(spaces_pb2.DeleteSpaceRequest(id=self.path_id(request, "id", "space")), **opts)
+        await self.rpc.spaces.DeleteSpace(spaces_pb2.DeleteSpaceRequest(id=self.path_id(request, "id", "space")), **opts)
         return web.Response(status=204)
 
     async def create_chart(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
         space_id = self.path_id(request, "id", "space")
         fields = translate.chart_fields(await self.body(request))
-        chart = await self.spaces.CreateChart(spaces_pb2.CreateChartRequest(space_id=space_id, chart=fields), **opts)
+        chart = await self.rpc.spaces.CreateChart(spaces_pb2.CreateChartRequest(space_id=space_id, chart=fields), **opts)
         return json_response(views.chart(chart), 201, {"Location": f"/v1/spaces/{space_id}/charts/{chart.id}"})
 
     async def list_charts(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        reply = await self.spaces.ListCharts(
+        reply = await self.rpc.spaces.ListCharts(
             spaces_pb2.ListChartsRequest(space_id=self.path_id(request, "id", "space")), **opts)
         return json_response([views.chart(c) for c in reply.charts])  # a bare array, as clients expect
 
     async def get_chart(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        chart = await self.spaces.GetChart(spaces_pb2.GetChartRequest(
+        chart = await self.rpc.spaces.GetChart(spaces_pb2.GetChartRequest(
             space_id=self.path_id(request, "id", "space"), chart_id=self.path_id(request, "chart_id", "chart")), **opts)
         return json_response(views.chart(chart))
 
     async def update_chart(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
         fields = translate.chart_fields(await self.body(request))
-        chart = await self.spaces.UpdateChart(spaces_pb2.UpdateChartRequest(
+        chart = await self.rpc.spaces.UpdateChart(spaces_pb2.UpdateChartRequest(
             space_id=self.path_id(request, "id", "space"), chart_id=self.path_id(request, "chart_id", "chart"),
             chart=fields), **opts)
         return json_response(views.chart(chart))
 
     async def delete_chart(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        await self.spaces.DeleteChart(spaces_pb2.DeleteChartRequest(
+        await self.rpc.spaces.DeleteChart(spaces_pb2.DeleteChartRequest(
             space_id=self.path_id(request, "id", "space"), chart_id=self.path_id(request, "chart_id", "chart")), **opts)
         return web.Response(status=204)
 
@@ -261,7 +241,7 @@ class Gateway:
         rpc, rejected, total = translate_body(await self.body(request))
         accepted = 0
         if rpc.measurements:
-            reply = await self.measurements.SubmitMeasurements(rpc, **opts)
+            reply = await self.rpc.measurements.SubmitMeasurements(rpc, **opts)
             accepted = reply.accepted
             rejected.update({e.field: list(e.messages) for e in reply.rejected})
         if total and not accepted and rejected:
@@ -281,36 +261,36 @@ class Gateway:
     async def query_measurements(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
         rpc = translate.query_measurements(request.match_info["name"], request.query)
-        reply = await self.measurements.QueryMeasurements(rpc, **opts)
+        reply = await self.rpc.measurements.QueryMeasurements(rpc, **opts)
         return json_response(views.measurements(reply))
 
     # -- services (notification targets) ----------------------------------------
     async def create_service(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        created = await self.destinations.CreateDestination(translate.create_destination(await self.body(request)), **opts)
+        created = await self.rpc.destinations.CreateDestination(translate.create_destination(await self.body(request)), **opts)
         return json_response(views.destination(created), 201, {"Location": f"/v1/services/{created.id}"})
 
     async def get_service(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        found = await self.destinations.GetDestination(
+        found = await self.rpc.destinations.GetDestination(
             destinations_pb2.GetDestinationRequest(id=self.service_id(request)), **opts)
         return json_response(views.destination(found))
 
     async def update_service(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
         rpc = translate.update_destination(self.service_id(request), await self.body(request))
-        await self.destinations.UpdateDestination(rpc, **opts)
+        await self.rpc.destinations.UpdateDestination(rpc, **opts)
         return web.Response(status=204)
 
     async def delete_service(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        await self.destinations.DeleteDestination(
+        await self.rpc.destinations.DeleteDestination(
             destinations_pb2.DeleteDestinationRequest(id=self.service_id(request)), **opts)
         return web.Response(status=204)
 
     async def list_services(self, request: web.Request) -> web.Response:
         opts = self.call_options(request)
-        reply = await self.destinations.ListDestinations(
+        reply = await self.rpc.destinations.ListDestinations(
             destinations_pb2.ListDestinationsRequest(page=translate.page_request(request.query)), **opts)
         return json_response({"query": views.query(reply.page),
                               "services": [views.destination(d) for d in reply.services]})

@@ -1,4 +1,4 @@
-"""chartsnap.errors and chartsnap.status_table: domain error → gRPC status → HTTP reply."""
+"""chartsnap.errors, chartsnap.status_table and gateway.error_replies: domain error → gRPC status → HTTP reply."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from grpc_status import rpc_status
 
 from chartsnap import errors, status_table
 from chartsnap.errors import ParamErrors
+from gateway import error_replies
 from gateway.request_body import UnsupportedMediaType
 
 
@@ -34,8 +35,8 @@ class FakeRpcError(grpc.RpcError):
         return self._metadata
 
 
-def _round_trip(exc: errors.ChartsnapError) -> status_table.ErrorReply:
-    return status_table.error_reply_from_rpc(FakeRpcError.from_status(status_table.to_grpc_status(exc)))
+def _round_trip(exc: errors.ChartsnapError) -> error_replies.ErrorReply:
+    return error_replies.error_reply_from_rpc(FakeRpcError.from_status(status_table.to_grpc_status(exc)))
 
 
 # -- ParamErrors / InvalidParams -------------------------------------------------------------
@@ -109,7 +110,7 @@ def test_grpc_code_for_subclasses_follows_the_mro():
     (grpc.StatusCode.DATA_LOSS, 500),
 ])
 def test_http_status_for(code, http):
-    assert status_table.http_status_for(code) == http
+    assert error_replies.http_status_for(code) == http
 
 
 # -- to_grpc_status ---------------------------------------------------------------------------------------
@@ -152,28 +153,28 @@ def test_to_grpc_status_plain_error_has_no_details():
 def test_round_trip_invalid_params_gives_contract_params_body():
     reply = _round_trip(errors.InvalidParams({"duration": ["must be a positive integer"],
                                               "subject": ["chart 9 does not exist"]}))
-    assert reply == status_table.ErrorReply(
+    assert reply == error_replies.ErrorReply(
         400, {"errors": {"params": {"duration": ["must be a positive integer"],
                                     "subject": ["chart 9 does not exist"]}}}, None)
 
 
 def test_round_trip_invalid_request():
-    assert _round_trip(errors.InvalidRequest("Malformed JSON body")) == status_table.ErrorReply(
+    assert _round_trip(errors.InvalidRequest("Malformed JSON body")) == error_replies.ErrorReply(
         400, {"errors": {"request": ["Malformed JSON body"]}}, None)
 
 
 def test_round_trip_not_found():
-    assert _round_trip(errors.NotFound("snapshot not found")) == status_table.ErrorReply(
+    assert _round_trip(errors.NotFound("snapshot not found")) == error_replies.ErrorReply(
         404, {"errors": {"request": ["snapshot not found"]}}, None)
 
 
 def test_round_trip_already_exists_is_422():
-    assert _round_trip(errors.AlreadyExists("a space named 'x' already exists")) == status_table.ErrorReply(
+    assert _round_trip(errors.AlreadyExists("a space named 'x' already exists")) == error_replies.ErrorReply(
         422, {"errors": {"request": ["a space named 'x' already exists"]}}, None)
 
 
 def test_round_trip_unauthenticated_hides_the_reason():
-    assert _round_trip(errors.Unauthenticated("no such e-mail alice@example.com")) == status_table.ErrorReply(
+    assert _round_trip(errors.Unauthenticated("no such e-mail alice@example.com")) == error_replies.ErrorReply(
         401, {"errors": {"request": ["Authorization failed"]}}, None)
 
 
@@ -190,53 +191,53 @@ def test_round_trip_unavailable_retry_after_is_at_least_one():
 
 def test_round_trip_our_own_fault_is_500_system():
     reply = _round_trip(errors.ChartsnapError("database file is locked at /var/lib/x.db"))
-    assert reply == status_table.ErrorReply(500, {"errors": {"system": ["Internal error"]}}, None)
+    assert reply == error_replies.ErrorReply(500, {"errors": {"system": ["Internal error"]}}, None)
 
 
 # -- replies from RPC failures that carry no rich status ---------------------------------------------------
 
 @pytest.mark.parametrize("metadata", [None, (), (("other-key", "v"),)])
 def test_plain_rpc_error_without_rich_status(metadata):
-    reply = status_table.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.NOT_FOUND, "chart not found", metadata))
-    assert reply == status_table.ErrorReply(404, {"errors": {"request": ["chart not found"]}}, None)
+    reply = error_replies.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.NOT_FOUND, "chart not found", metadata))
+    assert reply == error_replies.ErrorReply(404, {"errors": {"request": ["chart not found"]}}, None)
 
 
 def test_deadline_exceeded_is_503_with_default_retry_after():
-    reply = status_table.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded"))
-    assert reply == status_table.ErrorReply(
+    reply = error_replies.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded"))
+    assert reply == error_replies.ErrorReply(
         503, {"errors": {"system": ["Service temporarily unavailable, retry later"]}}, 5)
 
 
 def test_unavailable_without_retry_info_defaults_to_five_seconds():
-    reply = status_table.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.UNAVAILABLE, "connect failed"))
+    reply = error_replies.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.UNAVAILABLE, "connect failed"))
     assert (reply.http_status, reply.retry_after) == (503, 5)
 
 
 def test_resource_exhausted_is_429_with_retry_after():
     details = "Received message larger than max (4424328 vs. 4194304)"
-    reply = status_table.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, details))
-    assert reply == status_table.ErrorReply(429, {"errors": {"request": ["Too many requests, retry later"]}}, 5)
+    reply = error_replies.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, details))
+    assert reply == error_replies.ErrorReply(429, {"errors": {"request": ["Too many requests, retry later"]}}, 5)
 
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED])
 def test_other_503_codes_still_get_retry_after(code):
-    reply = status_table.error_reply_from_rpc(FakeRpcError(code, "x"))
+    reply = error_replies.error_reply_from_rpc(FakeRpcError(code, "x"))
     assert reply.http_status == 503 and reply.retry_after == 5 and "system" in reply.body["errors"]
 
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNIMPLEMENTED])
 def test_unknown_codes_are_500_without_leaking_details(code):
-    reply = status_table.error_reply_from_rpc(FakeRpcError(code, "Traceback (most recent call last): ..."))
-    assert reply == status_table.ErrorReply(500, {"errors": {"system": ["Internal error"]}}, None)
+    reply = error_replies.error_reply_from_rpc(FakeRpcError(code, "Traceback (most recent call last): ..."))
+    assert reply == error_replies.ErrorReply(500, {"errors": {"system": ["Internal error"]}}, None)
 
 
 def test_missing_details_fall_back_to_the_code_name():
-    reply = status_table.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.NOT_FOUND, None))
+    reply = error_replies.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.NOT_FOUND, None))
     assert reply.body == {"errors": {"request": ["not_found"]}}
 
 
 def test_permission_denied_looks_like_not_found():
-    reply = status_table.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.PERMISSION_DENIED, "not yours"))
+    reply = error_replies.error_reply_from_rpc(FakeRpcError(grpc.StatusCode.PERMISSION_DENIED, "not yours"))
     assert reply.http_status == 404
 
 
@@ -248,5 +249,24 @@ def test_rich_status_from_another_grpc_server_is_read_too():
     detail.Pack(bad)
     status = rpc_status.to_status(status_pb2.Status(code=grpc.StatusCode.FAILED_PRECONDITION.value[0],
                                                     message="nope", details=[detail]))
-    reply = status_table.error_reply_from_rpc(FakeRpcError.from_status(status))
-    assert reply == status_table.ErrorReply(400, {"errors": {"params": {"name": ["is taken"]}}}, None)
+    reply = error_replies.error_reply_from_rpc(FakeRpcError.from_status(status))
+    assert reply == error_replies.ErrorReply(400, {"errors": {"params": {"name": ["is taken"]}}}, None)
+
+
+# -- error_reply_for: a domain error the gateway finds itself --------------------------------------
+
+@pytest.mark.parametrize("exc", [
+    errors.InvalidParams({"duration": ["too long"]}),
+    errors.InvalidRequest("Malformed JSON body"),
+    errors.NotFound("snapshot not found"),
+    errors.AlreadyExists("a space named 'x' already exists"),
+    errors.Unauthenticated("Authorization failed"),
+    errors.Unavailable("queue down", retry_after=12),
+])
+def test_gateway_renders_its_own_errors_as_the_services_would(exc):
+    assert error_replies.error_reply_for(exc) == _round_trip(exc)
+
+
+def test_unsupported_media_type_is_415():
+    reply = error_replies.error_reply_for(UnsupportedMediaType("Unsupported content type 'text/xml'"))
+    assert reply == error_replies.ErrorReply(415, {"errors": {"request": ["Unsupported content type 'text/xml'"]}})
