@@ -11,8 +11,8 @@ import aiohttp
 
 from notifier_svc import snapshot_text
 from notifier_svc.delivery import Delivery
-from notifier_svc.notifier import Attempt, Notifier, PermanentDeliveryError
-from notifier_svc.vendor_http import UNSENDABLE_SETTING, VendorHttp, VendorReply, raise_for_reply
+from notifier_svc.notifier import Attempt, PermanentDeliveryError
+from notifier_svc.vendor_http import UNSENDABLE_SETTING, VendorNotifier, VendorReply
 
 MAX_BODY = 4000  # one text line stays readable; the message is cut before the link is
 # What Campfire (a Rails app) answers a refused login with.
@@ -54,12 +54,9 @@ def campfire_messages(d: Delivery) -> list[tuple[str, dict]]:
     return steps
 
 
-class CampfireNotifier(Notifier):
+class CampfireNotifier(VendorNotifier):
     type = "campfire"
     secret_settings = ("token",)
-
-    def __init__(self, http: VendorHttp) -> None:
-        self.http = http
 
     def credential_pairs(self, delivery: Delivery) -> tuple[tuple[str, str], ...]:
         return ((delivery.setting("token"), BASIC_PASSWORD),)
@@ -79,9 +76,8 @@ class CampfireNotifier(Notifier):
         except ValueError:   # a ":" in the token cannot be sent as a Basic user
             raise PermanentDeliveryError(f"campfire: {UNSENDABLE_SETTING}") from None
 
-        reply = await self.http.request("campfire", "GET", f"{base}/rooms.json", headers=auth,
-                                        deadline=attempt.deadline)
-        raise_for_reply("campfire", reply, campfire_words(reply))
+        reply = await self.http.exchange("campfire", "GET", f"{base}/rooms.json", campfire_words, headers=auth,
+                                         deadline=attempt.deadline)
         body = reply.json()
         rooms = body.get("rooms") if isinstance(body, dict) else None
         if not isinstance(rooms, list):
@@ -93,8 +89,7 @@ class CampfireNotifier(Notifier):
         for step, message in campfire_messages(delivery):
             if step in attempt.steps_done:
                 continue
-            reply = await self.http.request("campfire", "POST", f"{base}/room/{room_id}/speak.json",
-                                            json_body=message, headers=auth, deadline=attempt.deadline)
-            raise_for_reply("campfire", reply, campfire_words(reply))
+            await self.http.exchange("campfire", "POST", f"{base}/room/{room_id}/speak.json", campfire_words,
+                                     json_body=message, headers=auth, deadline=attempt.deadline)
             attempt.steps_done.add(step)
         return ""

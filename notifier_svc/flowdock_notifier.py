@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 from notifier_svc import snapshot_text
 from notifier_svc.delivery import Delivery
-from notifier_svc.notifier import Attempt, Notifier, PermanentDeliveryError
-from notifier_svc.vendor_http import VendorHttp, VendorReply, raise_for_reply
+from notifier_svc.notifier import Attempt, PermanentDeliveryError
+from notifier_svc.vendor_http import VendorNotifier, VendorReply
 
 DEFAULT_SERVER_URL = "https://api.flowdock.com"
 MAX_CONTENT = 8096
@@ -39,12 +39,9 @@ def flowdock_words(reply: VendorReply) -> str:
     return ""
 
 
-class FlowdockNotifier(Notifier):
+class FlowdockNotifier(VendorNotifier):
     type = "flowdock"
     secret_settings = ("api_token",)
-
-    def __init__(self, http: VendorHttp) -> None:
-        self.http = http
 
     async def send(self, delivery: Delivery, attempt: Attempt) -> str:
         token = delivery.setting("api_token")
@@ -52,7 +49,6 @@ class FlowdockNotifier(Notifier):
             raise PermanentDeliveryError("flowdock: the service has no api_token")
         base = delivery.setting("server_url", DEFAULT_SERVER_URL).rstrip("/").removesuffix("/v1")
         url = f"{base}/v1/messages/chat/{quote(token, safe='')}"
-        reply = await self.http.request("flowdock", "POST", url, json_body=flowdock_payload(delivery),
-                                        deadline=attempt.deadline)
-        raise_for_reply("flowdock", reply, flowdock_words(reply))
+        await self.http.exchange("flowdock", "POST", url, flowdock_words, json_body=flowdock_payload(delivery),
+                                 deadline=attempt.deadline)
         return ""

@@ -10,12 +10,14 @@ from urllib.parse import quote
 
 from notifier_svc import snapshot_text
 from notifier_svc.delivery import Delivery
-from notifier_svc.notifier import Attempt, Notifier, PermanentDeliveryError
-from notifier_svc.vendor_http import VendorHttp, VendorReply, raise_for_reply
+from notifier_svc.notifier import Attempt, PermanentDeliveryError
+from notifier_svc.vendor_http import VendorNotifier, VendorReply
 
 DEFAULT_SERVER_URL = "https://api.hipchat.com"
 MAX_MESSAGE = 10_000
-COLORS = ("yellow", "green", "red", "purple", "gray", "random")
+# A hipchat service has no color setting (the destination's settings are
+# auth_token, room_id, from, notify and server_url): every card is gray.
+COLOR = "gray"
 
 
 def hipchat_html(d: Delivery, message: str) -> str:
@@ -33,13 +35,12 @@ def hipchat_html(d: Delivery, message: str) -> str:
 def hipchat_payload(d: Delivery) -> dict:
     # Over the cap, the message text is cut; the link and the image stay.
     message = snapshot_text.fit(MAX_MESSAGE, lambda text: hipchat_html(d, text), d.message)
-    color = d.setting("color", "gray")
     return {
         "message": message,
         "message_format": "html",
         "notify": d.setting("notify", "0") == "1",
         "from": d.setting("from", "chartsnap"),
-        "color": color if color in COLORS else "gray",
+        "color": COLOR,
     }
 
 
@@ -53,12 +54,9 @@ def hipchat_words(reply: VendorReply) -> str:
     return ""
 
 
-class HipChatNotifier(Notifier):
+class HipChatNotifier(VendorNotifier):
     type = "hipchat"
     secret_settings = ("auth_token",)
-
-    def __init__(self, http: VendorHttp) -> None:
-        self.http = http
 
     async def send(self, delivery: Delivery, attempt: Attempt) -> str:
         token, room = delivery.setting("auth_token"), delivery.setting("room_id")
@@ -67,7 +65,6 @@ class HipChatNotifier(Notifier):
         base = delivery.setting("server_url", DEFAULT_SERVER_URL).rstrip("/")
         base = base.removesuffix("/v2")  # self-hosted servers are often configured with the API prefix
         url = f"{base}/v2/room/{quote(room, safe='')}/notification"
-        reply = await self.http.request("hipchat", "POST", url, json_body=hipchat_payload(delivery),
-                                        headers={"Authorization": f"Bearer {token}"}, deadline=attempt.deadline)
-        raise_for_reply("hipchat", reply, hipchat_words(reply))
+        await self.http.exchange("hipchat", "POST", url, hipchat_words, json_body=hipchat_payload(delivery),
+                                 headers={"Authorization": f"Bearer {token}"}, deadline=attempt.deadline)
         return ""

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from notifier_svc import snapshot_text
 from notifier_svc.delivery import Delivery
-from notifier_svc.notifier import Attempt, Notifier, PermanentDeliveryError
-from notifier_svc.vendor_http import VendorHttp, VendorReply, raise_for_reply
+from notifier_svc.notifier import Attempt, PermanentDeliveryError
+from notifier_svc.vendor_http import VendorNotifier, VendorReply
 
 SLACK_BLUE = "#2a7ae2"
 # Slack's documented webhook errors are bare snake_case codes
@@ -59,18 +59,14 @@ def webhook_target(settings_url: str, server_url: str = "") -> str:
     return urlunsplit((base.scheme, base.netloc, base.path + hook.path, hook.query, ""))
 
 
-class SlackNotifier(Notifier):
+class SlackNotifier(VendorNotifier):
     type = "slack"
     secret_settings = ("url",)
-
-    def __init__(self, http: VendorHttp) -> None:
-        self.http = http
 
     async def send(self, delivery: Delivery, attempt: Attempt) -> str:
         url = webhook_target(delivery.setting("url"), delivery.setting("server_url"))
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(delivery.setting("url")).path.strip("/"):
             raise PermanentDeliveryError("slack: the service has no valid webhook url")
-        reply = await self.http.request("slack", "POST", url, json_body=slack_payload(delivery),
-                                        deadline=attempt.deadline)
-        raise_for_reply("slack", reply, slack_words(reply))
+        await self.http.exchange("slack", "POST", url, slack_words, json_body=slack_payload(delivery),
+                                 deadline=attempt.deadline)
         return ""

@@ -13,12 +13,12 @@ import os
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import aiohttp
 
 from notifier_svc.guarded_connector import DestinationRefused, GuardedConnector
-from notifier_svc.notifier import PermanentDeliveryError, TransientDeliveryError
+from notifier_svc.notifier import Notifier, PermanentDeliveryError, TransientDeliveryError
 from notifier_svc.outbound_policy import OutboundPolicy
 from notifier_svc.retry_policy import parse_retry_after
 
@@ -127,10 +127,26 @@ class VendorHttp:
         except aiohttp.ClientError as exc:
             raise TransientDeliveryError(f"{vendor}: connection failed ({type(exc).__name__})") from None
 
+    async def exchange(self, vendor: str, method: str, url: str, words: Callable[[VendorReply], str], *,
+                       json_body: Any = None, headers: Mapping[str, str] | None = None,
+                       deadline: float | None = None) -> VendorReply:
+        """`request`, then `raise_for_reply` with what the vendor's own error
+        format says (`words`): returns only a successful reply."""
+        reply = await self.request(vendor, method, url, json_body=json_body, headers=headers, deadline=deadline)
+        raise_for_reply(vendor, reply, words(reply))
+        return reply
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class VendorNotifier(Notifier):
+    """A chat destination reached over HTTP through the shared VendorHttp."""
+
+    def __init__(self, http: VendorHttp) -> None:
+        self.http = http
 
 
 def short_words(text: str) -> str:

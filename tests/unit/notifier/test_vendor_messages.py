@@ -50,9 +50,9 @@ def test_slack_without_message_has_empty_text():
 # -- hipchat ----------------------------------------------------------------
 
 def test_hipchat_payload():
-    body = hipchat_payload(delivery("hipchat", settings={"from": "Graphs", "notify": "1", "color": "purple"}))
+    body = hipchat_payload(delivery("hipchat", settings={"from": "Graphs", "notify": "1"}))
     assert body["message_format"] == "html"
-    assert body["notify"] is True and body["from"] == "Graphs" and body["color"] == "purple"
+    assert body["notify"] is True and body["from"] == "Graphs" and body["color"] == "gray"
     msg = body["message"]
     assert '<a href="https://charts.example.com/s/1?c=2&amp;d=3"><strong>Errors &lt;5xx&gt;</strong></a>' in msg
     assert '<img src="https://img.example.com/chart/abc.png"' in msg
