@@ -7,32 +7,17 @@ from __future__ import annotations
 import io
 import json
 import logging
-from typing import Any
-
 from minio import Minio
 
-from chartsnap.settings import EnvReader
+from chartsnap.settings import S3Settings
 
 log = logging.getLogger(__name__)
 
 PUBLIC_PREFIX = "chart/"
 
 
-def s3_settings_from(env: EnvReader) -> dict[str, Any]:
-    """The CHARTSNAP_S3_* fields of every service that uses the image bucket."""
-    return {
-        "s3_endpoint": env.address("S3_ENDPOINT", "127.0.0.1:9000"),
-        "s3_access_key": env.str("S3_ACCESS_KEY", "chartsnap"),
-        "s3_secret_key": env.str("S3_SECRET_KEY", "chartsnap-local-secret"),
-        "s3_bucket": env.str("S3_BUCKET", "chartsnap"),
-        "s3_secure": env.bool("S3_SECURE", False),
-    }
-
-
-def image_store_for(settings: Any) -> "ImageStore":
-    """The image bucket named by a settings object holding those fields."""
-    return ImageStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
-                      settings.s3_bucket, settings.s3_secure)
+def image_store_for(s3: S3Settings) -> "ImageStore":
+    return ImageStore(s3.endpoint, s3.access_key, s3.secret_key, s3.bucket, s3.secure)
 
 
 def public_read_policy(bucket: str) -> str:

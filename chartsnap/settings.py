@@ -25,6 +25,18 @@ class NatsLogin:
     password: str = field(default="", repr=False)  # kept out of logs
 
 
+@dataclass(frozen=True)
+class S3Settings:
+    """The image bucket and how to reach it (CHARTSNAP_S3_*), the same for
+    every service that stores or reads images. The defaults are `make run`'s."""
+
+    endpoint: str = "127.0.0.1:9000"   # host:port
+    access_key: str = "chartsnap"
+    secret_key: str = field(default="chartsnap-local-secret", repr=False)  # kept out of logs
+    bucket: str = "chartsnap"
+    secure: bool = False               # https to the endpoint
+
+
 class EnvReader:
     PREFIX = "CHARTSNAP_"
 
@@ -113,6 +125,16 @@ class EnvReader:
         if bool(user) != bool(password):
             self.problems.append(f"{self.PREFIX}NATS_USER and its password must be set together")
         return NatsLogin(user, password)
+
+    def s3(self) -> S3Settings:
+        default = S3Settings()
+        return S3Settings(
+            endpoint=self.address("S3_ENDPOINT", default.endpoint),
+            access_key=self.str("S3_ACCESS_KEY", default.access_key),
+            secret_key=self.str("S3_SECRET_KEY", default.secret_key),
+            bucket=self.str("S3_BUCKET", default.bucket),
+            secure=self.bool("S3_SECURE", default.secure),
+        )
 
     def data_dir(self) -> Path:
         return self.path("DATA_DIR", Path("var"))

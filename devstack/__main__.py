@@ -38,7 +38,8 @@ def main() -> int:
         gateway=port_of(env, "GATEWAY_ADDR", "127.0.0.1:8080"),
         notifier_health=port_of(env, "NOTIFIER_HEALTH_ADDR", "127.0.0.1:50053"),
     )
-    creds = S3Credentials(env.str("S3_ACCESS_KEY", "chartsnap"), env.str("S3_SECRET_KEY", "chartsnap-local-secret"))
+    s3 = env.s3()
+    creds = S3Credentials(s3.access_key, s3.secret_key)
     try:
         env.finish()
     except SettingsError as exc:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from chartsnap import nats_authorization
-from chartsnap.settings import NatsLogin
+from chartsnap.settings import NatsLogin, S3Settings
 
 if TYPE_CHECKING:
     from devstack.supervisor import Supervisor
@@ -194,10 +194,12 @@ def start(spec: ProcessSpec) -> ManagedProcess:
     return proc
 
 
-@dataclass
+@dataclass(frozen=True)
 class S3Credentials:
-    access_key: str = "chartsnap"
-    secret_key: str = field(default="chartsnap-local-secret", repr=False)
+    """The S3 store's root keys, which the stack hands every service."""
+
+    access_key: str = S3Settings.access_key
+    secret_key: str = field(default=S3Settings.secret_key, repr=False)
 
 
 def load_nats_passwords(data_dir: Path) -> dict[str, str]:

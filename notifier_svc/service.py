@@ -64,7 +64,7 @@ class NotifierService:
 
 
 async def start_notifier_service(settings: NotifierSettings) -> NotifierService:
-    images = StoredImages(image_store_for(settings))
+    images = StoredImages(image_store_for(settings.s3))
     nc = await connect_nats(settings.nats_url, settings.nats_login, name="notifier_svc")
     js = nc.jetstream()
     await queue.ensure_streams(js)
@@ -82,7 +82,7 @@ async def start_notifier_service(settings: NotifierSettings) -> NotifierService:
     task = asyncio.create_task(worker.run(), name="notifier-worker")
 
     server = grpc.aio.server()
-    health = add_health(server, SERVICE_NAMES)
+    health = add_health(server)
     port = bind(server, settings.health_addr)
     await server.start()
     await mark_serving(health, SERVICE_NAMES)

@@ -7,8 +7,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from chartsnap.budgets import notify_budget_from
-from chartsnap.image_store import s3_settings_from
-from chartsnap.settings import EnvReader, NatsLogin
+from chartsnap.settings import EnvReader, NatsLogin, S3Settings
 from notifier_svc.outbound_policy import OutboundPolicy
 from notifier_svc.retry_policy import RetryPolicy
 from notifier_svc.smtp_sender import DEFAULT_SMTP_FROM, SmtpServer
@@ -19,23 +18,13 @@ from notifier_svc.vendor_http import AttemptTimeouts
 class NotifierSettings:
     nats_url: str
     health_addr: str
-    s3_endpoint: str
-    s3_access_key: str
-    s3_secret_key: str
-    s3_bucket: str
-    s3_secure: bool
+    s3: S3Settings             # the image bucket (its repr hides the secret key)
     concurrency: int           # delivery messages handled at once
     smtp: SmtpServer
     retry: RetryPolicy
     timeouts: AttemptTimeouts
     outbound: OutboundPolicy   # chat destinations allowed beyond public addresses (CHARTSNAP_OUTBOUND_ALLOW)
     nats_login: NatsLogin = NatsLogin()  # CHARTSNAP_NATS_USER / _PASSWORD (repr hides the password)
-
-    def __repr__(self) -> str:  # keep the S3 secret key out of logs
-        return (f"NotifierSettings(nats_url={self.nats_url!r}, health_addr={self.health_addr!r}, "
-                f"s3_endpoint={self.s3_endpoint!r}, s3_bucket={self.s3_bucket!r}, "
-                f"concurrency={self.concurrency}, smtp={self.smtp!r}, retry={self.retry!r}, "
-                f"timeouts={self.timeouts!r}, outbound={self.outbound!r})")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "NotifierSettings":
@@ -60,7 +49,7 @@ class NotifierSettings:
         settings = cls(
             nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             health_addr=env.address("NOTIFIER_HEALTH_ADDR", "127.0.0.1:50053"),
-            **s3_settings_from(env),
+            s3=env.s3(),
             concurrency=env.int("NOTIFIER_CONCURRENCY", 16, lo=1, hi=1000),
             smtp=SmtpServer(
                 host=env.str("SMTP_HOST", "127.0.0.1"),

@@ -102,11 +102,11 @@ async def start_render_service(settings: RenderSettings) -> RenderService:
     # Health first, NOT_SERVING, so probes can tell "starting / waiting for a
     # dependency" from "gone".
     server = grpc.aio.server()
-    health = add_health(server, SERVICE_NAMES)
+    health = add_health(server)
     port = bind(server, settings.health_addr)
     await server.start()
     await mark_not_serving(health, SERVICE_NAMES)
-    images = image_store_for(settings)
+    images = image_store_for(settings.s3)
     await ensure_bucket_when_reachable(images)
     # Returns once each browser's first start succeeded or failed; failed ones
     # are retried in the background (health follows).

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from chartsnap.image_store import s3_settings_from
-from chartsnap.settings import EnvReader, NatsLogin
+from chartsnap.settings import EnvReader, NatsLogin, S3Settings
 from chartsnap.budgets import render_budget_from
 from render_svc.chromium_driver import DEFAULT_CHROMEDRIVER_PATH, DEFAULT_CHROMIUM_PATH
 from render_svc.warm_renderer import DEFAULT_START_TIMEOUT_S
@@ -23,11 +22,7 @@ def default_slots(browsers: int) -> int:
 class RenderSettings:
     nats_url: str
     health_addr: str
-    s3_endpoint: str
-    s3_access_key: str
-    s3_secret_key: str = field(repr=False)  # kept out of logs
-    s3_bucket: str
-    s3_secure: bool
+    s3: S3Settings             # the image bucket (its repr hides the secret key)
     slots: int                 # render requests in flight (taken from the queue, not yet acked)
     browsers: int              # warm browser sessions (concurrent embeds/captures)
     max_renders_per_browser: int
@@ -51,7 +46,7 @@ class RenderSettings:
         settings = cls(
             nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             health_addr=env.address("RENDER_HEALTH_ADDR", "127.0.0.1:50052"),
-            **s3_settings_from(env),
+            s3=env.s3(),
             slots=env.int("RENDER_SLOTS", default_slots(browsers), lo=1, hi=64),
             browsers=browsers,
             max_renders_per_browser=env.int("RENDER_MAX_PER_BROWSER", 500, lo=1),

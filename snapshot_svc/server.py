@@ -100,7 +100,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     )
     destinations_pb2_grpc.add_DestinationServiceServicer_to_server(DestinationServicer(auth, destinations), server)
     accounts_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(auth), server)
-    health = add_health(server, SERVICE_NAMES)
+    health = add_health(server)
     port = bind(server, settings.listen_addr)
     await server.start()
     tasks = [

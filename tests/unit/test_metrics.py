@@ -81,7 +81,7 @@ async def test_gateway_records_route_template_and_final_status() -> None:
 
 async def test_rpc_interceptor_times_calls_by_method_and_code() -> None:
     server = grpc.aio.server(interceptors=[RpcMetricsInterceptor()])
-    health = add_health(server, [])
+    health = add_health(server)
     port = bind(server, "127.0.0.1:0")
     await server.start()
     await mark_serving(health, [])

@@ -144,3 +144,19 @@ def test_paths_resolve(tmp_path):
     assert env.data_dir() == (tmp_path / "data").resolve()
     assert EnvReader({}).data_dir() == Path("var").resolve()
     assert EnvReader({}).path("X", Path("rel")) == Path("rel").resolve()
+
+
+def test_s3_settings_are_read_once_and_hide_the_secret_key():
+    from chartsnap.settings import S3Settings
+    from notifier_svc.settings import NotifierSettings
+    from render_svc.settings import RenderSettings
+
+    environ = {"CHARTSNAP_S3_ENDPOINT": "s3.example.com:443", "CHARTSNAP_S3_ACCESS_KEY": "AK",
+               "CHARTSNAP_S3_SECRET_KEY": "very-secret-key", "CHARTSNAP_S3_BUCKET": "images",
+               "CHARTSNAP_S3_SECURE": "true"}
+    expected = S3Settings("s3.example.com:443", "AK", "very-secret-key", "images", True)
+    assert EnvReader(environ).s3() == expected
+    assert EnvReader({}).s3() == S3Settings()
+    for settings in (RenderSettings.from_env(environ), NotifierSettings.from_env(environ)):
+        assert settings.s3 == expected
+        assert "very-secret-key" not in repr(settings)

@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 
 from chartsnap import queue
 from chartsnap.image_store import ImageStore
+from chartsnap.settings import S3Settings
 from devstack.processes import Stack
 from notifier_svc.outbound_policy import OutboundPolicy
 from notifier_svc.retry_policy import RetryPolicy
@@ -114,8 +115,7 @@ def settings_for(infra: Stack, smtp_peer: SmtpPeer, **changes: object) -> Notifi
     (e.g. smtp=SmtpServer(...), retry=RetryPolicy(...))."""
     settings = NotifierSettings(
         nats_url=infra.nats_url, nats_login=infra.nats_admin_login, health_addr="127.0.0.1:0",
-        s3_endpoint=infra.s3_endpoint, s3_access_key=infra.creds.access_key,
-        s3_secret_key=infra.creds.secret_key, s3_bucket="chartsnap", s3_secure=False,
+        s3=S3Settings(infra.s3_endpoint, infra.creds.access_key, infra.creds.secret_key),
         concurrency=8,
         smtp=smtp_server_of(smtp_peer),
         retry=TEST_RETRY, timeouts=TEST_TIMEOUTS, outbound=OutboundPolicy.parse(TEST_OUTBOUND_ALLOW),

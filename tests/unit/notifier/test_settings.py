@@ -11,7 +11,7 @@ from notifier_svc.settings import NotifierSettings
 def test_defaults():
     s = NotifierSettings.from_env({})
     assert s.health_addr == "127.0.0.1:50053"
-    assert s.s3_bucket == "chartsnap"
+    assert s.s3.bucket == "chartsnap"
     assert s.concurrency == 16
     assert (s.smtp.host, s.smtp.port, s.smtp.user, s.smtp.starttls) == ("127.0.0.1", 2525, "", False)
     assert s.smtp.sender == "chartsnap <snapshots@chartsnap.local>"
