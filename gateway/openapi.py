@@ -3,7 +3,8 @@
 Written by hand, here only; tests/e2e/test_openapi_schemathesis.py runs
 schemathesis against the live gateway with it, and tests/unit/test_openapi.py
 checks that it names every route build_app registers. List bounds come from
-chartsnap.bounds, the numbers the services enforce."""
+chartsnap.bounds, the numbers the services enforce; chart types from
+chartsnap.charts; the image size range from the gateway's own check."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import json
 from typing import Any
 
 from chartsnap import bounds
+from chartsnap.charts import CHART_TYPES
+from gateway.translate import SIZE_RANGE
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -58,8 +61,11 @@ THRESHOLD = {"type": "object", "properties": {
     "operator": {"type": "string", "enum": [">", "<", "="]}, "value": NUMBER,
     "type": {"type": "string", "enum": ["red", "yellow"]}}}
 
+CHART_TYPE = {"type": "string", "enum": list(CHART_TYPES)}
+IMAGE_SIZE = {"type": "integer", "minimum": SIZE_RANGE[0], "maximum": SIZE_RANGE[1]}
+
 CHART_FIELDS = {
-    "name": _text(255), "type": {"type": "string", "enum": ["line", "stacked", "bignumber"]},
+    "name": _text(255), "type": CHART_TYPE,
     "streams": _list(ref("StreamInput"), bounds.MAX_STREAMS),
     "thresholds": _list(ref("Threshold"), bounds.MAX_THRESHOLDS),
     "min": NUMBER, "max": NUMBER, "label": _text(255), "related_space": ID, "use_last_value": {"type": "boolean"},
@@ -102,12 +108,12 @@ SCHEMAS: dict[str, Any] = {
     "SnapshotInput": {"type": "object", "required": ["subject"], "properties": {
         "subject": {"type": "object", "required": ["chart"], "properties": {"chart": {
             "type": "object", "required": ["id", "type"], "properties": {
-                "id": ID, "type": {"type": "string", "enum": ["line", "stacked", "bignumber"]},
+                "id": ID, "type": CHART_TYPE,
                 "tags": _list(ref("TagFilter"), bounds.MAX_TAG_FILTERS), "source": _text(255)}}}},
         "duration": {"type": "integer", "minimum": 60, "maximum": 31_622_400},
         "end_time": EPOCH_OR_ISO,
-        "width": {"type": "integer", "minimum": 100, "maximum": 4000},
-        "height": {"type": "integer", "minimum": 100, "maximum": 4000},
+        "width": IMAGE_SIZE,
+        "height": IMAGE_SIZE,
         "services": _list(_text(64), bounds.MAX_SNAPSHOT_SERVICES),
         "message": _text(1000)}},
     "Snapshot": {"type": "object", "required": ["id", "href", "job_href", "image_href", "subject"], "properties": {

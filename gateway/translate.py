@@ -23,6 +23,11 @@ from chartsnap.errors import ParamErrors
 from chartsnap.v1 import common_pb2, destinations_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
 from gateway import coerce
 
+# Width and height of an image, in pixels (both ends allowed): the rule the
+# snapshot service applies, checked here too so that no size outside it (0,
+# which a protobuf int32 reads as "unset", or one past int32) travels on.
+SIZE_RANGE = (100, 4000)
+
 
 def page_request(params: Mapping[str, str]) -> common_pb2.PageRequest:
     page = common_pb2.PageRequest(orderby=params.get("orderby", ""), sort=params.get("sort", ""))
@@ -89,8 +94,8 @@ def create_snapshot(body: dict) -> snapshots_pb2.CreateSnapshotRequest:
 
     def set_size(key: str) -> None:
         value = coerce.integer(body[key], key, "must be a whole number of pixels")
-        if not 0 < value < 2**31:
-            raise errors.InvalidParams.one(key, "must be from 100 to 4000 pixels")
+        if not SIZE_RANGE[0] <= value <= SIZE_RANGE[1]:
+            raise errors.InvalidParams.one(key, f"must be from {SIZE_RANGE[0]} to {SIZE_RANGE[1]} pixels")
         setattr(request, key, value)
 
     def set_services() -> None:

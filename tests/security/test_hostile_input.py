@@ -15,19 +15,7 @@ import time
 import pytest
 import requests
 
-from chartsnap.bounds import (
-    MAX_BATCH,
-    MAX_ERROR_FIELDS,
-    MAX_MEASUREMENT_TAGS,
-    MAX_QUERY_TAGS,
-    MAX_SETTINGS,
-    MAX_SNAPSHOT_SERVICES,
-    MAX_STREAMS,
-    MAX_TAG_FILTERS,
-    MAX_TAG_VALUES,
-    MAX_THRESHOLDS,
-    MORE_FIELD,
-)
+from chartsnap import bounds
 from devstack.processes import Stack
 from tests.e2e.api_client import Api
 
@@ -141,11 +129,11 @@ def test_too_many_settings_keys_is_a_400_naming_settings(api: Api) -> None:
 
 
 def test_many_long_unknown_settings_are_bounded_in_the_reply(api: Api) -> None:
-    settings = {f"{'k' * 300}{i}": "v" * 1900 for i in range(MAX_SETTINGS)}
+    settings = {f"{'k' * 300}{i}": "v" * 1900 for i in range(bounds.MAX_SETTINGS)}
     settings["url"] = "not a url"
     errors = assert_error(send(api, "POST", "/v1/services", json={"title": "t", "type": "slack",
                                                                    "settings": settings}), 400, "params")
-    assert len(errors["params"]) <= MAX_ERROR_FIELDS + 1
+    assert len(errors["params"]) <= bounds.MAX_ERROR_FIELDS + 1
 
 
 def test_twenty_invalid_streams_are_a_400_with_bounded_fields(api: Api, chart: tuple[int, int]) -> None:
@@ -154,14 +142,14 @@ def test_twenty_invalid_streams_are_a_400_with_bounded_fields(api: Api, chart: t
                 "summary_function": "nope", "tags": [{"name": "", "values": []}]} for _ in range(20)]
     errors = assert_error(send(api, "POST", f"/v1/spaces/{space_id}/charts",
                                json={"name": "bad", "streams": streams}), 400, "params")
-    assert len(errors["params"]) == MAX_ERROR_FIELDS + 1
-    assert MORE_FIELD in errors["params"]
+    assert len(errors["params"]) == bounds.MAX_ERROR_FIELDS + 1
+    assert bounds.MORE_FIELD in errors["params"]
 
 
 def test_a_batch_of_bad_samples_is_a_bounded_400(api: Api) -> None:
     samples = [{"name": "bad name!", "value": "x"} for _ in range(2000)]
     errors = assert_error(send(api, "POST", "/v1/measurements", json={"measurements": samples}), 400, "params")
-    assert len(errors["params"]) == MAX_ERROR_FIELDS + 1
+    assert len(errors["params"]) == bounds.MAX_ERROR_FIELDS + 1
 
 
 # -- numbers -----------------------------------------------------------------
@@ -247,9 +235,9 @@ def test_a_hundred_thousand_tag_values_in_a_stream(api: Api, chart: tuple[int, i
 
 @pytest.mark.parametrize("field, make", [
     ("subject.chart.tags", lambda chart_id: {"subject": {"chart": {
-        "id": chart_id, "type": "line", "tags": [{"name": f"t{i}", "values": ["*"]} for i in range(MAX_TAG_FILTERS + 1)]}}}),
+        "id": chart_id, "type": "line", "tags": [{"name": f"t{i}", "values": ["*"]} for i in range(bounds.MAX_TAG_FILTERS + 1)]}}}),
     ("services", lambda chart_id: {"subject": {"chart": {"id": chart_id, "type": "line"}},
-                                   "services": [str(i) for i in range(MAX_SNAPSHOT_SERVICES + 1)]}),
+                                   "services": [str(i) for i in range(bounds.MAX_SNAPSHOT_SERVICES + 1)]}),
 ])
 def test_snapshot_list_bounds(api: Api, chart: tuple[int, int], field: str, make) -> None:  # noqa: ANN001
     errors = assert_error(send(api, "POST", "/v1/snapshots", json=make(chart[1])), 400, "params")
@@ -257,11 +245,11 @@ def test_snapshot_list_bounds(api: Api, chart: tuple[int, int], field: str, make
 
 
 @pytest.mark.parametrize("field, body", [
-    ("streams", {"name": "n", "streams": [{"metric": "m"}] * (MAX_STREAMS + 1)}),
+    ("streams", {"name": "n", "streams": [{"metric": "m"}] * (bounds.MAX_STREAMS + 1)}),
     ("thresholds", {"name": "n", "type": "bignumber",
-                    "thresholds": [{"operator": ">", "value": 1, "type": "red"}] * (MAX_THRESHOLDS + 1)}),
+                    "thresholds": [{"operator": ">", "value": 1, "type": "red"}] * (bounds.MAX_THRESHOLDS + 1)}),
     ("streams[0].tags", {"name": "n", "streams": [
-        {"metric": "m", "tags": [{"name": f"t{i}", "values": ["*"]} for i in range(MAX_TAG_FILTERS + 1)]}]}),
+        {"metric": "m", "tags": [{"name": f"t{i}", "values": ["*"]} for i in range(bounds.MAX_TAG_FILTERS + 1)]}]}),
 ])
 def test_chart_list_bounds(api: Api, chart: tuple[int, int], field: str, body: dict) -> None:
     errors = assert_error(send(api, "POST", f"/v1/spaces/{chart[0]}/charts", json=body), 400, "params")
@@ -270,24 +258,24 @@ def test_chart_list_bounds(api: Api, chart: tuple[int, int], field: str, body: d
 
 def test_measurement_list_bounds(api: Api) -> None:
     errors = assert_error(send(api, "POST", "/v1/measurements", json={
-        "measurements": [{"name": "m", "value": 1}] * (MAX_BATCH + 1)}), 400, "params")
+        "measurements": [{"name": "m", "value": 1}] * (bounds.MAX_BATCH + 1)}), 400, "params")
     assert list(errors["params"]) == ["measurements"]
     errors = assert_error(send(api, "POST", "/v1/measurements", json={
-        "tags": {f"t{i}": "v" for i in range(MAX_MEASUREMENT_TAGS + 1)},
+        "tags": {f"t{i}": "v" for i in range(bounds.MAX_MEASUREMENT_TAGS + 1)},
         "measurements": [{"name": "m", "value": 1}]}), 400, "params")
     assert list(errors["params"]) == ["tags"]
-    query = "&".join(f"tags[t{i}]=v" for i in range(MAX_QUERY_TAGS + 1))
+    query = "&".join(f"tags[t{i}]=v" for i in range(bounds.MAX_QUERY_TAGS + 1))
     errors = assert_error(send(api, "GET", f"/v1/measurements/m?duration=60&{query}"), 400, "params")
     assert list(errors["params"]) == ["tags"]
 
 
 def test_bounds_at_the_limit_are_accepted(api: Api, chart: tuple[int, int]) -> None:
     space_id, chart_id = chart
-    tags = [{"name": "host", "values": [f"h{i}" for i in range(MAX_TAG_VALUES)]}]
+    tags = [{"name": "host", "values": [f"h{i}" for i in range(bounds.MAX_TAG_VALUES)]}]
     r = send(api, "POST", "/v1/snapshots", json={"subject": {"chart": {"id": chart_id, "type": "line", "tags": tags}}})
     assert r.status_code == 202, r.text
     r = send(api, "POST", f"/v1/spaces/{space_id}/charts",
-             json={"name": "max", "streams": [{"metric": f"m{i}"} for i in range(MAX_STREAMS)]})
+             json={"name": "max", "streams": [{"metric": f"m{i}"} for i in range(bounds.MAX_STREAMS)]})
     assert r.status_code == 201, r.text
 
 
