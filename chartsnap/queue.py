@@ -21,32 +21,24 @@ SNAPSHOT_RESULTS = "snapshot-svc-results"  # durable pull consumers of snapshot_
 SNAPSHOT_DELIVERY_RESULTS = "snapshot-svc-deliveries"
 NOTIFIER_WORKERS = "notifier-workers"      # durable pull consumer of notifier_svc
 
-# Work queues: a message is removed once acked. Result streams keep a day so a
-# snapshot service that was down catches up when it returns.
+# Seconds in which JetStream drops a second message with the same Nats-Msg-Id
+# (chartsnap.message_ids): a publish retried within it lands once.
+DUPLICATE_WINDOW_S = 300.0
+
+
+def work_queue(name: str, subjects: list[str], **limits: float) -> StreamConfig:
+    """A stream on disk from which a message is removed once acked."""
+    return StreamConfig(name=name, subjects=subjects, retention=RetentionPolicy.WORK_QUEUE,
+                        storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S, **limits)
+
+
+# A render request carries its chart's data: up to 8 MB, the server's ceiling.
+# Results are kept a day, so a snapshot service that was down catches up when
+# it returns.
 STREAMS = (
-    StreamConfig(
-        name=RENDER_STREAM,
-        subjects=[RENDER_REQUESTS],
-        retention=RetentionPolicy.WORK_QUEUE,
-        storage=StorageType.FILE,
-        duplicate_window=300.0,
-        max_msg_size=8 * 1024 * 1024,
-    ),
-    StreamConfig(
-        name=DELIVERY_STREAM,
-        subjects=[DELIVERY_REQUESTS],
-        retention=RetentionPolicy.WORK_QUEUE,
-        storage=StorageType.FILE,
-        duplicate_window=300.0,
-    ),
-    StreamConfig(
-        name=RESULTS_STREAM,
-        subjects=[RENDER_RESULTS, DELIVERY_RESULTS],
-        retention=RetentionPolicy.WORK_QUEUE,
-        storage=StorageType.FILE,
-        duplicate_window=300.0,
-        max_age=86400.0,
-    ),
+    work_queue(RENDER_STREAM, [RENDER_REQUESTS], max_msg_size=8 * 1024 * 1024),
+    work_queue(DELIVERY_STREAM, [DELIVERY_REQUESTS]),
+    work_queue(RESULTS_STREAM, [RENDER_RESULTS, DELIVERY_RESULTS], max_age=86400.0),
 )
 
 

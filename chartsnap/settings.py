@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 from urllib.parse import urlparse
 
 
@@ -51,27 +52,29 @@ class EnvReader:
     def str(self, name: str, default: str) -> str:
         return self._raw(name) or default
 
-    def int(self, name: str, default: int, *, lo: int | None = None, hi: int | None = None) -> int:
+    def _parsed(self, name: str, parse: Callable[[str], Any], what: str) -> Any:
+        """The variable through `parse`; None when unset or when it does not
+        parse (then a problem naming `what` it should be is noted)."""
         raw = self._raw(name)
         if raw is None:
-            return default
+            return None
         try:
-            value = int(raw)
+            return parse(raw)
         except ValueError:
-            self.problems.append(f"{self.PREFIX}{name}={raw!r} is not an integer")
+            self.problems.append(f"{self.PREFIX}{name}={raw!r} is not {what}")
+            return None
+
+    def int(self, name: str, default: int, *, lo: int | None = None, hi: int | None = None) -> int:
+        value = self._parsed(name, int, "an integer")
+        if value is None:
             return default
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             self.problems.append(f"{self.PREFIX}{name}={value} must be within [{lo}, {hi}]")
         return value
 
     def float(self, name: str, default: float, *, lo: float | None = None) -> float:
-        raw = self._raw(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            self.problems.append(f"{self.PREFIX}{name}={raw!r} is not a number")
+        value = self._parsed(name, float, "a number")
+        if value is None:
             return default
         if lo is not None and value < lo:
             self.problems.append(f"{self.PREFIX}{name}={value} must be ≥ {lo}")
