@@ -5,6 +5,7 @@ snapshot request (mail, Slack, HipChat, Flowdock, Campfire).
     delivery_runner.py attempts, waits and journal entries of one delivery
     delivery_ledger.py the journal in a NATS key-value bucket
     *_notifier.py      one class per destination type (registry.py maps them)
+    vendor_http.py     one HTTP exchange with a chat vendor, bounded, and what its answer means
     outbound_policy.py which addresses chat requests may reach (CHARTSNAP_OUTBOUND_ALLOW);
                        guarded_connector.py applies it to every address aiohttp connects to
     retry_policy.py    the time budget of one delivery's retries
