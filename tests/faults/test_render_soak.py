@@ -39,7 +39,7 @@ from nats.js.errors import NotFoundError
 from bench import sample_charts
 from chartsnap import queue
 from chartsnap.image_store import ImageStore
-from chartsnap.processes import free_port, s3_spec, service_spec, start, wait_until
+from devstack.processes import free_port, s3_spec, service_spec, start, wait_until
 from chartsnap.v1 import render_pb2
 from render_svc.chart_figure import build_figure
 from render_svc.chromium_driver import DEFAULT_CHROMIUM_PATH, descendant_pids, is_running, rss_bytes
