@@ -23,10 +23,14 @@ from chartsnap.errors import ParamErrors
 from chartsnap.v1 import common_pb2, destinations_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
 from gateway import coerce
 
-# Width and height of an image, in pixels (both ends allowed): the rule the
-# snapshot service applies, checked here too so that no size outside it (0,
-# which a protobuf int32 reads as "unset", or one past int32) travels on.
+# Width and height of an image, in pixels (both ends allowed). The snapshot
+# service checks this range, with every other field of the request, so that
+# one reply names every bad field.
 SIZE_RANGE = (100, 4000)
+# What the gateway itself stops: a size the int32 field cannot carry, or 0,
+# which the service would read as "unset" (the default size). Every such
+# value is outside SIZE_RANGE, so it is refused in the range's words.
+SIZE_TRANSPORTABLE = (1, 2**31 - 1)
 
 
 def page_request(params: Mapping[str, str]) -> common_pb2.PageRequest:
@@ -94,7 +98,7 @@ def create_snapshot(body: dict) -> snapshots_pb2.CreateSnapshotRequest:
 
     def set_size(key: str) -> None:
         value = coerce.integer(body[key], key, "must be a whole number of pixels")
-        if not SIZE_RANGE[0] <= value <= SIZE_RANGE[1]:
+        if not SIZE_TRANSPORTABLE[0] <= value <= SIZE_TRANSPORTABLE[1]:
             raise errors.InvalidParams.one(key, f"must be from {SIZE_RANGE[0]} to {SIZE_RANGE[1]} pixels")
         setattr(request, key, value)
 
