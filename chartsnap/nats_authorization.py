@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from chartsnap import queue
+from chartsnap.queue import DELIVERY_LEDGER_BUCKET
 
 SNAPSHOT_USER = "snapshot_svc"
 RENDER_USER = "render_svc"
@@ -26,10 +27,6 @@ NOTIFIER_USER = "notifier_svc"
 ADMIN_USER = "chartsnap_admin"  # tests and operators: everything
 SERVICE_USERS = (SNAPSHOT_USER, RENDER_USER, NOTIFIER_USER)
 USERS = (*SERVICE_USERS, ADMIN_USER)
-
-# The notifier's delivery journal (a JetStream key-value bucket). Its name is
-# defined by notifier_svc.delivery_ledger.BUCKET; a unit test holds the two equal.
-DELIVERY_LEDGER_BUCKET = "chartsnap_deliveries"
 
 JS_API = "$JS.API"
 STREAM_NAMES = tuple(config.name for config in queue.STREAMS)

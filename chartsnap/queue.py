@@ -21,6 +21,10 @@ SNAPSHOT_RESULTS = "snapshot-svc-results"  # durable pull consumers of snapshot_
 SNAPSHOT_DELIVERY_RESULTS = "snapshot-svc-deliveries"
 NOTIFIER_WORKERS = "notifier-workers"      # durable pull consumer of notifier_svc
 
+# The notifier's delivery journal, a JetStream key-value bucket (which delivery
+# was sent); named here because the NATS permissions grant it too.
+DELIVERY_LEDGER_BUCKET = "chartsnap_deliveries"
+
 # Seconds in which JetStream drops a second message with the same Nats-Msg-Id
 # (chartsnap.message_ids): a publish retried within it lands once.
 DUPLICATE_WINDOW_S = 300.0

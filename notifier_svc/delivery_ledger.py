@@ -10,9 +10,9 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from chartsnap.queue import DELIVERY_LEDGER_BUCKET as BUCKET
 from notifier_svc.delivery_journal import DeliveryRecord, JournalConflict
 
-BUCKET = "chartsnap_deliveries"
 # Long enough to outlive any redelivery of the request (its stream keeps
 # unacked messages; results are kept a day).
 RECORD_TTL = 7 * 86400.0
