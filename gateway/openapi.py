@@ -12,8 +12,7 @@ import json
 from typing import Any
 
 from chartsnap import bounds
-from chartsnap.charts import CHART_TYPES
-from gateway.translate import SIZE_RANGE
+from chartsnap.charts import CHART_TYPES, SIZE_RANGE
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"

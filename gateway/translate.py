@@ -19,14 +19,13 @@ from chartsnap.bounds import (
     MAX_TAG_VALUES,
     MAX_THRESHOLDS,
 )
+from chartsnap.charts import SIZE_RANGE
 from chartsnap.errors import ParamErrors
 from chartsnap.v1 import common_pb2, destinations_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
 from gateway import coerce
 
-# Width and height of an image, in pixels (both ends allowed). The snapshot
-# service checks this range, with every other field of the request, so that
-# one reply names every bad field.
-SIZE_RANGE = (100, 4000)
+# The snapshot service checks SIZE_RANGE (chartsnap.charts), with every other
+# field of the request, so that one reply names every bad field.
 # What the gateway itself stops: a size the int32 field cannot carry, or 0,
 # which the service would read as "unset" (the default size). Every such
 # value is outside SIZE_RANGE, so it is refused in the range's words.
