@@ -29,7 +29,8 @@ from bench.sample_charts import big_number_chart, line_chart, stacked_chart
 from bench.stock_export import start_stock_driver, stock_export_png
 from render_svc.chart_figure import build_figure
 from render_svc.chart_spec import ChartSpec
-from render_svc.warm_renderer import BrowserSession, serialize
+from render_svc.browser_session import BrowserSession
+from render_svc.figure_json import serialize
 
 log = logging.getLogger(__name__)
 

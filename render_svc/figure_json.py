@@ -43,3 +43,11 @@ def _item_in_new_document(figure: LayoutDOM) -> dict[str, Any]:
     document.add_root(figure)
     return {"target_id": None, "root_id": figure.id, "doc": document.to_json(deferred=False),
             "version": bokeh.__version__}
+
+
+def figure_size(figure: LayoutDOM) -> tuple[int, int]:
+    """The fixed (width, height) in px a figure is drawn at."""
+    width, height = getattr(figure, "width", None), getattr(figure, "height", None)
+    if not width or not height:
+        raise ValueError("the figure needs a fixed width and height to be rendered")
+    return int(width), int(height)

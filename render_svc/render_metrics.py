@@ -10,7 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from chartsnap.metrics import STEP_BUCKETS
-from render_svc.warm_renderer import RendererPool
+from render_svc.browser_pool import RendererPool
 from render_svc.worker import Timings
 
 QUEUE_WAIT = Histogram(

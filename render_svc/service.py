@@ -23,8 +23,9 @@ from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_servi
 from chartsnap.image_store import ImageStore, image_store_for
 from chartsnap.metrics import MetricsServer, serve_metrics
 from render_svc import render_metrics
+from render_svc.browser_pool import RendererPool
 from render_svc.settings import RenderSettings
-from render_svc.warm_renderer import RendererPool
+from render_svc.warm_renderer import BrowserOptions
 from render_svc.worker import CAN_RENDER_POLL_S, RenderWorker
 
 log = logging.getLogger(__name__)
@@ -110,11 +111,10 @@ async def start_render_service(settings: RenderSettings) -> RenderService:
     await ensure_bucket_when_reachable(images)
     # Returns once each browser's first start succeeded or failed; failed ones
     # are retried in the background (health follows).
-    pool = await asyncio.to_thread(
-        lambda: RendererPool(size=settings.browsers, max_renders=settings.max_renders_per_browser,
-                             render_timeout_s=settings.render_timeout,
+    options = BrowserOptions(max_renders=settings.max_renders_per_browser, render_timeout_s=settings.render_timeout,
                              start_timeout_s=settings.browser_start_timeout,
-                             chromium_path=settings.chromium_path, chromedriver_path=settings.chromedriver_path))
+                             chromium_path=settings.chromium_path, chromedriver_path=settings.chromedriver_path)
+    pool = await asyncio.to_thread(RendererPool, settings.browsers, options)
     nc = await connect_nats(settings.nats_url, settings.nats_login, name="render_svc")
     js = nc.jetstream()
     await queue.ensure_streams(js)

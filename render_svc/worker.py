@@ -33,10 +33,11 @@ from chartsnap.charts import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from chartsnap.pull_consumer import WorkSlots, keep_in_progress
 from chartsnap.v1 import render_pb2
 from chartsnap.image_store import ImageStore
-from render_svc.request_spec import spec_from_request
+from render_svc.browser_pool import RendererPool
 from render_svc.figure_templates import figure_item_json
+from render_svc.render_errors import ChartScriptError, RenderError
+from render_svc.request_spec import spec_from_request
 from render_svc.retry_budget import ACK_WAIT_S, Verdict, after_failure, crashed_deliveries, default_total_budget
-from render_svc.warm_renderer import ChartScriptError, RenderError, RendererPool
 
 log = logging.getLogger(__name__)
 

@@ -41,18 +41,14 @@ from chartsnap import queue
 from chartsnap.image_store import ImageStore
 from devstack.processes import free_port, s3_spec, service_spec, start, wait_until
 from chartsnap.v1 import render_pb2
+from render_svc.browser_pool import START_RETRY_MAX_DELAY_S, RendererPool
 from render_svc.chart_figure import build_figure
 from render_svc.chromium_driver import DEFAULT_CHROMIUM_PATH, descendant_pids, is_running, rss_bytes
+from render_svc.figure_json import serialize
 from render_svc.retry_budget import ACK_WAIT_S
 from render_svc.settings import RenderSettings
 from render_svc.service import S3_RETRY_MAX_DELAY_S
-from render_svc.warm_renderer import (
-    DEFAULT_RENDER_TIMEOUT_S,
-    DEFAULT_START_TIMEOUT_S,
-    START_RETRY_MAX_DELAY_S,
-    RendererPool,
-    serialize,
-)
+from render_svc.warm_renderer import DEFAULT_RENDER_TIMEOUT_S, DEFAULT_START_TIMEOUT_S, BrowserOptions
 from render_svc.worker import CAN_RENDER_POLL_S
 
 os.environ.setdefault("BOKEH_IN_DOCKER", "1")
@@ -176,8 +172,9 @@ def test_soak_3000_renders_recycling_every_25_renders_per_browser() -> None:
     RENDERS / (MAX_RENDERS + overrun) - K and RENDERS / MAX_RENDERS, where the
     overrun (renders a due browser serves until its successor is ready) is at
     most the pool's render rate times K starts at the slowest measured start."""
-    pool = RendererPool(size=BROWSERS, max_renders=MAX_RENDERS, render_timeout_s=DEFAULT_RENDER_TIMEOUT_S,
-                        start_timeout_s=DEFAULT_START_TIMEOUT_S)
+    pool = RendererPool(size=BROWSERS, options=BrowserOptions(max_renders=MAX_RENDERS,
+                                                             render_timeout_s=DEFAULT_RENDER_TIMEOUT_S,
+                                                             start_timeout_s=DEFAULT_START_TIMEOUT_S))
     try:
         fresh_rss = tree_rss()
         started = time.monotonic()
@@ -216,7 +213,8 @@ def test_browser_tree_killed_mid_load_fails_no_render_and_is_replaced() -> None:
     call within call_bound_s, exactly one replacement, started within the
     start bound, and none of the killed pids alive afterwards."""
     renders, kill_at = 200, 50
-    pool = RendererPool(size=BROWSERS, max_renders=10 * renders, start_timeout_s=DEFAULT_START_TIMEOUT_S)
+    pool = RendererPool(size=BROWSERS, options=BrowserOptions(max_renders=10 * renders,
+                                                             start_timeout_s=DEFAULT_START_TIMEOUT_S))
     killed: list[int] = []
     first_pids = set(pool.browser_pids())
 

@@ -16,8 +16,8 @@ from PIL import Image
 from chartsnap import queue
 from chartsnap.v1 import render_pb2
 from chartsnap.image_store import ImageStore
+from render_svc.browser_pool import RendererPool
 from render_svc.retry_budget import ACK_WAIT_S
-from render_svc.warm_renderer import RendererPool
 from render_svc.worker import RenderWorker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]

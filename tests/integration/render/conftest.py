@@ -12,7 +12,7 @@ import pytest
 
 from bench.stock_export import start_stock_driver
 from render_svc.chromium_driver import ChromiumProcess
-from render_svc.warm_renderer import BrowserSession
+from render_svc.browser_session import BrowserSession
 
 # bokeh's driver helpers read this to add --no-sandbox; our own flags already do.
 os.environ.setdefault("BOKEH_IN_DOCKER", "1")

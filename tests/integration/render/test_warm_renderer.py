@@ -24,16 +24,14 @@ from PIL import Image
 from bench import sample_charts
 from bench.stock_export import stock_export_png
 from render_svc import figure_style as style
+from render_svc.browser_pool import RendererPool
+from render_svc.browser_session import BrowserSession
 from render_svc.chart_figure import build_figure
 from render_svc.chart_spec import ChartSpec, Threshold
 from render_svc.chromium_driver import is_running
-from render_svc.warm_renderer import (
-    BrowserSession,
-    ChartScriptError,
-    RendererPool,
-    RenderError,
-    serialize,
-)
+from render_svc.figure_json import serialize
+from render_svc.render_errors import ChartScriptError, RenderError
+from render_svc.warm_renderer import BrowserOptions
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 
@@ -198,7 +196,7 @@ def test_killed_browser_is_replaced_and_next_render_succeeds() -> None:
 
 
 def test_hung_browser_is_replaced_within_the_time_budget() -> None:
-    with BrowserSession(render_timeout_s=5.0) as session:
+    with BrowserSession(BrowserOptions(render_timeout_s=5.0)) as session:
         old_pids = session.browser_pids()
         for pid in old_pids:
             os.kill(pid, signal.SIGSTOP)
@@ -216,11 +214,11 @@ def test_hung_browser_is_replaced_within_the_time_budget() -> None:
 
 def test_render_error_when_no_browser_can_start() -> None:
     with pytest.raises(RenderError):
-        BrowserSession(chromium_path="/nonexistent/chromium")
+        BrowserSession(BrowserOptions(chromium_path="/nonexistent/chromium"))
 
 
 def test_browser_is_recycled_after_max_renders() -> None:
-    with BrowserSession(max_renders=2) as session:
+    with BrowserSession(BrowserOptions(max_renders=2)) as session:
         first_pids = session.browser_pids()
         for _ in range(3):
             decode_png(session.render(build_figure(CHARTS["bignumber"])))
@@ -232,7 +230,7 @@ def test_browser_is_recycled_after_max_renders() -> None:
 
 
 def test_browser_is_recycled_past_the_memory_bound() -> None:
-    with BrowserSession(max_rss_bytes=1, memory_check_every=2) as session:
+    with BrowserSession(BrowserOptions(max_rss_bytes=1, memory_check_every=2)) as session:
         assert session.rss_bytes() > 100 * 2**20
         for _ in range(3):
             session.render(build_figure(CHARTS["bignumber"]))

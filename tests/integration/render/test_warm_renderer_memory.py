@@ -12,7 +12,10 @@ import pytest
 
 from bench import sample_charts
 from render_svc.chart_figure import build_figure
-from render_svc.warm_renderer import BrowserSession, RenderTimings, RendererPool, serialize
+from render_svc.browser_pool import RendererPool
+from render_svc.browser_session import BrowserSession
+from render_svc.figure_json import serialize
+from render_svc.warm_renderer import RenderTimings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

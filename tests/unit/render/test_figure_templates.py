@@ -12,7 +12,7 @@ from bench import sample_charts as sc
 from render_svc.chart_figure import build_figure
 from render_svc.chart_spec import ChartSpec, SeriesSpec, Threshold
 from render_svc.figure_templates import clear_templates, figure_item_json
-from render_svc.warm_renderer import serialize
+from render_svc.figure_json import serialize
 
 
 def _normalised(item_json: str) -> Any:

@@ -1,0 +1,54 @@
+"""The page every warm browser loads once: BokehJS and an empty target div.
+
+The page and the scripts run in it live as files of their own in warm_page/:
+host.html (filled in here), viewport_listeners.js (inlined into it, runs
+before BokehJS loads) and embed.js (run by selenium for every render).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+import bokeh
+
+from render_svc.render_errors import BrowserStartError
+
+TARGET_ELEMENT_ID = "target"
+
+_PAGE_FILES = resources.files("render_svc") / "warm_page"
+
+# Arguments: TARGET_ELEMENT_ID, the item JSON, width, height; resolves with the
+# target's box, or {"error": ...} when BokehJS rejected the document.
+EMBED_SCRIPT = (_PAGE_FILES / "embed.js").read_text(encoding="utf-8")
+
+
+def bokeh_js_path() -> Path:
+    """bokeh.min.js shipped with the installed bokeh package (no CDN)."""
+    path = Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.min.js"
+    if not path.is_file():
+        raise BrowserStartError(f"BokehJS not found at {path}")
+    return path
+
+
+def host_page_html(width: int, height: int) -> str:
+    page = Template((_PAGE_FILES / "host.html").read_text(encoding="utf-8"))
+    return page.substitute(
+        target=TARGET_ELEMENT_ID, width=width, height=height, bokeh_js_uri=bokeh_js_path().as_uri(),
+        viewport_listeners=(_PAGE_FILES / "viewport_listeners.js").read_text(encoding="utf-8"))
+
+
+class HostPage:
+    """The host page written to its own temp dir; shared read-only by a pool's browsers."""
+
+    def __init__(self, viewport: tuple[int, int]) -> None:
+        self.viewport = viewport
+        self._dir = tempfile.mkdtemp(prefix="chartsnap-host-")
+        self.path = Path(self._dir) / "host.html"
+        self.path.write_text(host_page_html(*viewport), encoding="utf-8")
+
+    def remove(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
