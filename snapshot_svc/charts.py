@@ -13,12 +13,12 @@ from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors
 from chartsnap.bounds import MAX_STREAMS, MAX_TAG_FILTERS, MAX_TAG_VALUES, MAX_THRESHOLDS
+from chartsnap.charts import CHART_TYPES
 from chartsnap.errors import ParamErrors
 from snapshot_svc.measurements import METRIC_NAME
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import charts, spaces
 
-CHART_TYPES = ("line", "stacked", "bignumber")
 GROUP_FUNCTIONS = ("average", "sum", "min", "max", "breakout")
 SUMMARY_FUNCTIONS = ("average", "sum", "min", "max", "count")
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")

@@ -63,7 +63,7 @@ class DeliveryDispatcher:
                 chart_name=chart_name,
                 chart_url=f"{self.public_url}/v1/spaces/{space_id}/charts/{snap['chart_id']}",
                 sender_name=account.display_name, sender_email=account.email, message=snap["message"] or "",
-                image_url=self.image_url_for(snap["pending_image_key"]), image_key=snap["pending_image_key"],
+                image_url=self.image_url_for(snap["assigned_image_key"]), image_key=snap["assigned_image_key"],
                 width=snap["width"], height=snap["height"], duration=snap["duration"], end_time=snap["end_time"],
             ))
         return requests

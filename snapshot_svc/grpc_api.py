@@ -277,9 +277,9 @@ class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
         if (end - start) / resolution > 100_000:
             problems.add("resolution", "too fine for this window: at most 100000 points per series")
         if request.group_by_function and request.group_by_function not in m.AGGREGATES:
-            problems.add("group_by_function", "must be one of sum, min, max, mean")
+            problems.add("group_by_function", f"must be one of {', '.join(m.AGGREGATES)}")
         if request.summary_function and request.summary_function not in m.AGGREGATES:
-            problems.add("summary_function", "must be one of average, sum, min, max, count")
+            problems.add("summary_function", f"must be one of {', '.join(m.AGGREGATES)}")
         if len(request.tags) > MAX_QUERY_TAGS:
             problems.add("tags", f"at most {MAX_QUERY_TAGS} tag filters")
         problems.raise_if_any()

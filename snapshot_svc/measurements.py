@@ -132,13 +132,12 @@ def combine(points_by_series: list[list[tuple[int, float]]], function: str) -> l
     for pts in points_by_series:
         for t, v in pts:
             buckets[t].append(v)
-    reduce = {
-        "sum": sum, "min": min, "max": max, "count": len,
-    }.get(function, lambda vs: sum(vs) / len(vs))
-    return [(t, float(reduce(vs))) for t, vs in sorted(buckets.items())]
+    return [(t, float(summarise(vs, function))) for t, vs in sorted(buckets.items())]
 
 
 def summarise(values: list[float], function: str) -> float | None:
+    """The one implementation of the AGGREGATES over plain values (anything
+    else is the average); None for no values."""
     if not values:
         return None
     if function == "sum":

@@ -45,7 +45,7 @@ def build_render_request(
     resolution = resolution_for(snapshot["duration"], snapshot["width"])
     chart_type = snapshot["chart_type"]
     request = render_pb2.RenderRequest(
-        snapshot_id=snapshot["id"], job_id=snapshot["job_id"], image_key=snapshot["pending_image_key"],
+        snapshot_id=snapshot["id"], job_id=snapshot["job_id"], image_key=snapshot["assigned_image_key"],
         title=chart.get("name", ""), chart_type=chart_type, width=snapshot["width"],
         height=snapshot["height"], start=start, end=end, enqueued_at=now,
     )

@@ -14,22 +14,21 @@ from typing import Any
 from sqlalchemy import Engine, case, func, insert, select, update
 
 from chartsnap import errors
+from chartsnap.charts import CHART_TYPES, DEFAULT_SIZE, SIZE_RANGE
 from chartsnap.errors import ParamErrors
-from snapshot_svc.pagination import Page
 from chartsnap.idempotency_key import REUSE_AFTER
+from chartsnap.image_store import PUBLIC_PREFIX
+from snapshot_svc.pagination import Page
 from snapshot_svc.tables import deliveries, idempotency_keys, jobs, snapshots
 
-CHART_TYPES = ("line", "stacked", "bignumber")
 MIN_DURATION = 60
 MAX_DURATION = 31_622_400  # 366 days
 MAX_FUTURE = 86_400
 DEFAULT_DURATION = 3600
-DEFAULT_SIZE = (600, 416)
-SIZE_RANGE = (100, 4000)
 MAX_MESSAGE = 1000
 
 QUEUED, WORKING, COMPLETE, FAILED = "queued", "working", "complete", "failed"
-TERMINAL = (COMPLETE, FAILED, "canceled")
+TERMINAL = (COMPLETE, FAILED)
 RENDERED = 50.0  # progress once the image is stored; deliveries take it to 100
 
 
@@ -142,10 +141,11 @@ def validate(data: SnapshotInput, now: float) -> ValidSnapshot:
 
 
 def new_image_key(snapshot_id: int) -> str:
-    # Unguessable and permanent: 80 random bits, then the id for humans.
+    # Unguessable and permanent: 80 random bits, then the id for humans. Under
+    # PUBLIC_PREFIX, the only keys the bucket policy lets anyone read.
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     token = "".join(secrets.choice(alphabet) for _ in range(16))
-    return f"chart/{token}-{snapshot_id}.png"
+    return f"{PUBLIC_PREFIX}{token}-{snapshot_id}.png"
 
 
 def _snapshot_out(row: Any, job_id: int) -> dict:
@@ -218,7 +218,7 @@ class SnapshotStore:
             "sources": snap.sources, "width": snap.width, "height": snap.height, "image_key": None,
             "services": list(snap.services), "message": snap.message,
             "narrowing": {"tags": list(snap.tags), "source": snap.source}, "account_id": account_id,
-            "pending_image_key": image_key,
+            "assigned_image_key": image_key,
         }
 
     def replay(self, account_id: int, claim: IdempotencyClaim, now: float) -> dict | None:
@@ -253,7 +253,9 @@ class SnapshotStore:
         if row is None:
             raise errors.NotFound("snapshot not found")
         out = _snapshot_out(row, row.job_id)
-        out["pending_image_key"] = row.image_key
+        # The key chosen at creation, which the render writes to; "image_key"
+        # is set only once that image is stored.
+        out["assigned_image_key"] = row.image_key
         return out
 
     def list(self, account_id: int, page: Page) -> tuple[int, list[dict]]:

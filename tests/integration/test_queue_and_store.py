@@ -75,7 +75,7 @@ async def test_crash_before_publish_is_recovered_by_the_sweeper_once(js, stores)
 async def test_results_are_applied_once_whatever_the_redelivery(js, stores) -> None:  # noqa: ANN001
     account, chart, spaces, measurements, snapshots = stores
     snap = snapshots.create(account.id, validate(SnapshotInput(chart["id"], "line"), time.time()), time.time())
-    key = snap["pending_image_key"]
+    key = snap["assigned_image_key"]
     consumer = ResultConsumer(js, snapshots)
     task = asyncio.create_task(consumer.run())
     try:

@@ -83,7 +83,7 @@ def test_nothing_to_check_once_rendered_or_failed(store, acct):
     rendered, failed = _create(store, acct), _create(store, acct)
     for i, snap in enumerate((rendered, failed)):
         store.mark_published(snap["id"], NOW, seq=10 + i)
-    store.render_succeeded(rendered["id"], rendered["pending_image_key"], NOW + 1)
+    store.render_succeeded(rendered["id"], rendered["assigned_image_key"], NOW + 1)
     assert store.render_failed(failed["id"], "x", NOW + 1)
     assert store.requests_to_check(NOW + 100, NOW + 100) == []
     assert store.claim_republish(failed["id"], 11, 1) is False
@@ -92,7 +92,7 @@ def test_nothing_to_check_once_rendered_or_failed(store, acct):
 def test_a_late_success_does_not_revive_a_failed_job(store, acct):
     snap = _create(store, acct)
     assert store.render_failed(snap["id"], "the chart was not drawn within the job deadline (840 s)", NOW + 900)
-    assert store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 901) is False
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 901) is False
     job = _job(store, acct, snap)
     assert (job.state, job.image_key) == ("failed", None)
     assert store.get(acct, snap["id"])["image_key"] is None
@@ -102,7 +102,7 @@ def test_a_late_success_does_not_revive_a_failed_job(store, acct):
 
 def test_overdue_deliveries_and_the_deadline_end_the_job(store, acct):
     snap = _create(store, acct, services=("1", "2"))
-    store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 1)
+    store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 1)
     store.mark_dispatched(snap["id"], {"1": 5, "2": 6}, NOW + 2)
     store.mark_dispatched(snap["id"], {"1": 5}, NOW + 50)  # a redispatch does not extend the deadline
     assert store.deliveries_dispatched_before(NOW + 2) == []

@@ -109,14 +109,14 @@ def test_job_completion_is_observed_once_with_its_create_to_complete_time(db_eng
     count_before, sum_before = sample(f"{name}_count"), sample(f"{name}_sum")
 
     completed_at = created_at + 0.25
-    assert store.render_succeeded(snap["id"], snap["pending_image_key"], completed_at) is False
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], completed_at) is False
     observe_job_completed(db_engine, snap["id"], completed_at)
     assert sample(f"{name}_count") == count_before + 1
     assert sample(f"{name}_sum") - sum_before == pytest.approx(0.25, abs=1e-3)
 
     # A redelivered SUCCEEDED changes nothing and must not count twice.
     later = completed_at + 5
-    store.render_succeeded(snap["id"], snap["pending_image_key"], later)
+    store.render_succeeded(snap["id"], snap["assigned_image_key"], later)
     observe_job_completed(db_engine, snap["id"], later)
     assert sample(f"{name}_count") == count_before + 1
 

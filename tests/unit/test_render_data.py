@@ -93,7 +93,7 @@ def store(db_engine, acct) -> MeasurementStore:
 
 
 def _snapshot(acct: int, **kw) -> dict:
-    snap = {"id": 7, "job_id": 70, "pending_image_key": "chart/abcdefghijklmnop-7.png", "end_time": float(END),
+    snap = {"id": 7, "job_id": 70, "assigned_image_key": "chart/abcdefghijklmnop-7.png", "end_time": float(END),
             "duration": 3600, "width": 600, "height": 416, "chart_type": "line", "account_id": acct,
             "narrowing": {"tags": [], "source": None}}
     snap.update(kw)

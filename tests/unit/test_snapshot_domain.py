@@ -153,7 +153,7 @@ def test_create_stores_the_snapshot_with_a_queued_job(store, acct):
     assert snap["narrowing"] == {"tags": [], "source": "web-*"}
     assert snap["created_at"] == snap["updated_at"] == NOW
     assert snap["image_key"] is None  # not rendered yet
-    assert re.fullmatch(rf"chart/[a-z0-9]{{16}}-{snap['id']}\.png", snap["pending_image_key"])
+    assert re.fullmatch(rf"chart/[a-z0-9]{{16}}-{snap['id']}\.png", snap["assigned_image_key"])
     job = store.get_job(acct, snap["job_id"])
     assert (job.state, job.progress, job.errors, job.image_key, job.snapshot_id) == ("queued", 0.0, [], None,
                                                                                       snap["id"])
@@ -168,7 +168,7 @@ def test_create_keeps_tag_narrowing(store, acct):
 def test_each_snapshot_has_its_own_image_key_and_job(store, acct):
     a, b = _create(store, acct), _create(store, acct)
     assert a["id"] != b["id"] and a["job_id"] != b["job_id"]
-    assert a["pending_image_key"] != b["pending_image_key"]
+    assert a["assigned_image_key"] != b["assigned_image_key"]
 
 
 def test_get_is_stable(store, acct):
@@ -209,27 +209,27 @@ def test_happy_path_queued_working_complete(store, acct):
     job = _job(store, acct, snap)
     assert (job.state, job.progress, job.image_key) == ("working", 10.0, None)
     # no deliveries to queue
-    assert store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 2) is False
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 2) is False
     job = _job(store, acct, snap)
     assert (job.state, job.progress, job.image_key, job.deliveries) == (
-        "complete", 100.0, snap["pending_image_key"], [])
+        "complete", 100.0, snap["assigned_image_key"], [])
     got = store.get(acct, snap["id"])
-    assert got["image_key"] == snap["pending_image_key"] and got["updated_at"] == NOW + 2
+    assert got["image_key"] == snap["assigned_image_key"] and got["updated_at"] == NOW + 2
 
 
 def test_success_straight_from_queued(store, acct):
     snap = _create(store, acct)
-    store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 2)
+    store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 2)
     assert _job(store, acct, snap).state == "complete"
 
 
 def test_redelivered_events_after_complete_change_nothing(store, acct):
     snap = _create(store, acct)
     store.render_started(snap["id"], NOW + 1)
-    store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 2)
+    store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 2)
     before = _job(store, acct, snap)
     store.render_started(snap["id"], NOW + 3)
-    assert store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 4) is False
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 4) is False
     store.render_failed(snap["id"], "late failure", NOW + 5)
     after = _job(store, acct, snap)
     assert after == before
@@ -244,7 +244,7 @@ def test_failure_is_terminal(store, acct):
     assert (job.state, job.errors, job.image_key) == ("failed", ["no data"], None)
     store.render_started(snap["id"], NOW + 3)
     store.render_failed(snap["id"], "second failure", NOW + 4)
-    store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 5)
+    store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 5)
     job = _job(store, acct, snap)
     assert (job.state, job.errors, job.progress) == ("failed", ["no data"], 10.0)
 
@@ -278,9 +278,9 @@ def test_create_records_one_pending_delivery_per_service_in_order(store, acct):
 def test_success_with_deliveries_pending_stays_working_until_every_delivery_ends(store, acct):
     snap = _with_services(store, acct)
     store.render_started(snap["id"], NOW + 1)
-    assert store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 2) is True
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 2) is True
     job = _job(store, acct, snap)
-    assert (job.state, job.progress, job.image_key) == ("working", 50.0, snap["pending_image_key"])
+    assert (job.state, job.progress, job.image_key) == ("working", 50.0, snap["assigned_image_key"])
     # a late render_started must not pull the job back to 10 %
     store.render_started(snap["id"], NOW + 3)
     assert _job(store, acct, snap).progress == 50.0
@@ -299,12 +299,12 @@ def test_success_with_deliveries_pending_stays_working_until_every_delivery_ends
         {"service_id": "3", "type": "mail", "state": "delivered", "attempts": 1, "error": ""},
     ]
     assert store.pending_deliveries(snap["id"]) == []
-    assert store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 6) is False
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 6) is False
 
 
 def test_first_delivery_report_wins(store, acct):
     snap = _with_services(store, acct)
-    store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 1)
+    store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 1)
     store.delivery_ended(snap["id"], "3", "delivered", 1, "", NOW + 2)
     store.delivery_ended(snap["id"], "3", "failed", 9, "late duplicate", NOW + 3)
     (d,) = [d for d in _job(store, acct, snap).deliveries if d["service_id"] == "3"]
@@ -314,16 +314,16 @@ def test_first_delivery_report_wins(store, acct):
 
 def test_redelivered_success_with_pending_deliveries_keeps_progress(store, acct):
     snap = _with_services(store, acct)
-    store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 1)
+    store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 1)
     store.delivery_ended(snap["id"], "3", "delivered", 1, "", NOW + 2)
     # Still pending deliveries, so the caller is told to (re)queue them, but the job does not move back.
-    assert store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 3) is True
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 3) is True
     assert _job(store, acct, snap).progress == 75.0
 
 
 def test_failure_report_after_the_image_is_stored_does_not_fail_the_job(store, acct):
     snap = _with_services(store, acct)
-    store.render_succeeded(snap["id"], snap["pending_image_key"], NOW + 1)
+    store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 1)
     store.render_failed(snap["id"], "the image could not be stored after 4 attempts", NOW + 2)
     job = _job(store, acct, snap)
     assert (job.state, job.errors) == ("working", [])
@@ -379,7 +379,7 @@ def test_open_jobs_past_a_deadline_are_the_unfinished_ones(store, acct):
     stalled, done = _create(store, acct), _create(store, acct)
     for snap in (stalled, done):
         store.render_started(snap["id"], NOW + 1)
-    store.render_succeeded(done["id"], done["pending_image_key"], NOW + 2)
+    store.render_succeeded(done["id"], done["assigned_image_key"], NOW + 2)
     recent = _create(store, acct, now=NOW + 10)
     store.render_started(recent["id"], NOW + 10)
 
