@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chartsnap.charts import DEFAULT_HEIGHT, DEFAULT_WIDTH
+
 
 @dataclass(frozen=True)
 class SeriesSpec:
@@ -29,8 +31,8 @@ class Threshold:
 class ChartSpec:
     title: str
     chart_type: str            # "line" | "stacked" | "bignumber"
-    width: int = 600
-    height: int = 416
+    width: int = DEFAULT_WIDTH
+    height: int = DEFAULT_HEIGHT
     start: float = 0.0         # epoch seconds, window start
     end: float = 0.0           # epoch seconds, window end
     series: tuple[SeriesSpec, ...] = ()

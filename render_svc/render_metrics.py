@@ -19,7 +19,8 @@ QUEUE_WAIT = Histogram(
     buckets=STEP_BUCKETS)
 SERIALIZE = Histogram(
     "chartsnap_render_serialize_seconds",
-    "Building the bokeh figure and serialising it to json_item (with any wait for the serialising thread).",
+    "Planning the chart and serialising it to json_item: filling its shape's kept figure, or building one "
+    "for a new shape (with any wait for the serialising thread).",
     buckets=STEP_BUCKETS)
 EMBED = Histogram(
     "chartsnap_render_embed_seconds",
@@ -62,20 +63,14 @@ class BrowserPoolCollector(Collector):
 
     def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
         pool = self.pool
-        restarts = CounterMetricFamily(
+        yield _labelled_counter(
             "chartsnap_render_browser_restarts",
             "Browsers replaced: crashed or hung during a render, or recycled (render count or memory bound).",
-            labels=["reason"])
-        restarts.add_metric(["replaced"], pool.browser_replacements)
-        restarts.add_metric(["recycled"], pool.browser_recycles)
-        yield restarts
-        starts = CounterMetricFamily(
+            "reason", {"replaced": pool.browser_replacements, "recycled": pool.browser_recycles})
+        yield _labelled_counter(
             "chartsnap_render_browser_starts",
             "Browser starts by outcome (each one bounded by CHARTSNAP_RENDER_BROWSER_START_TIMEOUT).",
-            labels=["outcome"])
-        starts.add_metric(["started"], pool.browser_starts)
-        starts.add_metric(["failed"], pool.start_failures)
-        yield starts
+            "outcome", {"started": pool.browser_starts, "failed": pool.start_failures})
         rss = GaugeMetricFamily(
             "chartsnap_render_browser_rss_bytes",
             "Summed RSS of every Chromium process tree (over-counts shared pages).")
@@ -91,6 +86,13 @@ class BrowserPoolCollector(Collector):
                                  "1 while a browser serves or the latest start succeeded; 0 means NOT_SERVING.")
         able.add_metric([], 1 if pool.can_render() else 0)
         yield able
+
+
+def _labelled_counter(name: str, documentation: str, label: str, counts: dict[str, int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=[label])
+    for value, count in counts.items():
+        family.add_metric([value], count)
+    return family
 
 
 def register_pool(pool: RendererPool) -> BrowserPoolCollector:

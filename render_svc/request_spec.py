@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chartsnap.charts import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from chartsnap.v1 import render_pb2
 from render_svc.chart_spec import ChartSpec, SeriesSpec, Threshold
 
@@ -10,8 +11,8 @@ def spec_from_request(req: render_pb2.RenderRequest) -> ChartSpec:
     return ChartSpec(
         title=req.title,
         chart_type=req.chart_type,
-        width=req.width or 600,
-        height=req.height or 416,
+        width=req.width or DEFAULT_WIDTH,
+        height=req.height or DEFAULT_HEIGHT,
         start=req.start,
         end=req.end,
         series=tuple(

@@ -2,8 +2,8 @@
 has free render slots, draws each in a warm browser, stores the PNG and
 reports the result.
 
-Per message: STARTED is published while the figure is built and serialised
-in a thread (overlapping other slots' renders), a free browser draws it, the
+Per message: STARTED is published while the chart is planned and serialised
+(render_svc.figure_templates) in a thread (overlapping other slots' renders), a free browser draws it, the
 PNG is uploaded, SUCCEEDED is published, and only then the message is acked —
 so a crash anywhere means redelivery, and redelivery rewrites the same object
 key. While a render runs, `in_progress` keeps the message from being
@@ -29,13 +29,12 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from chartsnap import message_ids, queue
-from chartsnap.charts import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from chartsnap.pull_consumer import WorkSlots, keep_in_progress
 from chartsnap.v1 import render_pb2
 from chartsnap.image_store import ImageStore
 from render_svc.browser_pool import RendererPool
 from render_svc.figure_templates import figure_item_json
-from render_svc.render_errors import ChartScriptError, RenderError
+from render_svc.render_errors import ChartScriptError
 from render_svc.request_spec import spec_from_request
 from render_svc.retry_budget import ACK_WAIT_S, Verdict, after_failure, crashed_deliveries, default_total_budget
 
@@ -53,7 +52,7 @@ class Timings:
     """Seconds spent per step of one delivery of a render request."""
 
     queue_wait: float = 0.0  # enqueued_at (snapshot service) -> taken by a slot
-    serialize: float = 0.0   # build the bokeh figure + json_item
+    serialize: float = 0.0   # plan the chart, fill its shape's template (or build one) into a json_item
     embed: float = 0.0       # BokehJS embeds and paints it
     capture: float = 0.0     # CDP screenshot of the element
     render: float = 0.0      # embed + capture as seen by the worker (adds waiting for a browser thread)
@@ -63,6 +62,12 @@ class Timings:
 
 
 JobObserver = Callable[[Timings], None]
+
+
+def _serialised(request: render_pb2.RenderRequest) -> tuple[str, int, int]:
+    """The chart's json_item and the size to capture it at."""
+    spec = spec_from_request(request)
+    return figure_item_json(spec), spec.width, spec.height
 
 
 def _reported(base: render_pb2.RenderResult, state: int, error: str = "") -> render_pb2.RenderResult:
@@ -148,26 +153,27 @@ class RenderWorker:
             await self._crash_looped(msg, base, crashes)
             return
         started_published: asyncio.Task | None = None
+        failing = "the chart could not be drawn"  # what failed, in words, for a FAILED result
         try:
             started = _reported(base, render_pb2.RenderResult.STARTED)
-            # Reported while the figure is being serialised, not before: the
+            # Reported while the chart is being serialised, not before: the
             # round trip to JetStream need not delay the render.
             started_published = asyncio.create_task(self._publish(started))
 
             t = time.perf_counter()
-            item_json = await loop.run_in_executor(
-                self.cpu_threads, lambda: figure_item_json(spec_from_request(request)))
+            item_json, width, height = await loop.run_in_executor(self.cpu_threads, _serialised, request)
             timings.serialize = time.perf_counter() - t
             t = time.perf_counter()
-            rendered = await loop.run_in_executor(
-                self.browser_threads, self.pool.render_timed, item_json,
-                request.width or DEFAULT_WIDTH, request.height or DEFAULT_HEIGHT)
+            rendered = await loop.run_in_executor(self.browser_threads, self.pool.render_timed, item_json,
+                                                  width, height)
             timings.render = time.perf_counter() - t
             timings.embed, timings.capture = rendered.timings.embed_s, rendered.timings.capture_s
+            failing = "the image could not be stored"
             t = time.perf_counter()
             await loop.run_in_executor(self.io_threads, self.images.put_png, request.image_key, rendered.png)
             timings.upload = time.perf_counter() - t
 
+            failing = "the result could not be reported"
             await started_published  # STARTED must be on the stream before SUCCEEDED
             await self._publish(_reported(base, render_pb2.RenderResult.SUCCEEDED))
             await msg.ack()
@@ -189,7 +195,7 @@ class RenderWorker:
             timings.outcome = "retried" if verdict.retry else "failed"
             timings.total = time.perf_counter() - t0
             self._observe(timings)
-            await self._failed(msg, base, attempt, exc, verdict)
+            await self._failed(msg, base, attempt, exc, verdict, failing)
 
     def _observe(self, timings: Timings) -> None:
         if self.observer is None:
@@ -200,14 +206,12 @@ class RenderWorker:
             log.exception("render observer failed")
 
     async def _failed(self, msg, base: render_pb2.RenderResult, attempt: int, exc: Exception,  # noqa: ANN001
-                      verdict: Verdict) -> None:
+                      verdict: Verdict, what: str) -> None:
         if verdict.retry:
             log.warning("render of snapshot %s failed (attempt %s), retrying in %.1fs: %s",
                         base.snapshot_id, attempt, verdict.delay, exc)
             await msg.nak(delay=verdict.delay)
             return
-        what = ("the chart could not be drawn" if isinstance(exc, (RenderError, ValueError))
-                else "the image could not be stored")
         log.error("render of snapshot %s failed for good (%s): %s", base.snapshot_id, verdict.reason, exc)
         await self._report_failed(msg, _reported(base, render_pb2.RenderResult.FAILED, f"{what} {verdict.reason}"))
 
