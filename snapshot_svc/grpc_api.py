@@ -13,7 +13,6 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors, idempotency_key
 from chartsnap.bounds import MAX_QUERY_TAGS, MAX_SNAPSHOT_SERVICES, MAX_TAG_FILTERS, MAX_TAG_VALUES
@@ -36,9 +35,9 @@ from snapshot_svc import snapshots as snaps
 from snapshot_svc.accounts import Account, AccountStore, token_digest
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.destinations import DestinationStore
+from snapshot_svc.jobs import Jobs
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.pagination import page_from
-from snapshot_svc.render_queue import RenderQueue
 
 log = logging.getLogger(__name__)
 
@@ -299,15 +298,10 @@ class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
 
 
 class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
-    def __init__(
-        self, auth: Authenticator, spaces: SpaceStore, snapshots: snaps.SnapshotStore,
-        queue: RenderQueue, image_url_for: Any, destinations: DestinationStore,
-    ) -> None:
+    def __init__(self, auth: Authenticator, snapshots: snaps.SnapshotStore, jobs: Jobs, image_url_for: Any) -> None:
         self.auth = auth
-        self.spaces = spaces
-        self.destinations = destinations
         self.snapshots = snapshots
-        self.queue = queue
+        self.jobs = jobs
         self.image_url_for = image_url_for
 
     def _url(self, snap: dict) -> str:
@@ -331,37 +325,8 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
             width=request.width if request.HasField("width") else None,
             height=request.height if request.HasField("height") else None,
         )
-        valid = snaps.validate(data, now)
-        snap, chart = await asyncio.to_thread(self._create, account, valid, now, claim)
-        if chart is None:  # an idempotent retry: the first request's snapshot, nothing queued again
-            return snapshot_to_proto(snap, self._url(snap))
-        self.queue.publish_soon(account.id, snap, chart)
-        return snapshot_to_proto(snap, "")
-
-    def _create(self, account: Account, valid: snaps.ValidSnapshot, now: float,
-                claim: snaps.IdempotencyClaim | None) -> tuple[dict, dict | None]:
-        """The new snapshot and its chart; or, for a key already used, the
-        snapshot it made and None."""
-        if claim is not None and (earlier := self.snapshots.replay(account.id, claim, now)) is not None:
-            return earlier, None
-        try:
-            chart = self.spaces.get_chart(account.id, valid.chart_id)
-        except errors.NotFound:
-            raise errors.InvalidParams.one("subject", f"chart {valid.chart_id} does not exist") from None
-        owned = self.destinations.owned(account.id, valid.services)
-        unknown = [s for s in valid.services if s not in owned]
-        if unknown:
-            # Another account's service is refused exactly like a missing one.
-            raise errors.InvalidParams.one("services", f"unknown service ids: {', '.join(unknown)[:200]}")
-        try:
-            snap = self.snapshots.create(account.id, valid, now, {sid: owned[sid]["type"] for sid in valid.services},
-                                         claim)
-        except IntegrityError:
-            # A concurrent request with the same key committed first: answer its snapshot.
-            if claim is None or (winner := self.snapshots.replay(account.id, claim, now)) is None:
-                raise
-            return winner, None
-        return snap, chart
+        snap, new = await self.jobs.take_snapshot(account, snaps.validate(data, now), now, claim)
+        return snapshot_to_proto(snap, "" if new else self._url(snap))
 
     @domain_rpc
     async def GetSnapshot(self, request, context):

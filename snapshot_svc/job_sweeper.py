@@ -32,7 +32,7 @@ from nats.js.errors import NotFoundError
 
 from chartsnap import message_ids, queue
 from chartsnap.idempotency_key import REUSE_AFTER
-from snapshot_svc.render_queue import RenderQueue
+from snapshot_svc.jobs import Jobs
 from snapshot_svc.settings import JobBounds
 from snapshot_svc.snapshots import QueuedDelivery, SnapshotStore
 
@@ -48,7 +48,7 @@ ADVISORY_GROUP = "snapshot-svc"  # one replica handles each advisory
 
 
 class JobSweeper:
-    def __init__(self, js: JetStreamContext, snapshots: SnapshotStore, renders: RenderQueue,
+    def __init__(self, js: JetStreamContext, snapshots: SnapshotStore, renders: Jobs,
                  bounds: JobBounds = JobBounds()) -> None:
         self.js = js
         self.snapshots = snapshots

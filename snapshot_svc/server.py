@@ -21,7 +21,7 @@ from chartsnap.v1 import accounts_pb2_grpc, destinations_pb2_grpc, measurements_
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.database import make_engine
-from snapshot_svc.delivery_queue import DeliveryDispatcher, DeliveryResultConsumer
+from snapshot_svc.delivery_queue import DeliveryQueue, DeliveryResultConsumer
 from snapshot_svc.destinations import DestinationStore
 from snapshot_svc.grpc_api import (
     AccountServicer,
@@ -33,9 +33,10 @@ from snapshot_svc.grpc_api import (
 )
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.job_sweeper import JobSweeper
+from snapshot_svc.jobs import Deliveries, Jobs
 from snapshot_svc.render_queue import RenderQueue, ResultConsumer
 from snapshot_svc.settings import SnapshotSettings
-from snapshot_svc.snapshot_metrics import RpcMetricsInterceptor
+from snapshot_svc.snapshot_metrics import RpcMetricsInterceptor, observe_job_completed
 from snapshot_svc.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -82,21 +83,22 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     nc = await connect_nats(settings.nats_url, settings.nats_login, name="snapshot_svc")
     js = nc.jetstream()
     await queue.ensure_streams(js)
-    render_queue = RenderQueue(js, snapshots, spaces, measurements)
-    sweeper = JobSweeper(js, snapshots, render_queue, settings.bounds)
-    await sweeper.watch_crash_loops()
 
     def image_url_for(key: str) -> str:
         return f"{settings.image_base_url}/{key}"
 
-    dispatcher = DeliveryDispatcher(js, snapshots, destinations, accounts, spaces, settings.public_url, image_url_for)
+    deliveries = Deliveries(snapshots, destinations, accounts, spaces, DeliveryQueue(js), settings.public_url,
+                            image_url_for, observe_job_completed)
+    jobs = Jobs(snapshots, spaces, measurements, RenderQueue(js), destinations, deliveries, observe_job_completed)
+    sweeper = JobSweeper(js, snapshots, jobs, settings.bounds)
+    await sweeper.watch_crash_loops()
 
     server = grpc.aio.server(interceptors=[RpcMetricsInterceptor()], options=MESSAGE_LIMITS)
     auth = Authenticator(accounts)
     spaces_pb2_grpc.add_SpaceServiceServicer_to_server(SpaceServicer(auth, spaces), server)
     measurements_pb2_grpc.add_MeasurementServiceServicer_to_server(MeasurementServicer(auth, measurements), server)
     snapshots_pb2_grpc.add_SnapshotServiceServicer_to_server(
-        SnapshotServicer(auth, spaces, snapshots, render_queue, image_url_for, destinations), server
+        SnapshotServicer(auth, snapshots, jobs, image_url_for), server
     )
     destinations_pb2_grpc.add_DestinationServiceServicer_to_server(DestinationServicer(auth, destinations), server)
     accounts_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(auth), server)
@@ -104,8 +106,8 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     port = bind(server, settings.listen_addr)
     await server.start()
     tasks = [
-        asyncio.create_task(ResultConsumer(js, snapshots, dispatcher).run(), name="render-results"),
-        asyncio.create_task(DeliveryResultConsumer(js, snapshots).run(), name="delivery-results"),
+        asyncio.create_task(ResultConsumer(js, jobs).run(), name="render-results"),
+        asyncio.create_task(DeliveryResultConsumer(js, deliveries).run(), name="delivery-results"),
         asyncio.create_task(sweeper.sweep_forever(), name="job-sweeper"),
     ]
     metrics = serve_metrics(settings.metrics_addr)

@@ -10,11 +10,9 @@ from typing import Any, Awaitable, Callable
 
 import grpc
 from prometheus_client import Histogram
-from sqlalchemy import Engine, select
 
 from chartsnap.metrics import LATENCY_BUCKETS
-from snapshot_svc.snapshots import COMPLETE
-from snapshot_svc.tables import jobs
+from snapshot_svc.snapshots import Transition
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +65,8 @@ def _code_name(code: grpc.StatusCode | int) -> str:
     return next((c.name for c in grpc.StatusCode if c.value[0] == code), str(code))
 
 
-def observe_job_completed(engine: Engine, snapshot_id: int, transition_time: float) -> None:
-    """Record the job's create→complete time if *this* transition completed it.
-
-    Transitions are idempotent updates that stamp `updated_at` with the time
-    they were given, so a job that is `complete` with exactly that stamp was
-    completed by the caller; a redelivered result finds an older stamp and is
-    not counted twice. Never raises: a metric must not fail (and redeliver) the work."""
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                select(jobs.c.state, jobs.c.created_at, jobs.c.updated_at).where(jobs.c.snapshot_id == snapshot_id)
-            ).first()
-    except Exception:  # noqa: BLE001
-        log.warning("could not read job of snapshot %s for metrics", snapshot_id, exc_info=True)
-        return
-    if row is not None and row.state == COMPLETE and row.updated_at == transition_time:
-        JOB_COMPLETE_SECONDS.observe(max(0.0, row.updated_at - row.created_at))
+def observe_job_completed(transition: Transition) -> None:
+    """Record the job's create→complete time when this transition completed it
+    (the store's guarded updates say so once, however often a result is redelivered)."""
+    if transition.completed_in is not None:
+        JOB_COMPLETE_SECONDS.observe(transition.completed_in)

@@ -50,6 +50,15 @@ class IdempotencyClaim:
 
 
 @dataclass(frozen=True)
+class Transition:
+    """What one job transition changed, so callers act on it (and metrics
+    observe it) without reading the job again."""
+
+    deliveries_pending: bool = False   # the image is stored; its deliveries must be queued
+    completed_in: float | None = None  # seconds from creation, when this call completed the job
+
+
+@dataclass(frozen=True)
 class OpenJob:
     snapshot_id: int
     rendered: bool          # the image is stored; only deliveries are outstanding
@@ -429,13 +438,13 @@ class SnapshotStore:
                 .values(state=WORKING, progress=10.0, updated_at=now)
             )
 
-    def render_succeeded(self, snapshot_id: int, image_key: str, now: float) -> bool:
-        """Record the stored image; True when deliveries are still pending (they must be queued).
+    def render_succeeded(self, snapshot_id: int, image_key: str, now: float) -> Transition:
+        """Record the stored image; deliveries_pending when they must now be queued.
         A job already failed (its deadline passed) stays failed, without an image."""
         with self.engine.begin() as conn:
-            state = conn.execute(select(jobs.c.state).where(jobs.c.snapshot_id == snapshot_id)).scalar()
-            if state == FAILED:
-                return False
+            job = conn.execute(select(jobs.c.state, jobs.c.created_at).where(jobs.c.snapshot_id == snapshot_id)).first()
+            if job is None or job.state == FAILED:
+                return Transition()
             deliveries_pending = conn.execute(
                 select(func.count()).select_from(deliveries)
                 .where(deliveries.c.snapshot_id == snapshot_id, deliveries.c.state == "pending")
@@ -444,13 +453,14 @@ class SnapshotStore:
                 update(snapshots).where(snapshots.c.id == snapshot_id, snapshots.c.image_key == image_key)
                 .values(image_ready=True, updated_at=now)
             )
-            conn.execute(
+            changed = conn.execute(
                 update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)),
                                    jobs.c.progress < RENDERED)
                 .values(state=WORKING if deliveries_pending else COMPLETE,
                         progress=RENDERED if deliveries_pending else 100.0, updated_at=now)
-            )
-        return deliveries_pending
+            ).rowcount == 1
+        completed = changed and not deliveries_pending
+        return Transition(deliveries_pending, max(0.0, now - job.created_at) if completed else None)
 
     def pending_deliveries(self, snapshot_id: int) -> list[str]:
         with self.engine.connect() as conn:
@@ -461,7 +471,7 @@ class SnapshotStore:
             ).scalars())
 
     def delivery_ended(self, snapshot_id: int, service_id: str, state: str, attempts: int, error: str,
-                       now: float) -> None:
+                       now: float) -> Transition:
         """Record one destination's outcome (first report wins); the job completes
         once every delivery has ended, and progress rises with each."""
         with self.engine.begin() as conn:
@@ -477,11 +487,16 @@ class SnapshotStore:
                 values = {"state": COMPLETE, "progress": 100.0}
             else:
                 values = {"state": WORKING, "progress": 50.0 + 50.0 * ended / len(states)}
-            conn.execute(
+            # Terminal jobs never match, so only one call completes a job.
+            changed = conn.execute(
                 update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.notin_(TERMINAL),
                                    jobs.c.progress <= values["progress"])
                 .values(updated_at=now, **values)
-            )
+            ).rowcount == 1
+            if not (changed and values["state"] == COMPLETE):
+                return Transition()
+            created_at = conn.execute(select(jobs.c.created_at).where(jobs.c.snapshot_id == snapshot_id)).scalar_one()
+        return Transition(completed_in=max(0.0, now - created_at))
 
     def render_failed(self, snapshot_id: int, error: str, now: float, render_seq: int | None = None) -> bool:
         """Fail the job — unless its image is already stored (a late FAILED after a

@@ -18,6 +18,7 @@ from snapshot_svc.charts import SpaceStore
 from snapshot_svc.database import make_engine
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.job_sweeper import JobSweeper
+from snapshot_svc.jobs import Jobs
 from snapshot_svc.render_queue import RenderQueue, ResultConsumer
 from snapshot_svc.snapshots import SnapshotInput, SnapshotStore, validate
 
@@ -53,7 +54,7 @@ async def test_crash_before_publish_is_recovered_by_the_sweeper_once(js, stores)
     account, chart, spaces, measurements, snapshots = stores
     # The row is committed but the process "died" before publishing.
     snap = snapshots.create(account.id, validate(SnapshotInput(chart["id"], "line"), time.time()), time.time() - 60)
-    rq = RenderQueue(js, snapshots, spaces, measurements)
+    rq = Jobs(snapshots, spaces, measurements, RenderQueue(js))
     assert snapshots.unpublished(time.time()) == [(account.id, snap["id"])]
 
     assert await JobSweeper(js, snapshots, rq).sweep_once() == 1
@@ -76,7 +77,7 @@ async def test_results_are_applied_once_whatever_the_redelivery(js, stores) -> N
     account, chart, spaces, measurements, snapshots = stores
     snap = snapshots.create(account.id, validate(SnapshotInput(chart["id"], "line"), time.time()), time.time())
     key = snap["assigned_image_key"]
-    consumer = ResultConsumer(js, snapshots)
+    consumer = ResultConsumer(js, Jobs(snapshots, spaces, measurements, RenderQueue(js)))
     task = asyncio.create_task(consumer.run())
     try:
         def result(state: int) -> bytes:

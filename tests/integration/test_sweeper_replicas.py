@@ -16,6 +16,7 @@ from snapshot_svc.charts import SpaceStore
 from snapshot_svc.database import make_engine
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.job_sweeper import JobSweeper
+from snapshot_svc.jobs import Jobs
 from snapshot_svc.render_queue import RenderQueue
 from snapshot_svc.settings import JobBounds
 from snapshot_svc.snapshots import SnapshotInput, SnapshotStore, validate
@@ -33,7 +34,7 @@ def _replicas(js, tmp_path, bounds: JobBounds):  # noqa: ANN001, ANN202
                                 {"name": "c", "streams": [{"metric": "m"}]})
     snapshots = SnapshotStore(engine)
     sweepers = [JobSweeper(js, SnapshotStore(engine),
-                           RenderQueue(js, SnapshotStore(engine), spaces, MeasurementStore(engine)), bounds)
+                           Jobs(SnapshotStore(engine), spaces, MeasurementStore(engine), RenderQueue(js)), bounds)
                 for _ in range(REPLICAS)]
     return account, chart, snapshots, sweepers
 

@@ -92,7 +92,7 @@ def test_nothing_to_check_once_rendered_or_failed(store, acct):
 def test_a_late_success_does_not_revive_a_failed_job(store, acct):
     snap = _create(store, acct)
     assert store.render_failed(snap["id"], "the chart was not drawn within the job deadline (840 s)", NOW + 900)
-    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 901) is False
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 901).deliveries_pending is False
     job = _job(store, acct, snap)
     assert (job.state, job.image_key) == ("failed", None)
     assert store.get(acct, snap["id"])["image_key"] is None

@@ -109,28 +109,35 @@ def test_job_completion_is_observed_once_with_its_create_to_complete_time(db_eng
     count_before, sum_before = sample(f"{name}_count"), sample(f"{name}_sum")
 
     completed_at = created_at + 0.25
-    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], completed_at) is False
-    observe_job_completed(db_engine, snap["id"], completed_at)
+    done = store.render_succeeded(snap["id"], snap["assigned_image_key"], completed_at)
+    assert done.deliveries_pending is False
+    observe_job_completed(done)
     assert sample(f"{name}_count") == count_before + 1
     assert sample(f"{name}_sum") - sum_before == pytest.approx(0.25, abs=1e-3)
 
     # A redelivered SUCCEEDED changes nothing and must not count twice.
     later = completed_at + 5
-    store.render_succeeded(snap["id"], snap["assigned_image_key"], later)
-    observe_job_completed(db_engine, snap["id"], later)
+    observe_job_completed(store.render_succeeded(snap["id"], snap["assigned_image_key"], later))
     assert sample(f"{name}_count") == count_before + 1
 
 
 def test_job_still_working_is_not_observed(db_engine, acct) -> None:
     store = SnapshotStore(db_engine)
     now = time.time()
-    snap = store.create(acct, validate(SnapshotInput(chart_id=1, chart_type="line"), now), now)
-    store.render_started(snap["id"], now + 0.1)
+    valid = validate(SnapshotInput(chart_id=1, chart_type="line", services=("1", "2")), now)
+    snap = store.create(acct, valid, now, {"1": "slack", "2": "mail"})
     before = sample("chartsnap_snapshot_job_complete_seconds_count")
-    observe_job_completed(db_engine, snap["id"], now + 0.1)
+    rendered = store.render_succeeded(snap["id"], snap["assigned_image_key"], now + 0.1)
+    assert rendered.deliveries_pending and rendered.completed_in is None
+    observe_job_completed(rendered)
+    observe_job_completed(store.delivery_ended(snap["id"], "1", "delivered", 1, "", now + 0.2))
     assert sample("chartsnap_snapshot_job_complete_seconds_count") == before
     with db_engine.connect() as conn:
         assert conn.execute(jobs.select()).first().state == "working"
+    # The last delivery completes it, once: a redelivered result counts nothing.
+    observe_job_completed(store.delivery_ended(snap["id"], "2", "failed", 3, "HTTP 500", now + 0.5))
+    observe_job_completed(store.delivery_ended(snap["id"], "2", "failed", 3, "HTTP 500", now + 0.6))
+    assert sample("chartsnap_snapshot_job_complete_seconds_count") == before + 1
 
 
 def test_render_job_observer_fills_every_step_histogram() -> None:

@@ -209,7 +209,7 @@ def test_happy_path_queued_working_complete(store, acct):
     job = _job(store, acct, snap)
     assert (job.state, job.progress, job.image_key) == ("working", 10.0, None)
     # no deliveries to queue
-    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 2) is False
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 2).deliveries_pending is False
     job = _job(store, acct, snap)
     assert (job.state, job.progress, job.image_key, job.deliveries) == (
         "complete", 100.0, snap["assigned_image_key"], [])
@@ -229,7 +229,7 @@ def test_redelivered_events_after_complete_change_nothing(store, acct):
     store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 2)
     before = _job(store, acct, snap)
     store.render_started(snap["id"], NOW + 3)
-    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 4) is False
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 4).deliveries_pending is False
     store.render_failed(snap["id"], "late failure", NOW + 5)
     after = _job(store, acct, snap)
     assert after == before
@@ -278,7 +278,7 @@ def test_create_records_one_pending_delivery_per_service_in_order(store, acct):
 def test_success_with_deliveries_pending_stays_working_until_every_delivery_ends(store, acct):
     snap = _with_services(store, acct)
     store.render_started(snap["id"], NOW + 1)
-    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 2) is True
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 2).deliveries_pending is True
     job = _job(store, acct, snap)
     assert (job.state, job.progress, job.image_key) == ("working", 50.0, snap["assigned_image_key"])
     # a late render_started must not pull the job back to 10 %
@@ -299,7 +299,7 @@ def test_success_with_deliveries_pending_stays_working_until_every_delivery_ends
         {"service_id": "3", "type": "mail", "state": "delivered", "attempts": 1, "error": ""},
     ]
     assert store.pending_deliveries(snap["id"]) == []
-    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 6) is False
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 6).deliveries_pending is False
 
 
 def test_first_delivery_report_wins(store, acct):
@@ -317,7 +317,7 @@ def test_redelivered_success_with_pending_deliveries_keeps_progress(store, acct)
     store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 1)
     store.delivery_ended(snap["id"], "3", "delivered", 1, "", NOW + 2)
     # Still pending deliveries, so the caller is told to (re)queue them, but the job does not move back.
-    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 3) is True
+    assert store.render_succeeded(snap["id"], snap["assigned_image_key"], NOW + 3).deliveries_pending is True
     assert _job(store, acct, snap).progress == 75.0
 
 

@@ -1,0 +1,247 @@
+"""The snapshot service's application layer: every rule of a job's life, from
+taking a snapshot to its last delivery. The gRPC servicer and the NATS result
+consumers only translate to and from these calls; the queue is reached through
+the two publisher interfaces below, which the NATS adapters (render_queue,
+delivery_queue) implement. Blocking store work runs in threads.
+
+Publishing happens after the snapshot row is committed. A crash in between
+leaves the job `queued` with `published_at` NULL; the sweeper (job_sweeper)
+publishes those again, and JetStream's duplicate window drops a second copy of
+a request that did get through."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Callable, Protocol
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from chartsnap import errors
+from chartsnap.v1 import delivery_pb2, render_pb2
+from snapshot_svc import snapshots as snaps
+from snapshot_svc.accounts import Account, AccountStore
+from snapshot_svc.charts import SpaceStore
+from snapshot_svc.destinations import DestinationStore
+from snapshot_svc.measurements import MeasurementStore
+from snapshot_svc.render_data import build_render_request
+from snapshot_svc.snapshots import SnapshotStore, Transition
+
+log = logging.getLogger(__name__)
+
+TOO_LARGE = "the chart's data is too large to draw at once: narrow the window, the streams or the size"
+CHART_DELETED = "the chart was deleted before it could be drawn"
+DATA_UNREADABLE = "the chart's data could not be read"
+SERVICE_DELETED = "the service was deleted before delivery"
+DELIVERY_STATES = ("delivered", "failed")
+
+
+class RequestTooLarge(Exception):
+    """The queue will never carry this request."""
+
+
+class RenderPublisher(Protocol):
+    async def publish(self, request: render_pb2.RenderRequest, publish: int) -> int:
+        """Queue the request (its `publish`-th copy); return its stream
+        sequence. Raises RequestTooLarge, or anything for a passing fault."""
+
+
+class DeliveryPublisher(Protocol):
+    async def publish(self, request: delivery_pb2.DeliveryRequest) -> int:
+        """Queue the request; return its stream sequence. Raises if the queue refuses."""
+
+
+def _ignore(_: Transition) -> None:
+    pass
+
+
+class Deliveries:
+    """A rendered snapshot's deliveries: queued once its image is stored, each
+    ended by the notifier's result (or by the sweeper's deadline)."""
+
+    def __init__(self, snapshots: SnapshotStore, destinations: DestinationStore, accounts: AccountStore,
+                 spaces: SpaceStore, publisher: DeliveryPublisher, public_url: str,
+                 image_url_for: Callable[[str], str], observe: Callable[[Transition], None] = _ignore) -> None:
+        self.snapshots = snapshots
+        self.destinations = destinations
+        self.accounts = accounts
+        self.spaces = spaces
+        self.publisher = publisher
+        self.public_url = public_url
+        self.image_url_for = image_url_for
+        self.observe = observe
+
+    def requests(self, snapshot_id: int) -> list[delivery_pb2.DeliveryRequest]:
+        """One request per pending delivery; a service deleted since the
+        snapshot was taken ends its delivery as failed instead."""
+        pending = self.snapshots.pending_deliveries(snapshot_id)
+        if not pending:
+            return []
+        snap = self.snapshots.get(None, snapshot_id)
+        account = self.accounts.get(snap["account_id"])
+        try:
+            chart = self.spaces.get_chart(account.id, snap["chart_id"])
+            chart_name, space_id = chart["name"], chart["space_id"]
+        except errors.NotFound:  # a chart deleted since still gets its snapshot delivered
+            chart_name, space_id = f"Chart {snap['chart_id']}", 0
+        services = self.destinations.owned(account.id, tuple(pending))
+        requests = []
+        for service_id in pending:
+            service = services.get(service_id)
+            if service is None:
+                self.observe(self.snapshots.delivery_ended(snapshot_id, service_id, "failed", 0, SERVICE_DELETED,
+                                                           time.time()))
+                continue
+            requests.append(delivery_pb2.DeliveryRequest(
+                delivery_id=f"{snapshot_id}:{service_id}", snapshot_id=snapshot_id, job_id=snap["job_id"],
+                service_id=service_id, type=service["type"], settings=service["settings"],
+                chart_name=chart_name,
+                chart_url=f"{self.public_url}/v1/spaces/{space_id}/charts/{snap['chart_id']}",
+                sender_name=account.display_name, sender_email=account.email, message=snap["message"] or "",
+                image_url=self.image_url_for(snap["assigned_image_key"]), image_key=snap["assigned_image_key"],
+                width=snap["width"], height=snap["height"], duration=snap["duration"], end_time=snap["end_time"],
+            ))
+        return requests
+
+    async def dispatch(self, snapshot_id: int) -> None:
+        """Queue every pending delivery of the snapshot; raises if the queue
+        refuses (the caller retries the whole dispatch)."""
+        seqs = {}
+        for request in await asyncio.to_thread(self.requests, snapshot_id):
+            seqs[request.service_id] = await self.publisher.publish(request)
+        # The delivery deadline runs from the first time each was queued.
+        await asyncio.to_thread(self.snapshots.mark_dispatched, snapshot_id, seqs, time.time())
+
+    async def apply_result(self, snapshot_id: int, service_id: str, state: str, attempts: int,
+                           error: str) -> None:
+        """Record a notifier's outcome (first report wins)."""
+        if state not in DELIVERY_STATES:
+            raise ValueError(f"no delivery state {state!r}")
+        transition = await asyncio.to_thread(self.snapshots.delivery_ended, snapshot_id, service_id, state,
+                                             attempts, error, time.time())
+        self.observe(transition)
+
+
+class Jobs:
+    """Taking a snapshot, queueing its render and applying the render's results."""
+
+    def __init__(self, snapshots: SnapshotStore, spaces: SpaceStore, measurements: MeasurementStore,
+                 renders: RenderPublisher, destinations: DestinationStore | None = None,
+                 deliveries: Deliveries | None = None, observe: Callable[[Transition], None] = _ignore) -> None:
+        self.snapshots = snapshots
+        self.spaces = spaces
+        self.measurements = measurements
+        self.renders = renders
+        self.destinations = destinations
+        self.deliveries = deliveries
+        self.observe = observe
+        self._in_flight: set[asyncio.Task] = set()
+
+    # -- taking a snapshot ---------------------------------------------------
+    async def take_snapshot(self, account: Account, valid: snaps.ValidSnapshot, now: float,
+                            claim: snaps.IdempotencyClaim | None) -> tuple[dict, bool]:
+        """The snapshot, and whether it is new (its render is then queued in
+        the background); an idempotent retry answers the first request's
+        snapshot and queues nothing again."""
+        snap, chart = await asyncio.to_thread(self._create, account, valid, now, claim)
+        if chart is None:
+            return snap, False
+        self.publish_soon(account.id, snap, chart)
+        return snap, True
+
+    def _create(self, account: Account, valid: snaps.ValidSnapshot, now: float,
+                claim: snaps.IdempotencyClaim | None) -> tuple[dict, dict | None]:
+        """The new snapshot and its chart; or, for a key already used, the
+        snapshot it made and None. Only the account's own chart and services
+        may be named."""
+        if claim is not None and (earlier := self.snapshots.replay(account.id, claim, now)) is not None:
+            return earlier, None
+        try:
+            chart = self.spaces.get_chart(account.id, valid.chart_id)
+        except errors.NotFound:
+            raise errors.InvalidParams.one("subject", f"chart {valid.chart_id} does not exist") from None
+        owned = self.destinations.owned(account.id, valid.services) if self.destinations else {}
+        unknown = [s for s in valid.services if s not in owned]
+        if unknown:
+            # Another account's service is refused exactly like a missing one.
+            raise errors.InvalidParams.one("services", f"unknown service ids: {', '.join(unknown)[:200]}")
+        try:
+            snap = self.snapshots.create(account.id, valid, now, {sid: owned[sid]["type"] for sid in valid.services},
+                                         claim)
+        except IntegrityError:
+            # A concurrent request with the same key committed first: answer its snapshot.
+            if claim is None or (winner := self.snapshots.replay(account.id, claim, now)) is None:
+                raise
+            return winner, None
+        return snap, chart
+
+    # -- queueing its render -------------------------------------------------
+    def _build(self, account_id: int, snapshot_id: int, snap: dict | None = None,
+               chart: dict | None = None) -> render_pb2.RenderRequest | None:
+        """The request, from the snapshot and chart just written when the caller
+        has them, else read again (the sweeper's case); None when the chart
+        is gone (the job is then failed)."""
+        snap = snap or self.snapshots.get(account_id, snapshot_id)
+        if chart is None:
+            try:
+                chart = self.spaces.get_chart(account_id, snap["chart_id"])
+            except errors.NotFound:
+                self.snapshots.render_failed(snapshot_id, CHART_DELETED, time.time())
+                return None
+        return build_render_request(self.measurements, chart, snap, time.time())
+
+    def _fail(self, snapshot_id: int, reason: str) -> None:
+        self.snapshots.render_failed(snapshot_id, reason, time.time())
+
+    async def publish_render(self, account_id: int, snapshot_id: int, snap: dict | None = None,
+                             chart: dict | None = None, publish: int = 1) -> bool:
+        """Queue the render; True once it is on the queue. A failure that will
+        not go away (the data cannot be read into a request, or the request is
+        too large for the queue) fails the job; anything else (queue
+        unreachable, database busy) leaves it queued for the sweeper."""
+        try:
+            request = await asyncio.to_thread(self._build, account_id, snapshot_id, snap, chart)
+        except OperationalError as exc:
+            log.warning("render request for snapshot %s not built yet: %s", snapshot_id, exc)
+            return False
+        except Exception:  # noqa: BLE001 - deterministic: building again gives the same error
+            log.exception("render request for snapshot %s cannot be built", snapshot_id)
+            await asyncio.to_thread(self._fail, snapshot_id, DATA_UNREADABLE)
+            return False
+        if request is None:
+            return False
+        try:
+            seq = await self.renders.publish(request, publish)
+        except RequestTooLarge:
+            await asyncio.to_thread(self._fail, snapshot_id, TOO_LARGE)
+            return False
+        except Exception as exc:  # noqa: BLE001 - transient: the sweeper tries again
+            log.warning("render request for snapshot %s not queued yet: %s", snapshot_id, exc)
+            return False
+        await asyncio.to_thread(self.snapshots.mark_published, snapshot_id, time.time(), seq)
+        return True
+
+    def publish_soon(self, account_id: int, snap: dict, chart: dict) -> None:
+        """Publish in the background: the client has its 202 as soon as the
+        snapshot is committed, however long reading the chart's data takes."""
+        task = asyncio.create_task(self.publish_render(account_id, snap["id"], snap, chart))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    # -- applying its results ------------------------------------------------
+    # Every transition is guarded by the job's current state, so a result
+    # delivered again changes nothing.
+    async def render_started(self, snapshot_id: int) -> None:
+        await asyncio.to_thread(self.snapshots.render_started, snapshot_id, time.time())
+
+    async def render_succeeded(self, snapshot_id: int, image_key: str) -> None:
+        """Record the image; then queue the deliveries, if any are pending.
+        Raises if the queue refuses them (the caller retries the result)."""
+        transition = await asyncio.to_thread(self.snapshots.render_succeeded, snapshot_id, image_key, time.time())
+        self.observe(transition)
+        if transition.deliveries_pending and self.deliveries is not None:
+            await self.deliveries.dispatch(snapshot_id)
+
+    async def render_failed(self, snapshot_id: int, error: str) -> None:
+        await asyncio.to_thread(self.snapshots.render_failed, snapshot_id, error or "render failed", time.time())
