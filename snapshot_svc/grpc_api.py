@@ -15,7 +15,7 @@ from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chartsnap import errors, idempotency_key
-from chartsnap.bounds import MAX_QUERY_TAGS, MAX_SNAPSHOT_SERVICES, MAX_TAG_FILTERS, MAX_TAG_VALUES
+from chartsnap.bounds import MAX_SNAPSHOT_SERVICES, MAX_TAG_FILTERS, MAX_TAG_VALUES
 from chartsnap.grpc_server import credentials_from, domain_rpc
 from chartsnap.v1 import (
     accounts_pb2,
@@ -221,6 +221,11 @@ class SpaceServicer(spaces_pb2_grpc.SpaceServiceServicer):
         return spaces_pb2.Empty()
 
 
+def _given(message: Any, name: str) -> Any:
+    """The field's value, or None when the caller left it unset."""
+    return getattr(message, name) if message.HasField(name) else None
+
+
 def _page_info(found: int, length: int, offset: int, total: int) -> common_pb2.PageInfo:
     return common_pb2.PageInfo(found=found, length=length, offset=offset, total=total)
 
@@ -258,36 +263,17 @@ class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
     @domain_rpc
     async def QueryMeasurements(self, request, context):
         account = await self.auth(context)
-        now = int(time.time())
-        problems = errors.ParamErrors()
-        end = request.end_time if request.HasField("end_time") else now
-        if request.HasField("start_time"):
-            start = request.start_time
-        elif request.HasField("duration"):
-            start = end - request.duration
-        else:
-            problems.add("start_time", "start_time or duration is required")
-            start = end
-        if start > end:
-            problems.add("start_time", "must be before end_time")
-        resolution = request.resolution or 1
-        if resolution < 1:
-            problems.add("resolution", "must be a positive number of seconds")
-        if (end - start) / resolution > 100_000:
-            problems.add("resolution", "too fine for this window: at most 100000 points per series")
-        if request.group_by_function and request.group_by_function not in m.AGGREGATES:
-            problems.add("group_by_function", f"must be one of {', '.join(m.AGGREGATES)}")
-        if request.summary_function and request.summary_function not in m.AGGREGATES:
-            problems.add("summary_function", f"must be one of {', '.join(m.AGGREGATES)}")
-        if len(request.tags) > MAX_QUERY_TAGS:
-            problems.add("tags", f"at most {MAX_QUERY_TAGS} tag filters")
-        problems.raise_if_any()
+        query = m.validate_query(m.QueryInput(
+            request.name, _given(request, "start_time"), _given(request, "end_time"), _given(request, "duration"),
+            request.resolution,
+            dict(request.tags), request.group_by, request.group_by_function, request.summary_function,
+        ), int(time.time()))
         result = await asyncio.to_thread(
-            self.store.query, account.id, request.name, start, end, resolution, dict(request.tags),
-            request.group_by, request.group_by_function or "average", request.summary_function or "average",
+            self.store.query, account.id, query.name, query.start, query.end, query.resolution, query.tags,
+            query.group_by, query.group_function, query.summary_function,
         )
         return measurements_pb2.QueryMeasurementsResponse(
-            name=request.name.lower(), resolution=resolution,
+            name=request.name.lower(), resolution=query.resolution,
             series=[
                 measurements_pb2.Series(
                     tags=s.tags, measurements=[measurements_pb2.Point(time=t, value=v) for t, v in s.points]
@@ -316,14 +302,11 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
         subject = request.subject
         data = snaps.SnapshotInput(
             chart_id=subject.chart_id, chart_type=subject.chart_type,
-            duration=request.duration if request.HasField("duration") else None,
+            duration=_given(request, "duration"),
             end_time=request.end_time.seconds if request.HasField("end_time") else None,
             tags=tuple({"name": t.name, "values": list(t.values)} for t in subject.tags),
-            source=subject.source if subject.HasField("source") else None,
-            services=tuple(request.services),
-            message=request.message if request.HasField("message") else None,
-            width=request.width if request.HasField("width") else None,
-            height=request.height if request.HasField("height") else None,
+            source=_given(subject, "source"), services=tuple(request.services), message=_given(request, "message"),
+            width=_given(request, "width"), height=_given(request, "height"),
         )
         snap, new = await self.jobs.take_snapshot(account, snaps.validate(data, now), now, claim)
         return snapshot_to_proto(snap, "" if new else self._url(snap))

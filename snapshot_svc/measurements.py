@@ -9,14 +9,14 @@ import json
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from sqlalchemy import Engine, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from chartsnap import errors
-from chartsnap.bounds import MAX_BATCH, MAX_MEASUREMENT_TAGS
+from chartsnap.bounds import MAX_BATCH, MAX_MEASUREMENT_TAGS, MAX_QUERY_TAGS
 from snapshot_svc.patterns import matches_any
 from snapshot_svc.tables import points, series
 
@@ -28,6 +28,7 @@ MAX_SERIES_PER_QUERY = 200
 MAX_POINTS_PER_QUERY = 300_000  # bounds a reply's memory and size, whatever the window
 LOOKUP_CHUNK = 400
 AGGREGATES = ("average", "mean", "sum", "min", "max", "count")
+MAX_POINTS_PER_SERIES = 100_000
 
 
 @dataclass
@@ -118,6 +119,62 @@ def validate_samples(
 
 def canonical_tags(tags: dict[str, str]) -> str:
     return json.dumps(tags, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class QueryInput:
+    """A measurement query as the caller sent it (None / "" / 0 = not given)."""
+
+    name: str
+    start_time: int | None = None
+    end_time: int | None = None
+    duration: int | None = None
+    resolution: int = 0
+    tags: dict[str, str] = field(default_factory=dict)
+    group_by: str = ""
+    group_by_function: str = ""
+    summary_function: str = ""
+
+
+@dataclass(frozen=True)
+class ValidQuery:
+    name: str
+    start: int
+    end: int
+    resolution: int
+    tags: dict[str, str]
+    group_by: str
+    group_function: str
+    summary_function: str
+
+
+def validate_query(q: QueryInput, now: int) -> ValidQuery:
+    """The window (end defaults to now; start from start_time or duration),
+    resolution and functions of a query, every problem reported at once."""
+    problems = errors.ParamErrors()
+    end = now if q.end_time is None else q.end_time
+    if q.start_time is not None:
+        start = q.start_time
+    elif q.duration is not None:
+        start = end - q.duration
+    else:
+        problems.add("start_time", "start_time or duration is required")
+        start = end
+    if start > end:
+        problems.add("start_time", "must be before end_time")
+    resolution = q.resolution or 1
+    if resolution < 1:
+        problems.add("resolution", "must be a positive number of seconds")
+    if (end - start) / resolution > MAX_POINTS_PER_SERIES:
+        problems.add("resolution", f"too fine for this window: at most {MAX_POINTS_PER_SERIES} points per series")
+    for name, function in (("group_by_function", q.group_by_function), ("summary_function", q.summary_function)):
+        if function and function not in AGGREGATES:
+            problems.add(name, f"must be one of {', '.join(AGGREGATES)}")
+    if len(q.tags) > MAX_QUERY_TAGS:
+        problems.add("tags", f"at most {MAX_QUERY_TAGS} tag filters")
+    problems.raise_if_any()
+    return ValidQuery(q.name, start, end, resolution, dict(q.tags), q.group_by,
+                      q.group_by_function or "average", q.summary_function or "average")
 
 
 @dataclass(frozen=True)
