@@ -12,9 +12,10 @@ import logging
 
 from nats.js import JetStreamContext
 
-from chartsnap import message_ids, pull_consumer, queue
+from chartsnap import message_ids, queue
 from chartsnap.v1 import delivery_pb2
 from snapshot_svc.jobs import Deliveries
+from snapshot_svc.result_messages import Unreadable, consume_results
 
 log = logging.getLogger(__name__)
 
@@ -33,29 +34,24 @@ class DeliveryQueue:
         return ack.seq
 
 
+def read_result(data: bytes) -> delivery_pb2.DeliveryResult:
+    result = delivery_pb2.DeliveryResult.FromString(data)
+    if result.state not in STATES:
+        raise Unreadable(f"no delivery state {result.state}")
+    return result
+
+
 class DeliveryResultConsumer:
+    """Reads the notifier's DeliveryResults into the application layer."""
+
     def __init__(self, js: JetStreamContext, deliveries: Deliveries) -> None:
         self.js = js
         self.deliveries = deliveries
 
     async def run(self) -> None:
-        await pull_consumer.consume_forever(self.js, queue.DELIVERY_RESULTS, queue.SNAPSHOT_DELIVERY_RESULTS,
-                                            queue.RESULTS_STREAM, self._handle)
+        await consume_results(self.js, queue.DELIVERY_RESULTS, queue.SNAPSHOT_DELIVERY_RESULTS,
+                              queue.RESULTS_STREAM, read_result, self.apply, lambda r: f"delivery {r.delivery_id}")
 
-    async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
-        try:
-            result = delivery_pb2.DeliveryResult.FromString(msg.data)
-        except Exception:  # noqa: BLE001 - unreadable forever
-            await msg.term()
-            return
-        if result.state not in STATES:
-            await msg.term()
-            return
-        try:
-            await self.deliveries.apply_result(result.snapshot_id, result.service_id, STATES[result.state],
-                                               result.attempts, result.error)
-        except Exception:  # noqa: BLE001 - database trouble: retry shortly
-            log.exception("recording delivery %s failed", result.delivery_id)
-            await msg.nak(delay=1.0)
-            return
-        await msg.ack()
+    async def apply(self, result: delivery_pb2.DeliveryResult) -> None:
+        await self.deliveries.apply_result(result.snapshot_id, result.service_id, STATES[result.state],
+                                           result.attempts, result.error)

@@ -15,9 +15,10 @@ import logging
 from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
 
-from chartsnap import message_ids, pull_consumer, queue
+from chartsnap import message_ids, queue
 from chartsnap.v1 import render_pb2
 from snapshot_svc.jobs import Jobs, RequestTooLarge
+from snapshot_svc.result_messages import consume_results
 
 log = logging.getLogger(__name__)
 
@@ -50,23 +51,9 @@ class ResultConsumer:
         self.jobs = jobs
 
     async def run(self) -> None:
-        await pull_consumer.consume_forever(self.js, queue.RENDER_RESULTS, queue.SNAPSHOT_RESULTS,
-                                            queue.RESULTS_STREAM, self._handle)
-
-    async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
-        try:
-            result = render_pb2.RenderResult.FromString(msg.data)
-        except Exception:  # noqa: BLE001 - a message we cannot read will never become readable
-            log.error("dropping unreadable result message on %s", msg.subject)
-            await msg.term()
-            return
-        try:
-            await self.apply(result)
-        except Exception:  # noqa: BLE001 - database or queue trouble: try again shortly
-            log.exception("applying result for snapshot %s failed", result.snapshot_id)
-            await msg.nak(delay=1.0)
-            return
-        await msg.ack()
+        await consume_results(self.js, queue.RENDER_RESULTS, queue.SNAPSHOT_RESULTS, queue.RESULTS_STREAM,
+                              render_pb2.RenderResult.FromString, self.apply,
+                              lambda r: f"result for snapshot {r.snapshot_id}")
 
     async def apply(self, result: render_pb2.RenderResult) -> None:
         if result.state == render_pb2.RenderResult.STARTED:
