@@ -1,152 +1,78 @@
-"""Holds every job to its bounds (snapshot_svc.settings.JobBounds), sweeping
-every `sweep_interval` seconds and listening to JetStream's advisories:
-
-- a never-published render request (a crash between commit and publish) is
-  published;
-- a render request that exhausts its deliveries without a result (the worker
-  crashed every time) fails its job as soon as the max-deliveries advisory
-  names it;
-- a request gone from the render stream (acked without a result reaching us,
-  terminated, deleted, purged) for `lost_request_grace` is published once
-  more under a new Msg-Id, and the job fails if that one is lost too;
-- a delivery with no result `delivery_deadline` after it was queued, whose
-  request is gone from the delivery stream, is recorded failed;
-- whatever else happens, a job still open `job_deadline` after its creation
-  ends: failed if its image is not stored, else complete with its pending
-  deliveries failed.
-
-Every action is one UPDATE guarded by the state it expects, so several
-snapshot_svc replicas may sweep at once: only the one whose UPDATE matched
-acts (and a second copy of a request is dropped by its Msg-Id). The advisory
-is taken by one replica of a queue group."""
+"""JetStream adapter of the sweeper: the rules live in snapshot_svc.sweeping;
+this module answers its questions from the render and delivery streams and
+reads JetStream's max-deliveries advisory into it. The advisory is taken by
+one replica of a queue group."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from chartsnap import message_ids, queue
-from chartsnap.idempotency_key import REUSE_AFTER
 from snapshot_svc.jobs import Jobs
 from snapshot_svc.settings import JobBounds
 from snapshot_svc.snapshots import QueuedDelivery, SnapshotStore
+from snapshot_svc.sweeping import UNPUBLISHED_GRACE, Sweeper
 
 log = logging.getLogger(__name__)
 
-UNPUBLISHED_GRACE = 10.0  # seconds a fresh job may wait before the sweeper publishes it
-MAX_PUBLISHES = 2  # a lost render request is published once more, then its job fails
-SWEEP_BATCH = 100  # jobs each step of one sweep looks at
 # JetStream publishes this when a render request was delivered max_deliver
 # times without an ack or a term: the render worker died (or hung) on every one.
 RENDER_MAX_DELIVERIES = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{queue.RENDER_STREAM}.{queue.RENDER_WORKERS}"
 ADVISORY_GROUP = "snapshot-svc"  # one replica handles each advisory
 
 
-class JobSweeper:
-    def __init__(self, js: JetStreamContext, snapshots: SnapshotStore, renders: Jobs,
-                 bounds: JobBounds = JobBounds()) -> None:
+class JetStreamLookup:
+    """The sweeper's questions to JetStream (sweeping.QueueLookup)."""
+
+    def __init__(self, js: JetStreamContext) -> None:
         self.js = js
-        self.snapshots = snapshots
-        self.renders = renders
-        self.bounds = bounds
 
-    async def sweep_once(self, grace: float = UNPUBLISHED_GRACE) -> int:
-        """One pass of every bound (see the module docstring); returns how many
-        never-published requests it published."""
-        now = time.time()
-        await self._enforce_deadlines(now)
-        await asyncio.to_thread(self.snapshots.forget_idempotency_keys, now - REUSE_AFTER)
-        stale = await asyncio.to_thread(self.snapshots.unpublished, now - grace)
-        published = 0
-        for account_id, snapshot_id in stale:
-            published += await self.renders.publish_render(account_id, snapshot_id)
-        await self._find_lost_requests(now)
-        return published
-
-    async def sweep_forever(self) -> None:
-        while True:
-            try:
-                await self.sweep_once()
-            except Exception:  # noqa: BLE001 - keep sweeping
-                log.exception("sweep failed")
-            await asyncio.sleep(self.bounds.sweep_interval)
-
-    async def _enforce_deadlines(self, now: float) -> None:
-        deadline = self.bounds.job_deadline
-        for job in await asyncio.to_thread(self.snapshots.open_jobs_created_before, now - deadline, SWEEP_BATCH):
-            if job.rendered:
-                await asyncio.to_thread(
-                    self.snapshots.fail_pending_deliveries, job.snapshot_id,
-                    f"no result from the notifier within the job deadline ({deadline:.0f} s)", now)
-                log.warning("snapshot %s: deliveries still pending at the job deadline, failed", job.snapshot_id)
-            elif await asyncio.to_thread(
-                    self.snapshots.render_failed, job.snapshot_id,
-                    f"the chart was not drawn within the job deadline ({deadline:.0f} s)", now):
-                log.warning("snapshot %s: not rendered by the job deadline, failed", job.snapshot_id)
-                if job.render_seq is not None:
-                    await self._drop_request(job.render_seq)
-        overdue = await asyncio.to_thread(
-            self.snapshots.deliveries_dispatched_before, now - self.bounds.delivery_deadline, SWEEP_BATCH)
-        for delivery in overdue:
-            try:
-                still_queued = delivery.request_seq is not None and await self._still_queued(delivery)
-            except Exception as exc:  # noqa: BLE001 - JetStream unreachable: look again next sweep
-                log.warning("cannot look up delivery requests: %s", exc)
-                return
-            if still_queued:
-                await asyncio.to_thread(self.snapshots.delivery_still_queued, delivery.snapshot_id,
-                                        delivery.service_id, now)
-                continue
-            await asyncio.to_thread(
-                self.snapshots.delivery_ended, delivery.snapshot_id, delivery.service_id, "failed", 0,
-                f"no result from the notifier within {self.bounds.delivery_deadline:.0f} s", now)
-            log.warning("delivery %s:%s had no result by its deadline, failed", delivery.snapshot_id,
-                        delivery.service_id)
-
-    async def _still_queued(self, delivery: QueuedDelivery) -> bool:
-        """Its request is still on the delivery stream: waiting behind others
-        or being retried by a notifier, not lost. Raises if JetStream cannot
-        be asked."""
+    async def delivery_request_present(self, delivery: QueuedDelivery) -> bool:
+        """Waiting behind others or being retried by a notifier, not lost."""
         try:
             msg = await self.js.get_msg(queue.DELIVERY_STREAM, delivery.request_seq)
         except NotFoundError:
             return False
         return (msg.headers or {}).get(message_ids.HEADER) == message_ids.delivery_request_id(delivery.snapshot_id, delivery.service_id)
 
-    async def _find_lost_requests(self, now: float) -> None:
-        """Look up published, unrendered jobs' requests on the render stream.
-        Gone for a whole grace with no result: publish again once, then fail."""
-        grace = self.bounds.lost_request_grace
-        for render in await asyncio.to_thread(self.snapshots.requests_to_check, now - grace, now - grace,
-                                              SWEEP_BATCH):
-            try:
-                # Another snapshot's request at that sequence (a stream made
-                # again numbers from 1) means ours is gone too.
-                present = await self._snapshot_at(render.seq) == render.snapshot_id
-            except Exception as exc:  # noqa: BLE001 - JetStream unreachable: look again next sweep
-                log.warning("cannot look up render requests: %s", exc)
-                return
-            gone_since = await asyncio.to_thread(self.snapshots.request_seen, render.snapshot_id, render.seq,
-                                                 present, now)
-            if gone_since is None or gone_since > now - grace:
-                continue
-            if render.publishes < MAX_PUBLISHES and await asyncio.to_thread(
-                    self.snapshots.claim_republish, render.snapshot_id, render.seq, render.publishes):
-                log.warning("snapshot %s: render request lost from the queue, publishing it again",
-                            render.snapshot_id)
-                if not await self.renders.publish_render(render.account_id, render.snapshot_id,
-                                                         publish=render.publishes + 1):
-                    await asyncio.to_thread(self.snapshots.undo_republish, render.snapshot_id, render.seq,
-                                            render.publishes)
-            elif render.publishes >= MAX_PUBLISHES and await asyncio.to_thread(
-                    self.snapshots.render_failed, render.snapshot_id,
-                    f"the render request was lost from the queue {render.publishes} times", now):
-                log.error("snapshot %s: render request lost again, job failed", render.snapshot_id)
+    async def snapshot_at(self, seq: int) -> int | None:
+        """The snapshot whose request is at `seq` on the render stream; None
+        when nothing (or no render request) is there. Raises if JetStream
+        cannot be asked."""
+        try:
+            msg = await self.js.get_msg(queue.RENDER_STREAM, seq)
+        except NotFoundError:
+            return None
+        return message_ids.snapshot_of_render_request((msg.headers or {}).get(message_ids.HEADER))
+
+    async def drop_render_request(self, seq: int) -> None:
+        try:
+            await self.js.delete_msg(queue.RENDER_STREAM, seq)
+        except NotFoundError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - harmless if it stays: its job is terminal
+            log.warning("could not delete render request %s from the stream: %s", seq, exc)
+
+
+class JobSweeper:
+    """The sweeper of one replica: its rules (sweeping.Sweeper) asking
+    JetStream, and the max-deliveries advisory read into them."""
+
+    def __init__(self, js: JetStreamContext, snapshots: SnapshotStore, renders: Jobs,
+                 bounds: JobBounds = JobBounds()) -> None:
+        self.js = js
+        self.renders = renders
+        self.rules = Sweeper(snapshots, renders, JetStreamLookup(js), bounds)
+
+    async def sweep_once(self, grace: float = UNPUBLISHED_GRACE) -> int:
+        return await self.rules.sweep_once(grace)
+
+    async def sweep_forever(self) -> None:
+        await self.rules.sweep_forever()
 
     async def watch_crash_loops(self) -> None:
         """Fail at once the job whose render request used up its deliveries
@@ -161,40 +87,4 @@ class JobSweeper:
         except (ValueError, KeyError, TypeError):
             log.error("unreadable max-deliveries advisory: %r", msg.data[:200])
             return
-        try:
-            # The work queue keeps the exhausted message: it names its snapshot.
-            snapshot_id = await self._snapshot_at(seq)
-        except Exception:  # noqa: BLE001 - fall back on the sequence recorded at publish
-            snapshot_id = None
-        try:
-            if snapshot_id is None:
-                snapshot_id = await asyncio.to_thread(self.snapshots.open_snapshot_at_seq, seq)
-            if snapshot_id is not None and await asyncio.to_thread(
-                    self.snapshots.render_failed, snapshot_id,
-                    f"the render crashed on every attempt ({deliveries} deliveries without a result)", time.time(),
-                    seq):
-                log.error("snapshot %s: render request delivered %s times without a result, job failed",
-                          snapshot_id, deliveries)
-        except Exception:  # noqa: BLE001 - the job deadline still holds
-            log.exception("applying max-deliveries advisory for stream sequence %s failed", seq)
-            return
-        # A work queue keeps a message that ran out of deliveries; nothing will take it now.
-        await self._drop_request(seq)
-
-    async def _snapshot_at(self, seq: int) -> int | None:
-        """The snapshot whose request is at `seq` on the render stream; None
-        when nothing (or no render request) is there. Raises if JetStream
-        cannot be asked."""
-        try:
-            msg = await self.js.get_msg(queue.RENDER_STREAM, seq)
-        except NotFoundError:
-            return None
-        return message_ids.snapshot_of_render_request((msg.headers or {}).get(message_ids.HEADER))
-
-    async def _drop_request(self, seq: int) -> None:
-        try:
-            await self.js.delete_msg(queue.RENDER_STREAM, seq)
-        except NotFoundError:
-            pass
-        except Exception as exc:  # noqa: BLE001 - harmless if it stays: its job is terminal
-            log.warning("could not delete render request %s from the stream: %s", seq, exc)
+        await self.rules.crash_looped(seq, deliveries)

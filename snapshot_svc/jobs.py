@@ -5,7 +5,7 @@ the two publisher interfaces below, which the NATS adapters (render_queue,
 delivery_queue) implement. Blocking store work runs in threads.
 
 Publishing happens after the snapshot row is committed. A crash in between
-leaves the job `queued` with `published_at` NULL; the sweeper (job_sweeper)
+leaves the job `queued` with `published_at` NULL; the sweeper (sweeping)
 publishes those again, and JetStream's duplicate window drops a second copy of
 a request that did get through."""
 

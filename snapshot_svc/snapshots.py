@@ -319,7 +319,7 @@ class SnapshotStore:
             ).all()
         return [(r.account_id, r.snapshot_id) for r in rows]
 
-    # -- bounds: every job terminal by its deadline (see render_queue.Sweeper) --
+    # -- bounds: every job terminal by its deadline (see sweeping.Sweeper) --
     # Each action below is one UPDATE guarded by the state it expects, so two
     # sweepers (two snapshot_svc replicas) never both act on one job: the one
     # whose UPDATE matched a row (rowcount 1) owns the action.
