@@ -37,7 +37,7 @@ from snapshot_svc.charts import SpaceStore
 from snapshot_svc.destinations import DestinationStore
 from snapshot_svc.jobs import Jobs
 from snapshot_svc.measurements import MeasurementStore
-from snapshot_svc.pagination import page_from
+from snapshot_svc.pagination import Page, page_from
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,7 @@ class SpaceServicer(spaces_pb2_grpc.SpaceServiceServicer):
     @domain_rpc
     async def ListSpaces(self, request, context):
         account = await self.auth(context)
-        p = request.page
-        page = page_from(p.offset, p.length, p.orderby, p.sort, ("id", "name"))
+        page = _page_of(request, ("id", "name"))
         found, total, items = await asyncio.to_thread(self.spaces.list_spaces, account.id, page, request.name)
         return spaces_pb2.ListSpacesResponse(
             page=_page_info(found, len(items), page.offset, total), spaces=[space_to_proto(s) for s in items]
@@ -224,6 +223,11 @@ class SpaceServicer(spaces_pb2_grpc.SpaceServiceServicer):
 def _given(message: Any, name: str) -> Any:
     """The field's value, or None when the caller left it unset."""
     return getattr(message, name) if message.HasField(name) else None
+
+
+def _page_of(request: Any, orderable: tuple[str, ...]) -> Page:
+    p = request.page
+    return page_from(p.offset, p.length, p.orderby, p.sort, orderable)
 
 
 def _page_info(found: int, length: int, offset: int, total: int) -> common_pb2.PageInfo:
@@ -320,8 +324,7 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
     @domain_rpc
     async def ListSnapshots(self, request, context):
         account = await self.auth(context)
-        p = request.page
-        page = page_from(p.offset, p.length, p.orderby, p.sort, ("id", "created_at", "end_time"))
+        page = _page_of(request, ("id", "created_at", "end_time"))
         total, items = await asyncio.to_thread(self.snapshots.list, account.id, page)
         return snapshots_pb2.ListSnapshotsResponse(
             page=_page_info(total, len(items), page.offset, total),
@@ -380,8 +383,7 @@ class DestinationServicer(destinations_pb2_grpc.DestinationServiceServicer):
     @domain_rpc
     async def ListDestinations(self, request, context):
         account = await self.auth(context)
-        p = request.page
-        page = page_from(p.offset, p.length, p.orderby, p.sort, ("id", "title"))
+        page = _page_of(request, ("id", "title"))
         total, items = await asyncio.to_thread(self.store.list, account.id, page)
         return destinations_pb2.ListDestinationsResponse(
             page=_page_info(total, len(items), page.offset, total),
