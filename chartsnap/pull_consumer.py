@@ -51,11 +51,15 @@ async def consume_forever(js: JetStreamContext, subject: str, durable: str, stre
 
 class WorkSlots:
     """Free work slots of a queue consumer. `fetch` takes every free slot at
-    once and asks the queue for exactly that many messages."""
+    once and asks the queue for exactly that many messages; `start` runs one
+    message's work in its slot under the in_progress heartbeat; `drain` lets the
+    work in flight finish within a grace period and cancels the rest (JetStream
+    redelivers those messages after the ack wait)."""
 
     def __init__(self, count: int) -> None:
         self.free = count
         self.changed = asyncio.Condition()
+        self.running: set[asyncio.Task] = set()
 
     async def take_all(self) -> int:
         async with self.changed:
@@ -76,6 +80,27 @@ class WorkSlots:
         if wanted > len(msgs):
             await self.release(wanted - len(msgs))
         return msgs
+
+    def start(self, msg: Any, work: Callable[[Any], Awaitable[None]], heartbeat_s: float) -> None:
+        """Run `work(msg)` in the slot `fetch` took for it, keeping `msg` in
+        progress meanwhile; the slot is free again when the work ends."""
+        task = asyncio.create_task(self._in_slot(msg, work, heartbeat_s))
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+
+    async def _in_slot(self, msg: Any, work: Callable[[Any], Awaitable[None]], heartbeat_s: float) -> None:
+        try:
+            async with keep_in_progress(msg, heartbeat_s):
+                await work(msg)
+        finally:
+            await self.release()
+
+    async def drain(self, grace_s: float) -> None:
+        if self.running:
+            await asyncio.wait(list(self.running), timeout=grace_s)
+        for task in list(self.running):
+            task.cancel()
+        await asyncio.gather(*self.running, return_exceptions=True)
 
 
 async def _beat(msg: Any, interval_s: float) -> None:

@@ -17,7 +17,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 
 from chartsnap import message_ids, queue
 from chartsnap.budgets import NOTIFY_ACK_WAIT_S
-from chartsnap.pull_consumer import WorkSlots, keep_in_progress
+from chartsnap.pull_consumer import WorkSlots
 from chartsnap.v1 import delivery_pb2
 from notifier_svc.delivery import Delivery
 from notifier_svc.delivery_messages import delivery_from_request, result_message
@@ -36,7 +36,6 @@ class NotifierWorker:
         self.runner = runner
         self.slots = WorkSlots(concurrency)
         self.stopping = asyncio.Event()
-        self.tasks: set[asyncio.Task] = set()
 
     async def run(self) -> None:
         sub = await self.js.pull_subscribe(
@@ -45,16 +44,7 @@ class NotifierWorker:
         )
         while not self.stopping.is_set():
             for msg in await self.slots.fetch(sub, "delivery requests"):
-                task = asyncio.create_task(self._handle(msg))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
-
-    async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
-        try:
-            async with keep_in_progress(msg, HEARTBEAT):
-                await self._work(msg)
-        finally:
-            await self.slots.release()
+                self.slots.start(msg, self._work, HEARTBEAT)
 
     async def _work(self, msg) -> None:  # noqa: ANN001 - nats Msg
         try:
@@ -109,8 +99,4 @@ class NotifierWorker:
         their message back at once, attempts in flight get `grace` seconds to
         finish (an attempt cut short would be reported as interrupted)."""
         self.stopping.set()
-        if self.tasks:
-            await asyncio.wait(list(self.tasks), timeout=grace)
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.slots.drain(grace)

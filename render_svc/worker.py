@@ -29,7 +29,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from chartsnap import message_ids, queue
-from chartsnap.pull_consumer import WorkSlots, keep_in_progress
+from chartsnap.pull_consumer import WorkSlots
 from chartsnap.v1 import render_pb2
 from chartsnap.image_store import ImageStore
 from render_svc.browser_pool import RendererPool
@@ -99,7 +99,6 @@ class RenderWorker:
         self.cpu_threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="serialize")
         self.io_threads = ThreadPoolExecutor(max_workers=max(4, slots), thread_name_prefix="upload")
         self.observer = observer
-        self.tasks: set[asyncio.Task] = set()
 
     async def run(self) -> None:
         sub = await self.js.pull_subscribe(
@@ -110,9 +109,7 @@ class RenderWorker:
         while True:
             await self._until_able_to_render()
             for msg in await self.free.fetch(sub, "render requests"):
-                task = asyncio.create_task(self._handle(msg))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+                self.free.start(msg, self._work, HEARTBEAT)
 
     async def _until_able_to_render(self) -> None:
         if self.pool.can_render():
@@ -126,13 +123,6 @@ class RenderWorker:
         suffix = RESULT_ID_SUFFIX[result.state]
         await self.js.publish(queue.RENDER_RESULTS, result.SerializeToString(),
                               headers={message_ids.HEADER: message_ids.render_result_id(result.snapshot_id, suffix)}, timeout=5.0)
-
-    async def _handle(self, msg) -> None:  # noqa: ANN001 - nats Msg
-        try:
-            async with keep_in_progress(msg, HEARTBEAT):
-                await self._work(msg)
-        finally:
-            await self.free.release()
 
     async def _work(self, msg) -> None:  # noqa: ANN001 - nats Msg
         loop = asyncio.get_running_loop()
@@ -234,11 +224,7 @@ class RenderWorker:
     async def stop(self, grace: float = 5.0) -> None:
         """Let renders in flight finish (up to `grace` seconds); cancel the rest,
         whose messages JetStream redelivers after the ack wait."""
-        if self.tasks:
-            await asyncio.wait(list(self.tasks), timeout=grace)
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.free.drain(grace)
         self.browser_threads.shutdown(wait=False, cancel_futures=True)
         self.cpu_threads.shutdown(wait=False, cancel_futures=True)
         self.io_threads.shutdown(wait=False, cancel_futures=True)
