@@ -8,7 +8,6 @@ ledger drops anything older than the duplicate window."""
 
 from __future__ import annotations
 
-import logging
 
 from nats.js import JetStreamContext
 
@@ -17,7 +16,6 @@ from chartsnap.v1 import delivery_pb2
 from snapshot_svc.jobs import Deliveries
 from snapshot_svc.result_messages import Unreadable, consume_results
 
-log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT = 5.0
 STATES = {delivery_pb2.DeliveryResult.DELIVERED: "delivered", delivery_pb2.DeliveryResult.FAILED: "failed"}

@@ -6,7 +6,6 @@ status codes through chartsnap.status_table."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import Any
 
@@ -39,7 +38,6 @@ from snapshot_svc.jobs import Jobs
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.pagination import Page, page_from
 
-log = logging.getLogger(__name__)
 
 
 class Authenticator:

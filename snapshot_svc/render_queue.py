@@ -10,7 +10,6 @@ there."""
 
 from __future__ import annotations
 
-import logging
 
 from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
@@ -20,7 +19,6 @@ from chartsnap.v1 import render_pb2
 from snapshot_svc.jobs import Jobs, RequestTooLarge
 from snapshot_svc.result_messages import consume_results
 
-log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT = 5.0
 

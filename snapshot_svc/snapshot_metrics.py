@@ -4,7 +4,6 @@ method and status code, and how long jobs take from creation to `complete`."""
 from __future__ import annotations
 
 import inspect
-import logging
 import time
 from typing import Any, Awaitable, Callable
 
@@ -14,7 +13,6 @@ from prometheus_client import Histogram
 from chartsnap.metrics import LATENCY_BUCKETS
 from snapshot_svc.snapshots import Transition
 
-log = logging.getLogger(__name__)
 
 RPC_SECONDS = Histogram(
     "chartsnap_snapshot_rpc_seconds", "gRPC calls served, by method and status code.",
