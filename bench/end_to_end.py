@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from chartsnap.job_states import TERMINAL
+
 from bench.bench_stack import BenchStack
 from bench.cpu_accounting import cores_used, cpu_ms_per_item, others_cpu, others_cpu_between, read_cpu
 from bench.memory_sampler import ProcessTreeMemorySampler
@@ -31,7 +33,6 @@ from bench.service_metrics import scrape_all, step_breakdown
 
 log = logging.getLogger(__name__)
 
-TERMINAL = ("complete", "failed", "canceled")
 LIST_PAGE = 100
 
 

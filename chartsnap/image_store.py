@@ -9,11 +9,10 @@ import json
 import logging
 from minio import Minio
 
+from chartsnap.image_keys import PUBLIC_PREFIX
 from chartsnap.settings import S3Settings
 
 log = logging.getLogger(__name__)
-
-PUBLIC_PREFIX = "chart/"
 
 
 def image_store_for(s3: S3Settings) -> "ImageStore":

@@ -13,6 +13,7 @@ from typing import Any
 
 from chartsnap import bounds
 from chartsnap.charts import CHART_TYPES, SIZE_RANGE
+from chartsnap.job_states import JOB_STATES
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -125,7 +126,7 @@ SCHEMAS: dict[str, Any] = {
                      "properties": {"query": ref("Query"), "snapshots": {"type": "array", "items": ref("Snapshot")}}},
     "Job": {"type": "object", "required": ["id", "state"], "properties": {
         "id": INTEGER,
-        "state": {"type": "string", "enum": ["queued", "working", "complete", "failed", "canceled"]},
+        "state": {"type": "string", "enum": list(JOB_STATES)},
         "progress": {"type": "number", "minimum": 0, "maximum": 100},
         "output": {"type": "object", "properties": {
             "image_href": {"type": "string", "nullable": True},

@@ -17,7 +17,8 @@ from chartsnap import errors
 from chartsnap.charts import CHART_TYPES, DEFAULT_SIZE, SIZE_RANGE
 from chartsnap.errors import ParamErrors
 from chartsnap.idempotency_key import REUSE_AFTER
-from chartsnap.image_store import PUBLIC_PREFIX
+from chartsnap.image_keys import new_image_key
+from chartsnap.job_states import COMPLETE, FAILED, QUEUED, TERMINAL, WORKING
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import deliveries, idempotency_keys, jobs, snapshots
 
@@ -27,8 +28,6 @@ MAX_FUTURE = 86_400
 DEFAULT_DURATION = 3600
 MAX_MESSAGE = 1000
 
-QUEUED, WORKING, COMPLETE, FAILED = "queued", "working", "complete", "failed"
-TERMINAL = (COMPLETE, FAILED)
 RENDERED = 50.0  # progress once the image is stored; deliveries take it to 100
 
 
@@ -147,14 +146,6 @@ def validate(data: SnapshotInput, now: float) -> ValidSnapshot:
         data.chart_id, data.chart_type, duration, float(int(end_time)), data.tags, data.source or None,
         data.services, data.message, width, height,
     )
-
-
-def new_image_key(snapshot_id: int) -> str:
-    # Unguessable and permanent: 80 random bits, then the id for humans. Under
-    # PUBLIC_PREFIX, the only keys the bucket policy lets anyone read.
-    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    token = "".join(secrets.choice(alphabet) for _ in range(16))
-    return f"{PUBLIC_PREFIX}{token}-{snapshot_id}.png"
 
 
 def _snapshot_out(row: Any, job_id: int) -> dict:

@@ -10,6 +10,8 @@ import numpy as np
 import requests
 from PIL import Image
 
+from chartsnap.job_states import TERMINAL
+
 
 @dataclass
 class Api:
@@ -45,7 +47,7 @@ class Api:
             job = self.get(job_href).json()
             if not seen or seen[-1] != (job["state"], job.get("progress", 0)):
                 seen.append((job["state"], job.get("progress", 0)))
-            if job["state"] in ("complete", "failed", "canceled"):
+            if job["state"] in TERMINAL:
                 job["_history"] = seen
                 return job
             time.sleep(0.05)

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from chartsnap import errors
+from chartsnap.image_keys import new_image_key
 from snapshot_svc import snapshots as snaps
 from snapshot_svc.pagination import Page, page_from
 from snapshot_svc.snapshots import SnapshotInput, SnapshotStore, validate
@@ -125,11 +126,11 @@ def test_sources_property():
 # -- image keys ----------------------------------------------------------------------------------
 
 def test_new_image_key_format():
-    assert re.fullmatch(r"chart/[a-z0-9]{16}-71569\.png", snaps.new_image_key(71569))
+    assert re.fullmatch(r"chart/[a-z0-9]{16}-71569\.png", new_image_key(71569))
 
 
 def test_new_image_keys_are_unique():
-    keys = {snaps.new_image_key(1) for _ in range(500)}
+    keys = {new_image_key(1) for _ in range(500)}
     assert len(keys) == 500
 
 
