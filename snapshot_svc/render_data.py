@@ -1,6 +1,6 @@
 """What a render needs, read once when the snapshot is taken: the chart's
-streams resolved to series over the window, bucketed to about two points per
-pixel column, plus the bignumber summary. The result travels in the
+streams resolved to series over the window, bucketed to about one point per
+two pixel columns (resolution_for), plus the bignumber summary. The result travels in the
 RenderRequest, so the render service needs no database."""
 
 from __future__ import annotations
