@@ -15,6 +15,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors
+from snapshot_svc.database import the_row
 from snapshot_svc.tables import accounts
 
 EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
@@ -70,7 +71,5 @@ class AccountStore:
 
     def get(self, account_id: int) -> Account:
         with self.engine.connect() as conn:
-            row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
-        if row is None:
-            raise errors.NotFound("account not found")
+            row = the_row(conn, select(accounts).where(accounts.c.id == account_id), "account")
         return Account(row.id, row.email, row.full_name)

@@ -15,6 +15,7 @@ from chartsnap import errors
 from chartsnap.bounds import MAX_STREAMS, MAX_TAG_FILTERS, MAX_TAG_VALUES, MAX_THRESHOLDS
 from chartsnap.charts import CHART_TYPES
 from chartsnap.errors import ParamErrors
+from snapshot_svc.database import the_row
 from snapshot_svc.measurements import METRIC_NAME
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import charts, spaces
@@ -159,12 +160,8 @@ class SpaceStore:
         return {"id": space_id, "name": name, "chart_ids": []}
 
     def _space_row(self, conn: Any, account_id: int, space_id: int) -> Any:
-        row = conn.execute(
-            select(spaces).where(spaces.c.id == space_id, spaces.c.account_id == account_id)
-        ).first()
-        if row is None:
-            raise errors.NotFound("space not found")
-        return row
+        return the_row(conn, select(spaces).where(spaces.c.id == space_id, spaces.c.account_id == account_id),
+                       "space")
 
     def get_space(self, account_id: int, space_id: int) -> dict:
         with self.engine.connect() as conn:
@@ -240,10 +237,7 @@ class SpaceStore:
         if space_id is not None:
             query = query.where(charts.c.space_id == space_id)
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        if row is None:
-            raise errors.NotFound("chart not found")
-        return _chart_out(row)
+            return _chart_out(the_row(conn, query, "chart"))
 
     def update_chart(self, account_id: int, space_id: int, chart_id: int, fields: dict) -> dict:
         current = self.get_chart(account_id, chart_id, space_id)

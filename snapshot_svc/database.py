@@ -3,9 +3,22 @@ the gateway's traffic never block on a writer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine, create_engine, event
 
+from chartsnap import errors
+
 from snapshot_svc.tables import add_missing_columns, metadata
+
+
+def the_row(conn: Any, query: Any, what: str) -> Any:
+    """The one row `query` finds, or NotFound naming `what` (the same answer
+    whether the row does not exist or belongs to another account)."""
+    row = conn.execute(query).first()
+    if row is None:
+        raise errors.NotFound(f"{what} not found")
+    return row
 
 
 def make_engine(url: str) -> Engine:

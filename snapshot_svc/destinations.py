@@ -14,6 +14,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from chartsnap import errors
 from chartsnap.errors import ParamErrors
 from snapshot_svc.accounts import EMAIL
+from snapshot_svc.database import the_row
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import destinations
 
@@ -104,13 +105,11 @@ class DestinationStore:
 
     def get(self, account_id: int, service_id: str) -> dict:
         row_id = parse_id(service_id)
-        with self.engine.connect() as conn:
-            row = None if row_id is None else conn.execute(
-                select(destinations).where(destinations.c.id == row_id, destinations.c.account_id == account_id)
-            ).first()
-        if row is None:
+        if row_id is None:  # not an id we could have made: no such service
             raise errors.NotFound("service not found")
-        return _out(row)
+        with self.engine.connect() as conn:
+            return _out(the_row(conn, select(destinations).where(
+                destinations.c.id == row_id, destinations.c.account_id == account_id), "service"))
 
     def update(self, account_id: int, service_id: str, title: str | None, kind: str | None,
                settings: dict[str, str] | None) -> dict:

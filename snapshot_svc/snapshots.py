@@ -19,6 +19,7 @@ from chartsnap.errors import ParamErrors
 from chartsnap.idempotency_key import REUSE_AFTER
 from chartsnap.image_keys import new_image_key
 from chartsnap.job_states import COMPLETE, FAILED, QUEUED, TERMINAL, WORKING
+from snapshot_svc.database import the_row
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import deliveries, idempotency_keys, jobs, snapshots
 
@@ -249,9 +250,7 @@ class SnapshotStore:
         if account_id is not None:
             query = query.where(snapshots.c.account_id == account_id)
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        if row is None:
-            raise errors.NotFound("snapshot not found")
+            row = the_row(conn, query, "snapshot")
         out = _snapshot_out(row, row.job_id)
         # The key chosen at creation, which the render writes to; "image_key"
         # is set only once that image is stored.
@@ -274,13 +273,9 @@ class SnapshotStore:
 
     def get_job(self, account_id: int, job_id: int) -> JobView:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(jobs, snapshots.c.image_key, snapshots.c.image_ready)
-                .join(snapshots, snapshots.c.id == jobs.c.snapshot_id)
-                .where(jobs.c.id == job_id, jobs.c.account_id == account_id)
-            ).first()
-            if row is None:
-                raise errors.NotFound("job not found")
+            row = the_row(conn, select(jobs, snapshots.c.image_key, snapshots.c.image_ready)
+                          .join(snapshots, snapshots.c.id == jobs.c.snapshot_id)
+                          .where(jobs.c.id == job_id, jobs.c.account_id == account_id), "job")
             outcomes = conn.execute(
                 select(deliveries).where(deliveries.c.snapshot_id == row.snapshot_id).order_by(deliveries.c.position)
             ).all()
