@@ -187,7 +187,7 @@ class Jobs:
             try:
                 chart = self.spaces.get_chart(account_id, snap["chart_id"])
             except errors.NotFound:
-                self.snapshots.render_failed(snapshot_id, CHART_DELETED, time.time())
+                self._fail(snapshot_id, CHART_DELETED)
                 return None
         return build_render_request(self.measurements, chart, snap, time.time())
 
