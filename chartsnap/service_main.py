@@ -12,13 +12,22 @@ from chartsnap import logs
 from chartsnap.settings import SettingsError
 
 
+class StartRefused(RuntimeError):
+    """The service must not start as things are (e.g. its database schema is
+    behind): it exits with this message, no traceback, and a supervisor's
+    restart will not help until someone acts on it."""
+
+
 def run_service(name: str, read_settings: Callable[[], Any], start: Callable[[Any], Awaitable[Any]]) -> None:
     logs.configure(name)
     try:
         settings = read_settings()
     except SettingsError as exc:
         sys.exit(f"{name}: {exc}")
-    asyncio.run(_serve(settings, start))
+    try:
+        asyncio.run(_serve(settings, start))
+    except StartRefused as exc:
+        sys.exit(f"{name}: {exc}")
 
 
 async def _serve(settings: Any, start: Callable[[Any], Awaitable[Any]]) -> None:

@@ -380,7 +380,19 @@ class Stack:
         self.start(service_spec(module, self.service_env(module), self.log_dir, ready, timeout,
                                 tmp_dir=self.tmp_dir(module)))
 
+    def migrate_database(self, timeout: float = 120.0) -> str:
+        """`chartsnap db upgrade` on the snapshot service's database, as a
+        deployment runs it before the service starts; returns what it said."""
+        done = subprocess.run([sys.executable, "-m", "snapshot_svc.admin_cli", "db", "upgrade"],
+                              env={**os.environ, **self.service_env("snapshot_svc")}, cwd=REPO,
+                              capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise StartupError(f"chartsnap db upgrade failed ({done.returncode}): "
+                               f"{(done.stderr or done.stdout).strip()[-2000:]}")
+        return done.stdout.strip()
+
     def start_snapshot_svc(self) -> None:
+        self.migrate_database()
         addr = f"127.0.0.1:{self.ports.snapshot}"
         self._start_service("snapshot_svc", lambda: grpc_serving(addr))
 

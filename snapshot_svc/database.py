@@ -1,15 +1,18 @@
 """Engine construction. SQLite gets WAL and a busy timeout so the readers of
-the gateway's traffic never block on a writer."""
+the gateway's traffic never block on a writer; PostgreSQL (psycopg 3) gets a
+connection pool sized by the settings. The schema is not made here: it is
+migrated by `chartsnap db upgrade` (snapshot_svc.schema)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
 from chartsnap import errors
 
-from snapshot_svc.tables import add_missing_columns, metadata
 
 
 def the_row(conn: Any, query: Any, what: str) -> Any:
@@ -21,7 +24,21 @@ def the_row(conn: Any, query: Any, what: str) -> Any:
     return row
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class PoolSize:
+    """Connections one process keeps to PostgreSQL. Every database call runs
+    on one of the service's db threads (CHARTSNAP_DB_THREADS), so a pool of
+    that many never makes a thread wait for a connection; the overflow covers
+    the sweeper and the result consumers running beside them."""
+
+    size: int = 16
+    overflow: int = 4
+    timeout: float = 10.0  # seconds to wait for a free connection before the call fails
+
+
+def make_engine(url: str, pool: PoolSize = PoolSize()) -> Engine:
+    if url.startswith("sqlite:///"):  # its directory may not exist yet (a fresh data dir)
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -33,7 +50,6 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
     else:
-        engine = create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
-    add_missing_columns(engine)  # databases made before a column was added
+        engine = create_engine(url, pool_pre_ping=True, pool_size=pool.size, max_overflow=pool.overflow,
+                               pool_timeout=pool.timeout)
     return engine

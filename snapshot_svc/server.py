@@ -8,7 +8,6 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import grpc
 from nats.aio.client import Client as NATS
@@ -20,6 +19,7 @@ from chartsnap.metrics import MetricsServer, serve_metrics
 from chartsnap.v1 import accounts_pb2_grpc, destinations_pb2_grpc, measurements_pb2_grpc, snapshots_pb2_grpc, spaces_pb2_grpc
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
+from snapshot_svc import schema
 from snapshot_svc.database import make_engine
 from snapshot_svc.delivery_queue import DeliveryQueue, DeliveryResultConsumer
 from snapshot_svc.destinations import DestinationStore
@@ -69,9 +69,8 @@ class SnapshotService:
 
 
 async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
-    if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
+    schema.require_current(engine)  # SchemaNotCurrent names `chartsnap db upgrade`
     # Every RPC's database work runs in a thread; asyncio's default pool has
     # cpu+4 threads, too few for slow writes not to stall every other caller.
     asyncio.get_running_loop().set_default_executor(

@@ -27,7 +27,7 @@ from chartsnap.settings import NatsLogin
 from chartsnap.v1 import delivery_pb2, render_pb2, snapshots_pb2, snapshots_pb2_grpc
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
-from snapshot_svc.database import make_engine
+from tests.databases import migrated_engine
 from snapshot_svc.destinations import DestinationStore
 from snapshot_svc.server import SnapshotService, start_snapshot_service
 from snapshot_svc.settings import JobBounds, SnapshotSettings
@@ -60,7 +60,7 @@ class Running:
 
 async def _start(infra, tmp_path, bounds: JobBounds) -> Running:  # noqa: ANN001
     url = f"sqlite:///{tmp_path / 'snapshots.db'}"
-    engine = make_engine(url)
+    engine = migrated_engine(url)
     account, token = AccountStore(engine).create("bounds@example.com", "Bounds")
     spaces = SpaceStore(engine)
     space = spaces.create_space(account.id, "faults")

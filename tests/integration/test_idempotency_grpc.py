@@ -18,7 +18,7 @@ from chartsnap.basic_auth import basic_header
 from chartsnap.v1 import snapshots_pb2, snapshots_pb2_grpc
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
-from snapshot_svc.database import make_engine
+from tests.databases import migrated_engine
 from snapshot_svc.server import start_snapshot_service
 from snapshot_svc.settings import SnapshotSettings
 
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.timeout(60)]
 @pytest.fixture
 async def api(infra, js, tmp_path):  # noqa: ANN001, ANN201
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    engine = make_engine(url)
+    engine = migrated_engine(url)
     account, token = AccountStore(engine).create("grpc-idem@example.com")
     spaces = SpaceStore(engine)
     chart = spaces.create_chart(account.id, spaces.create_space(account.id, "s")["id"],

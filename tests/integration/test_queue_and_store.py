@@ -15,7 +15,7 @@ from chartsnap.v1 import render_pb2
 from chartsnap.image_store import ImageStore
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
-from snapshot_svc.database import make_engine
+from tests.databases import migrated_engine
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.job_sweeper import JobSweeper
 from snapshot_svc.jobs import Jobs
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.timeout(60)]
 
 @pytest.fixture
 def stores(tmp_path):  # noqa: ANN001, ANN201
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = migrated_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     account, _ = AccountStore(engine).create("queue@example.com")
     spaces = SpaceStore(engine)
     space = spaces.create_space(account.id, "s")

@@ -13,7 +13,7 @@ import pytest
 from chartsnap import queue
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.charts import SpaceStore
-from snapshot_svc.database import make_engine
+from tests.databases import migrated_engine
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.job_sweeper import JobSweeper
 from snapshot_svc.jobs import Jobs
@@ -27,7 +27,7 @@ REPLICAS = 2
 
 
 def _replicas(js, tmp_path, bounds: JobBounds):  # noqa: ANN001, ANN202
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = migrated_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     account, _ = AccountStore(engine).create("replicas@example.com")
     spaces = SpaceStore(engine)
     chart = spaces.create_chart(account.id, spaces.create_space(account.id, "s")["id"],

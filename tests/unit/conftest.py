@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -9,10 +11,21 @@ from sqlalchemy import Engine
 
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.database import make_engine
+from tests.databases import migrated_engine
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """One SQLite file migrated to head; each test gets a copy (migrating
+    each test's database would cost more than the test)."""
+    path = tmp_path_factory.mktemp("schema") / "head.db"
+    migrated_engine(f"sqlite:///{path}").dispose()
+    return path
 
 
 @pytest.fixture
-def db_engine(tmp_path) -> Iterator[Engine]:
+def db_engine(tmp_path, migrated_sqlite: Path) -> Iterator[Engine]:
+    shutil.copyfile(migrated_sqlite, tmp_path / "t.db")
     engine = make_engine("sqlite:///" + str(tmp_path / "t.db"))
     yield engine
     engine.dispose()
