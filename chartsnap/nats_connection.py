@@ -21,7 +21,7 @@ from nats.errors import AuthorizationError
 from nats.protocol.parser import AUTHORIZATION_VIOLATION
 
 from chartsnap.nats_authorization import inbox_prefix
-from chartsnap.settings import NatsLogin
+from chartsnap.settings import NatsLogin, NatsSettings
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,12 @@ def login_options(login: NatsLogin) -> dict[str, Any]:
     return {"user": login.user, "password": login.password, "inbox_prefix": inbox_prefix(login.user)}
 
 
-async def connect_nats(url: str, login: NatsLogin, name: str, **options: Any) -> NATS:
-    """Connect as `login`, waiting as long as it takes for the server to answer."""
+async def connect_nats(settings: NatsSettings, name: str, **options: Any) -> NATS:
+    """Connect to one of `settings.servers` as its login, waiting as long as
+    it takes for one to answer; after a disconnect the client moves to any
+    other live server of the cluster (and learns the rest from the one it
+    reached)."""
+    url, login = ", ".join(settings.servers), settings.login
     connected = False
     attempts = 0
     first_failure = last_logged = 0.0
@@ -76,7 +80,7 @@ async def connect_nats(url: str, login: NatsLogin, name: str, **options: Any) ->
 
     nc: NATS | None = None
     nc = await nats.connect(
-        url, name=name, error_cb=on_error, disconnected_cb=on_disconnected, reconnected_cb=on_reconnected,
+        servers=list(settings.servers), name=name, error_cb=on_error, disconnected_cb=on_disconnected, reconnected_cb=on_reconnected,
         allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=RETRY_WAIT,
         connect_timeout=CONNECT_TIMEOUT, **login_options(login), **options)
     connected = True

@@ -3,6 +3,8 @@ durable consumer names live here so publishers and consumers cannot drift."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
@@ -46,9 +48,11 @@ STREAMS = (
 )
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
-    """Create or update every stream; safe to run from every service at start."""
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create or update every stream, kept in `replicas` copies
+    (CHARTSNAP_NATS_REPLICAS); safe to run from every service at start."""
     for config in STREAMS:
+        config = replace(config, num_replicas=replicas)
         try:
             await js.add_stream(config)
         except BadRequestError:

@@ -27,6 +27,21 @@ class NatsLogin:
 
 
 @dataclass(frozen=True)
+class NatsSettings:
+    """How a service reaches NATS (CHARTSNAP_NATS_*): the servers of one
+    cluster (the client picks one and reconnects to another live one), its
+    login, and how many copies JetStream keeps of every stream and key-value
+    bucket the services create (1 on a single server, 3 on a 3-node cluster)."""
+
+    servers: tuple[str, ...] = ("nats://127.0.0.1:4222",)
+    login: NatsLogin = NatsLogin()
+    replicas: int = 1
+
+
+MAX_NATS_REPLICAS = 5  # JetStream's own ceiling on a stream's replicas
+
+
+@dataclass(frozen=True)
 class S3Settings:
     """The image bucket and how to reach it (CHARTSNAP_S3_*), the same for
     every service that stores or reads images. The defaults are `make run`'s."""
@@ -128,6 +143,20 @@ class EnvReader:
         if bool(user) != bool(password):
             self.problems.append(f"{self.PREFIX}NATS_USER and its password must be set together")
         return NatsLogin(user, password)
+
+    def nats(self) -> NatsSettings:
+        """CHARTSNAP_NATS_URL (one URL, or several separated by commas: the
+        servers of one cluster), the login, CHARTSNAP_NATS_REPLICAS."""
+        raw = self.str("NATS_URL", NatsSettings.servers[0])
+        servers = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+        for server in servers:
+            parsed = urlparse(server)
+            if parsed.scheme not in ("nats", "tls") or not parsed.netloc:
+                self.problems.append(f"{self.PREFIX}NATS_URL: {server!r} is not a nats:// or tls:// URL")
+        if not servers:
+            self.problems.append(f"{self.PREFIX}NATS_URL names no server")
+        return NatsSettings(servers or NatsSettings.servers, self.nats_login(),
+                            self.int("NATS_REPLICAS", 1, lo=1, hi=MAX_NATS_REPLICAS))
 
     def s3(self) -> S3Settings:
         default = S3Settings()

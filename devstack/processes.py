@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from chartsnap import nats_authorization
-from chartsnap.settings import NatsLogin, S3Settings
+from chartsnap.settings import NatsLogin, NatsSettings, S3Settings
 
 if TYPE_CHECKING:
     from devstack.supervisor import Supervisor
@@ -342,6 +342,10 @@ class Stack:
         """The NATS user with every permission, for tests and operators."""
         user = nats_authorization.ADMIN_USER
         return NatsLogin(user, self.nats_passwords[user])
+
+    def nats_settings(self, login: NatsLogin) -> NatsSettings:
+        """How a service in this process reaches the stack's NATS as `login`."""
+        return NatsSettings(tuple(self.nats_url.split(",")), login)
 
     @property
     def nats_admin_options(self) -> dict[str, str]:

@@ -28,11 +28,12 @@ def ledger_key(delivery_id: str) -> str:
     return "h." + hashlib.sha256(delivery_id.encode()).hexdigest()
 
 
-async def open_bucket(js: JetStreamContext, bucket: str = BUCKET) -> KeyValue:
+async def open_bucket(js: JetStreamContext, bucket: str = BUCKET, replicas: int = 1) -> KeyValue:
+    """The journal's bucket, made in `replicas` copies (CHARTSNAP_NATS_REPLICAS) when missing."""
     try:
         return await js.key_value(bucket)
     except BucketNotFoundError:
-        return await js.create_key_value(bucket=bucket, history=1, ttl=RECORD_TTL,
+        return await js.create_key_value(bucket=bucket, history=1, ttl=RECORD_TTL, replicas=replicas,
                                          description="notifier_svc delivery journal")
 
 

@@ -65,10 +65,10 @@ class NotifierService:
 
 async def start_notifier_service(settings: NotifierSettings) -> NotifierService:
     images = StoredImages(image_store_for(settings.s3))
-    nc = await connect_nats(settings.nats_url, settings.nats_login, name="notifier_svc")
+    nc = await connect_nats(settings.nats, name="notifier_svc")
     js = nc.jetstream()
-    await queue.ensure_streams(js)
-    ledger = DeliveryLedger(await open_bucket(js))
+    await queue.ensure_streams(js, settings.nats.replicas)
+    ledger = DeliveryLedger(await open_bucket(js, replicas=settings.nats.replicas))
 
     http = VendorHttp(settings.timeouts, settings.outbound)
     smtp = SmtpSender(settings.smtp, settings.timeouts, threads=min(settings.concurrency, 32))

@@ -7,7 +7,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from chartsnap.budgets import notify_budget_from
-from chartsnap.settings import EnvReader, NatsLogin, S3Settings
+from chartsnap.settings import EnvReader, NatsSettings, S3Settings
 from notifier_svc.outbound_policy import OutboundPolicy
 from notifier_svc.retry_policy import RetryPolicy
 from notifier_svc.smtp_sender import DEFAULT_SMTP_FROM, SmtpServer
@@ -16,7 +16,6 @@ from notifier_svc.vendor_http import AttemptTimeouts
 
 @dataclass(frozen=True)
 class NotifierSettings:
-    nats_url: str
     health_addr: str
     s3: S3Settings             # the image bucket (its repr hides the secret key)
     concurrency: int           # delivery messages handled at once
@@ -24,7 +23,7 @@ class NotifierSettings:
     retry: RetryPolicy
     timeouts: AttemptTimeouts
     outbound: OutboundPolicy   # chat destinations allowed beyond public addresses (CHARTSNAP_OUTBOUND_ALLOW)
-    nats_login: NatsLogin = NatsLogin()  # CHARTSNAP_NATS_USER / _PASSWORD (repr hides the password)
+    nats: NatsSettings = NatsSettings()  # CHARTSNAP_NATS_URL, _USER, _PASSWORD, _REPLICAS
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "NotifierSettings":
@@ -47,7 +46,6 @@ class NotifierSettings:
             env.problems.append(f"CHARTSNAP_OUTBOUND_ALLOW: {exc}")
             outbound = OutboundPolicy()
         settings = cls(
-            nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             health_addr=env.address("NOTIFIER_HEALTH_ADDR", "127.0.0.1:50053"),
             s3=env.s3(),
             concurrency=env.int("NOTIFIER_CONCURRENCY", 16, lo=1, hi=1000),
@@ -73,7 +71,7 @@ class NotifierSettings:
                 total=budget.attempt_timeout,
             ),
             outbound=outbound,
-            nats_login=env.nats_login(),
+            nats=env.nats(),
         )
         env.finish()
         return settings

@@ -115,9 +115,9 @@ async def start_render_service(settings: RenderSettings) -> RenderService:
                              start_timeout_s=settings.browser_start_timeout,
                              chromium_path=settings.chromium_path, chromedriver_path=settings.chromedriver_path)
     pool = await asyncio.to_thread(RendererPool, settings.browsers, options)
-    nc = await connect_nats(settings.nats_url, settings.nats_login, name="render_svc")
+    nc = await connect_nats(settings.nats, name="render_svc")
     js = nc.jetstream()
-    await queue.ensure_streams(js)
+    await queue.ensure_streams(js, settings.nats.replicas)
     worker = RenderWorker(js, pool, images, settings.slots, settings.max_attempts,
                           observer=render_metrics.observe_job, total_budget=settings.total_budget)
     pool_metrics = render_metrics.register_pool(pool)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from chartsnap.settings import EnvReader, NatsLogin, S3Settings
+from chartsnap.settings import EnvReader, NatsSettings, S3Settings
 from chartsnap.budgets import render_budget_from
 from render_svc.chromium_driver import DEFAULT_CHROMEDRIVER_PATH, DEFAULT_CHROMIUM_PATH
 from render_svc.warm_renderer import DEFAULT_START_TIMEOUT_S
@@ -20,7 +20,6 @@ def default_slots(browsers: int) -> int:
 
 @dataclass(frozen=True)
 class RenderSettings:
-    nats_url: str
     health_addr: str
     s3: S3Settings             # the image bucket (its repr hides the secret key)
     slots: int                 # render requests in flight (taken from the queue, not yet acked)
@@ -36,7 +35,7 @@ class RenderSettings:
     chromium_path: str         # the browser binary, and the chromedriver that drives it
     chromedriver_path: str
     metrics_addr: str = "127.0.0.1:9102"  # Prometheus /metrics (host:port; port 0 picks one)
-    nats_login: NatsLogin = NatsLogin()  # CHARTSNAP_NATS_USER / _PASSWORD
+    nats: NatsSettings = NatsSettings()  # CHARTSNAP_NATS_URL, _USER, _PASSWORD, _REPLICAS
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "RenderSettings":
@@ -44,7 +43,6 @@ class RenderSettings:
         browsers = env.int("RENDER_BROWSERS", os.cpu_count() or 1, lo=1, hi=64)
         budget = render_budget_from(env)
         settings = cls(
-            nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             health_addr=env.address("RENDER_HEALTH_ADDR", "127.0.0.1:50052"),
             s3=env.s3(),
             slots=env.int("RENDER_SLOTS", default_slots(browsers), lo=1, hi=64),
@@ -53,7 +51,7 @@ class RenderSettings:
             render_timeout=budget.timeout,
             max_attempts=budget.max_attempts,
             metrics_addr=env.address("RENDER_METRICS_ADDR", "127.0.0.1:9102"),
-            nats_login=env.nats_login(),
+            nats=env.nats(),
             browser_start_timeout=env.float("RENDER_BROWSER_START_TIMEOUT", DEFAULT_START_TIMEOUT_S, lo=1.0),
             total_budget=budget.total,
             chromium_path=env.str("RENDER_CHROMIUM_PATH", DEFAULT_CHROMIUM_PATH),

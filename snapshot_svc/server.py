@@ -79,9 +79,9 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     measurements, snapshots = MeasurementStore(engine), SnapshotStore(engine)
     destinations = DestinationStore(engine)
 
-    nc = await connect_nats(settings.nats_url, settings.nats_login, name="snapshot_svc")
+    nc = await connect_nats(settings.nats, name="snapshot_svc")
     js = nc.jetstream()
-    await queue.ensure_streams(js)
+    await queue.ensure_streams(js, settings.nats.replicas)
 
     def image_url_for(key: str) -> str:
         return f"{settings.image_base_url}/{key}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chartsnap import budgets
-from chartsnap.settings import EnvReader, NatsLogin
+from chartsnap.settings import EnvReader, NatsSettings
 
 # The render service's and the notifier's budgets (chartsnap.budgets) are read
 # from the same CHARTSNAP_* variables, so the snapshot service can hold every
@@ -60,13 +60,12 @@ class JobBounds:
 class SnapshotSettings:
     listen_addr: str
     database_url: str
-    nats_url: str
     image_base_url: str
     public_url: str          # the gateway's public base, for links in delivered messages
     db_threads: int          # threads running database work
     metrics_addr: str = "127.0.0.1:9101"  # Prometheus /metrics (host:port; port 0 picks one)
     bounds: JobBounds = JobBounds()
-    nats_login: NatsLogin = NatsLogin()  # CHARTSNAP_NATS_USER / _PASSWORD
+    nats: NatsSettings = NatsSettings()  # CHARTSNAP_NATS_URL, _USER, _PASSWORD, _REPLICAS
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "SnapshotSettings":
@@ -75,13 +74,12 @@ class SnapshotSettings:
         settings = cls(
             listen_addr=env.address("SNAPSHOT_ADDR", "127.0.0.1:50051"),
             database_url=env.str("DATABASE_URL", f"sqlite:///{data_dir / 'chartsnap.db'}"),
-            nats_url=env.url("NATS_URL", "nats://127.0.0.1:4222"),
             image_base_url=env.url("IMAGE_BASE_URL", "http://127.0.0.1:9000/chartsnap"),
             public_url=env.url("PUBLIC_URL", "http://127.0.0.1:8080"),
             db_threads=env.int("DB_THREADS", 16, lo=1, hi=256),
             metrics_addr=env.address("SNAPSHOT_METRICS_ADDR", "127.0.0.1:9101"),
             bounds=job_bounds_from(env),
-            nats_login=env.nats_login(),
+            nats=env.nats(),
         )
         env.finish()
         return settings

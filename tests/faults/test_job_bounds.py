@@ -67,9 +67,9 @@ async def _start(infra, tmp_path, bounds: JobBounds) -> Running:  # noqa: ANN001
     chart = spaces.create_chart(account.id, space["id"], {"name": "c", "streams": [{"metric": "m"}]})
     destination = DestinationStore(engine).create(account.id, "ops", "mail", {"addresses": "ops@example.com"})
     settings = SnapshotSettings(
-        listen_addr="127.0.0.1:0", database_url=url, nats_url=infra.nats_url,
+        listen_addr="127.0.0.1:0", database_url=url, 
         # Its own login, as deployed: the advisory and stream look-ups must fit its permissions.
-        nats_login=NatsLogin(SNAPSHOT_USER, infra.nats_passwords[SNAPSHOT_USER]),
+        nats=infra.nats_settings(NatsLogin(SNAPSHOT_USER, infra.nats_passwords[SNAPSHOT_USER])),
         image_base_url="http://127.0.0.1:9/images", public_url="http://127.0.0.1:8080", db_threads=16,
         metrics_addr="127.0.0.1:0", bounds=bounds)
     service = await start_snapshot_service(settings)

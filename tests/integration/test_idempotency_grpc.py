@@ -34,7 +34,7 @@ async def api(infra, js, tmp_path):  # noqa: ANN001, ANN201
     chart = spaces.create_chart(account.id, spaces.create_space(account.id, "s")["id"],
                                 {"name": "c", "streams": [{"metric": "m"}]})
     service = await start_snapshot_service(SnapshotSettings(
-        listen_addr="127.0.0.1:0", database_url=url, nats_url=infra.nats_url, nats_login=infra.nats_admin_login,
+        listen_addr="127.0.0.1:0", database_url=url, nats=infra.nats_settings(infra.nats_admin_login),
         image_base_url="http://127.0.0.1:9/images", public_url="http://127.0.0.1:8080", db_threads=16,
         metrics_addr="127.0.0.1:0"))
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")

@@ -20,7 +20,7 @@ from chartsnap import nats_authorization as auth
 from chartsnap import queue
 from chartsnap.nats_connection import NatsLoginRefused, connect_nats, login_options
 from devstack.processes import NATS_PASSWORDS_FILE
-from chartsnap.settings import NatsLogin
+from chartsnap.settings import NatsLogin, NatsSettings
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,7 +59,7 @@ async def test_connections_without_a_valid_login_are_refused(infra) -> None:  # 
     assert refused == 4
     # The shared helper stops at once on a refused login instead of waiting.
     with pytest.raises(NatsLoginRefused):
-        await asyncio.wait_for(connect_nats(infra.nats_url, NatsLogin(auth.SNAPSHOT_USER, "wrong"), "test"), 10)
+        await asyncio.wait_for(connect_nats(NatsSettings((infra.nats_url,), NatsLogin(auth.SNAPSHOT_USER, "wrong")), "test"), 10)
     # The same calls with the right password work: the refusals were the login's doing.
     for user in auth.USERS:
         nc = await connect_as(infra, user)

@@ -114,7 +114,7 @@ def settings_for(infra: Stack, smtp_peer: SmtpPeer, **changes: object) -> Notifi
     """Settings pointing at infra and at `smtp_peer`; `changes` replace fields
     (e.g. smtp=SmtpServer(...), retry=RetryPolicy(...))."""
     settings = NotifierSettings(
-        nats_url=infra.nats_url, nats_login=infra.nats_admin_login, health_addr="127.0.0.1:0",
+        nats=infra.nats_settings(infra.nats_admin_login), health_addr="127.0.0.1:0",
         s3=S3Settings(infra.s3_endpoint, infra.creds.access_key, infra.creds.secret_key),
         concurrency=8,
         smtp=smtp_server_of(smtp_peer),

@@ -31,7 +31,7 @@ def test_values_are_read():
         "CHARTSNAP_NOTIFY_MAX_ATTEMPTS": "3", "CHARTSNAP_NOTIFY_MAX_TOTAL_SECONDS": "10",
         "CHARTSNAP_NOTIFY_BASE_BACKOFF": "0.1",
     })
-    assert s.nats_url == "nats://nats:4222" and s.health_addr == "0.0.0.0:9" and s.concurrency == 4
+    assert s.nats.servers == ("nats://nats:4222",) and s.health_addr == "0.0.0.0:9" and s.concurrency == 4
     assert (s.smtp.host, s.smtp.port, s.smtp.user, s.smtp.password, s.smtp.starttls) == (
         "mail.example.com", 587, "bot", "pw", True)
     assert s.smtp.envelope_sender == "charts@example.com"
