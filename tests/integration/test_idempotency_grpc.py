@@ -1,8 +1,8 @@
 """CreateSnapshotRequest.idempotency_key for gRPC callers: the snapshot
-service started by its factory on real NATS and SQLite. A retry answers the
-same snapshot and puts no second render request on the stream; another
-request under the key is ALREADY_EXISTS; a bad key is INVALID_ARGUMENT naming
-the field."""
+service started by its factory on real NATS, on SQLite and on PostgreSQL. A
+retry answers the same snapshot and puts no second render request on the
+stream; another request under the key is ALREADY_EXISTS; a bad key is
+INVALID_ARGUMENT naming the field."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ pytestmark = [pytest.mark.timeout(60)]
 
 
 @pytest.fixture
-async def api(infra, js, tmp_path):  # noqa: ANN001, ANN201
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+async def api(infra, js, database_url: str):  # noqa: ANN001, ANN201
+    url = database_url
     engine = migrated_engine(url)
     account, token = AccountStore(engine).create("grpc-idem@example.com")
     spaces = SpaceStore(engine)

@@ -26,8 +26,8 @@ pytestmark = [pytest.mark.timeout(60)]
 
 
 @pytest.fixture
-def stores(tmp_path):  # noqa: ANN001, ANN201
-    engine = migrated_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def stores(database_url: str):  # noqa: ANN201
+    engine = migrated_engine(database_url)
     account, _ = AccountStore(engine).create("queue@example.com")
     spaces = SpaceStore(engine)
     space = spaces.create_space(account.id, "s")

@@ -1,7 +1,7 @@
 """Two snapshot_svc replicas sweeping one database at once act once: a lost
 render request is published again by one of them only, and a job past its
 deadline is failed (and its request withdrawn) by one. Real NATS JetStream,
-real SQLite; the two replicas are two JobSweepers."""
+on SQLite and on PostgreSQL; the two replicas are two JobSweepers."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ pytestmark = [pytest.mark.timeout(60)]
 REPLICAS = 2
 
 
-def _replicas(js, tmp_path, bounds: JobBounds):  # noqa: ANN001, ANN202
-    engine = migrated_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def _replicas(js, database_url: str, bounds: JobBounds):  # noqa: ANN001, ANN202
+    engine = migrated_engine(database_url)
     account, _ = AccountStore(engine).create("replicas@example.com")
     spaces = SpaceStore(engine)
     chart = spaces.create_chart(account.id, spaces.create_space(account.id, "s")["id"],
@@ -43,9 +43,9 @@ async def _sweep_together(sweepers: list[JobSweeper]) -> None:
     await asyncio.gather(*(s.sweep_once() for s in sweepers))
 
 
-async def test_a_lost_request_is_republished_by_one_replica(js, tmp_path) -> None:  # noqa: ANN001
+async def test_a_lost_request_is_republished_by_one_replica(js, database_url: str) -> None:  # noqa: ANN001
     bounds = JobBounds(job_deadline=600.0, delivery_deadline=600.0, lost_request_grace=0.2, sweep_interval=0.1)
-    account, chart, snapshots, sweepers = _replicas(js, tmp_path, bounds)
+    account, chart, snapshots, sweepers = _replicas(js, database_url, bounds)
     snap = snapshots.create(account.id, validate(SnapshotInput(chart["id"], "line"), time.time()), time.time())
     assert await sweepers[0].renders.publish_render(account.id, snap["id"])
     first_seq = (await js.stream_info(queue.RENDER_STREAM)).state.last_seq
@@ -64,9 +64,9 @@ async def test_a_lost_request_is_republished_by_one_replica(js, tmp_path) -> Non
     assert (render.seq, render.publishes) == (first_seq + 1, 2)
 
 
-async def test_a_job_past_its_deadline_is_failed_once_and_its_request_withdrawn(js, tmp_path) -> None:  # noqa: ANN001
+async def test_a_job_past_its_deadline_is_failed_once_and_its_request_withdrawn(js, database_url: str) -> None:  # noqa: ANN001
     bounds = JobBounds(job_deadline=0.5, delivery_deadline=600.0, lost_request_grace=600.0, sweep_interval=0.1)
-    account, chart, snapshots, sweepers = _replicas(js, tmp_path, bounds)
+    account, chart, snapshots, sweepers = _replicas(js, database_url, bounds)
     snap = snapshots.create(account.id, validate(SnapshotInput(chart["id"], "line"), time.time()), time.time())
     assert await sweepers[0].renders.publish_render(account.id, snap["id"])
     await asyncio.sleep(bounds.job_deadline)
