@@ -53,6 +53,11 @@ class S3Settings:
     secure: bool = False               # https to the endpoint
 
 
+def is_host_port(value: str) -> bool:
+    host, sep, port = value.rpartition(":")
+    return bool(sep and host and port.isdigit() and 0 <= int(port) <= 65535)
+
+
 class EnvReader:
     PREFIX = "CHARTSNAP_"
 
@@ -87,6 +92,15 @@ class EnvReader:
             self.problems.append(f"{self.PREFIX}{name}={value} must be within [{lo}, {hi}]")
         return value
 
+    def choice(self, name: str, default: int, choices: tuple[int, ...]) -> int:
+        """An integer that must be one of `choices`."""
+        value = self._parsed(name, int, "an integer")
+        if value is None:
+            return default
+        if value not in choices:
+            self.problems.append(f"{self.PREFIX}{name}={value} must be one of {', '.join(map(str, choices))}")
+        return value
+
     def float(self, name: str, default: float, *, lo: float | None = None) -> float:
         value = self._parsed(name, float, "a number")
         if value is None:
@@ -109,10 +123,20 @@ class EnvReader:
     def address(self, name: str, default: str) -> str:
         """host:port"""
         value = self.str(name, default)
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        if not is_host_port(value):
             self.problems.append(f"{self.PREFIX}{name}={value!r} is not host:port")
         return value
+
+    def addresses(self, name: str, default: str) -> tuple[str, ...]:
+        """One host:port or several separated by commas."""
+        value = self.str(name, default)
+        found = tuple(part.strip() for part in value.split(",") if part.strip())
+        for address in found:
+            if not is_host_port(address):
+                self.problems.append(f"{self.PREFIX}{name}: {address!r} is not host:port")
+        if not found:
+            self.problems.append(f"{self.PREFIX}{name} names no address")
+        return found
 
     def url(self, name: str, default: str) -> str:
         value = self.str(name, default).rstrip("/")

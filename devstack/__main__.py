@@ -1,9 +1,12 @@
 """`make run`: the whole stack on this machine, in the foreground.
 
-Starts NATS (JetStream, file store under the data dir), the S3 store (data
-under the data dir) and each service as its own process, waits until each is
-healthy, prints the gateway URL and a ready line, and stops everything
-cleanly on Ctrl-C. Ports come from CHARTSNAP_* variables (see README).
+Starts NATS (JetStream, file store under the data dir; CHARTSNAP_NATS_NODES=3:
+a three-node cluster), the S3 store (data under the data dir) and each service
+as its own process (CHARTSNAP_REPLICAS=N: N of each of snapshot_svc,
+render_svc and notifier_svc, on free ports past the first; one gateway
+balancing over every snapshot replica), waits until each is healthy, prints
+one ready line per process and the gateway URL, and stops everything cleanly
+on Ctrl-C. Ports come from CHARTSNAP_* variables (see README).
 
 Once up, it supervises: a process that exits is cleaned up (its whole tree,
 Chromium included, and its temp dir) and restarted with backoff (0.5 s
@@ -13,64 +16,82 @@ data dir (var/nats-passwords.json, mode 0600)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
 
-from devstack.processes import S3Credentials, Stack, StackPorts, StartupError
-from chartsnap.settings import EnvReader, SettingsError
+from chartsnap.settings import SettingsError
+from devstack.processes import Stack, StartupError
+from devstack.replicas import BOUND_ADDRESSES
+from devstack.settings import DevstackSettings
 from devstack.supervisor import Supervisor
 
+LABEL_WIDTH = 14
 
-def port_of(env: EnvReader, name: str, default: str) -> int:
-    return int(env.address(name, default).rpartition(":")[2])
+
+def ready_line(label: str, where: str) -> str:
+    return f"  {label:<{LABEL_WIDTH}} {where}  ready"
+
+
+def nats_lines(stack: Stack) -> list[str]:
+    nodes = stack.nats_cluster_nodes
+    if len(nodes) == 1:
+        return [ready_line("nats-server", nodes[0].url)]
+    leader = stack.nats_meta_leader()
+    return [ready_line(node.name, f"{node.url} (JetStream cluster of {len(nodes)}, meta leader {leader})")
+            for node in nodes]
+
+
+def service_lines(stack: Stack, service: str) -> list[str]:
+    lines = []
+    for name in stack.replica_names(service):
+        env = stack.service_env(name)
+        health, *_ = BOUND_ADDRESSES[service]
+        if service == "snapshot_svc":
+            where = f"{env[health]} (gRPC)"
+        else:
+            where = f"health {env[health]} (gRPC)"
+        if service == "notifier_svc":
+            where += f", SMTP via {env.get('CHARTSNAP_SMTP_HOST', '127.0.0.1')}:{env.get('CHARTSNAP_SMTP_PORT', '2525')}"
+        lines.append(ready_line(name, where))
+    return lines
 
 
 def main() -> int:
-    env = EnvReader()
-    data_dir = env.data_dir()
-    ports = StackPorts(
-        nats=env.int("NATS_PORT", 4222, lo=1, hi=65535),
-        s3=env.int("S3_PORT", 9000, lo=1, hi=65535),
-        snapshot=port_of(env, "SNAPSHOT_ADDR", "127.0.0.1:50051"),
-        render_health=port_of(env, "RENDER_HEALTH_ADDR", "127.0.0.1:50052"),
-        gateway=port_of(env, "GATEWAY_ADDR", "127.0.0.1:8080"),
-        notifier_health=port_of(env, "NOTIFIER_HEALTH_ADDR", "127.0.0.1:50053"),
-    )
-    s3 = env.s3()
-    creds = S3Credentials(s3.access_key, s3.secret_key)
     try:
-        env.finish()
+        settings = DevstackSettings.from_env()
     except SettingsError as exc:
         print(f"make run: {exc}", file=sys.stderr)
         return 2
-    # Variables the user set win over the stack's defaults.
-    overrides = {k: v for k, v in os.environ.items() if k.startswith("CHARTSNAP_")}
-    stack = Stack(data_dir, ports, creds, extra_env=overrides)
+    stack = settings.stack()
+
     def on_signal(signum, frame):  # noqa: ANN001, ARG001 - SIGTERM stops like Ctrl-C
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
     # Also when started in the background, where the shell ignores SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def say(*lines: str) -> None:
+        for line in lines:
+            print(line, flush=True)
+
     try:
-        print(f"data dir: {data_dir}  (logs in {stack.log_dir})", flush=True)
+        say(f"data dir: {settings.data_dir}  (logs in {stack.log_dir})")
         started = time.monotonic()
         stack.start_infrastructure()
-        print(f"  nats-server  nats://127.0.0.1:{ports.nats}  ready", flush=True)
-        print(f"  S3 store     http://127.0.0.1:{ports.s3}  ready", flush=True)
+        say(*nats_lines(stack), ready_line("S3 store", f"http://{stack.s3_endpoint}"))
         stack.start_snapshot_svc()
-        print(f"  snapshot_svc 127.0.0.1:{ports.snapshot} (gRPC)  ready", flush=True)
+        say(*service_lines(stack, "snapshot_svc"))
         stack.start_render_svc()
-        print(f"  render_svc   health 127.0.0.1:{ports.render_health} (gRPC)  ready", flush=True)
+        say(*service_lines(stack, "render_svc"))
         stack.start_notifier_svc()
-        smtp = f"{stack.env.get('CHARTSNAP_SMTP_HOST', '127.0.0.1')}:{stack.env.get('CHARTSNAP_SMTP_PORT', '2525')}"
-        print(f"  notifier_svc health 127.0.0.1:{ports.notifier_health} (gRPC), SMTP via {smtp}  ready", flush=True)
+        say(*service_lines(stack, "notifier_svc"))
         stack.start_gateway()
-        print(f"  gateway      {stack.env['CHARTSNAP_PUBLIC_URL']}  ready", flush=True)
-        print(f"chartsnap is ready at {stack.env['CHARTSNAP_PUBLIC_URL']} "
-              f"(started in {time.monotonic() - started:.1f}s; Ctrl-C stops everything)", flush=True)
+        say(ready_line("gateway", f"{stack.env['CHARTSNAP_PUBLIC_URL']} -> snapshot_svc "
+                                  f"{', '.join(stack.snapshot_addrs)} (round-robin)"))
+        say(f"chartsnap is ready at {stack.env['CHARTSNAP_PUBLIC_URL']} "
+            f"(started in {time.monotonic() - started:.1f}s; Ctrl-C stops everything)")
         Supervisor(stack).start()
         while True:
             time.sleep(3600)

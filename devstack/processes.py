@@ -16,13 +16,16 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from chartsnap import nats_authorization
 from chartsnap.settings import NatsLogin, NatsSettings, S3Settings
+from devstack import nats_cluster
+from devstack.nats_cluster import NatsNode
+from devstack.replicas import BOUND_ADDRESSES, health_variable, reachable, replica_names, service_of
 
 if TYPE_CHECKING:
     from devstack.supervisor import Supervisor
@@ -39,6 +42,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_ports(count: int, avoid: set[int] | frozenset[int] = frozenset()) -> list[int]:
+    """`count` distinct free ports, none of them in `avoid`: every one is held
+    open until all are chosen, so the kernel cannot hand out one twice."""
+    held: list[socket.socket] = []
+    chosen: list[int] = []
+    try:
+        while len(chosen) < count:
+            s = socket.socket()
+            held.append(s)
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            if port not in avoid:
+                chosen.append(port)
+        return chosen
+    finally:
+        for s in held:
+            s.close()
 
 
 def nats_server_bin() -> str:
@@ -185,13 +207,22 @@ def launch(spec: ProcessSpec) -> ManagedProcess:
 
 def start(spec: ProcessSpec) -> ManagedProcess:
     """launch, then wait until ready (StartupError if it exits or times out)."""
-    proc = launch(spec)
+    return start_together([spec])[0]
+
+
+def start_together(specs: list[ProcessSpec]) -> list[ManagedProcess]:
+    """launch every one, then wait until each is ready (the replicas of a
+    service, the nodes of a cluster, which need each other to be ready); if
+    one exits or times out, every one is stopped and StartupError raised."""
+    procs = [launch(spec) for spec in specs]
     try:
-        wait_until(spec.name, spec.ready, spec.ready_timeout, proc)
+        for proc in procs:
+            wait_until(proc.name, proc.spec.ready, proc.spec.ready_timeout, proc)
     except StartupError:
-        proc.stop()
+        for proc in procs:
+            proc.stop()
         raise
-    return proc
+    return procs
 
 
 @dataclass(frozen=True)
@@ -203,15 +234,17 @@ class S3Credentials:
 
 
 def load_nats_passwords(data_dir: Path) -> dict[str, str]:
-    """One random password per NATS user, made once per data dir and kept
-    (mode 0600) in it, so a restarted stack keeps its logins."""
+    """One random password per NATS user (and one for the cluster's routes),
+    made once per data dir and kept (mode 0600) in it, so a restarted stack
+    keeps its logins; one missing from an older file is added."""
     path = data_dir / NATS_PASSWORDS_FILE
+    logins = (*nats_authorization.USERS, nats_cluster.ROUTE_USER)
     passwords: dict[str, str] = {}
     if path.exists():
         passwords = json.loads(path.read_text())
-    if all(passwords.get(user) for user in nats_authorization.USERS):
+    if all(passwords.get(user) for user in logins):
         return passwords
-    passwords = {user: passwords.get(user) or secrets.token_urlsafe(24) for user in nats_authorization.USERS}
+    passwords = {user: passwords.get(user) or secrets.token_urlsafe(24) for user in logins}
     write_private(path, json.dumps(passwords, indent=1) + "\n")
     return passwords
 
@@ -230,21 +263,32 @@ def write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
-def nats_config(port: int, store: Path, passwords: dict[str, str]) -> str:
-    # A render request carries its chart's data; 8 MB (the server's ceiling)
-    # instead of the 1 MB default leaves room for big windows and many series.
-    return (f'listen: "127.0.0.1:{port}"\nmax_payload: 8MB\njetstream {{ store_dir: "{store}" }}\n'
-            + nats_authorization.authorization_block(nats_authorization.literal_password(passwords)))
-
-
 def nats_spec(port: int, data_dir: Path, log_dir: Path, passwords: dict[str, str],
               timeout: float = 20.0) -> ProcessSpec:
-    store = data_dir / "nats"
+    """The single NATS node (CHARTSNAP_NATS_NODES=1)."""
+    node = NatsNode("nats", port)
+    store = nats_cluster.store_dir(data_dir, node, clustered=False)
     store.mkdir(parents=True, exist_ok=True)
-    config = data_dir / "nats.conf"
-    write_private(config, nats_config(port, store, passwords))
-    return ProcessSpec("nats", (nats_server_bin(), "-c", str(config)), log_dir,
+    config = nats_cluster.config_path(data_dir, node)
+    write_private(config, nats_cluster.single_node_config(port, store, passwords))
+    return ProcessSpec(node.name, (nats_server_bin(), "-c", str(config)), log_dir,
                        lambda: tcp_open("127.0.0.1", port), timeout)
+
+
+def nats_cluster_spec(node: NatsNode, nodes: list[NatsNode], data_dir: Path, log_dir: Path,
+                      passwords: dict[str, str], timeout: float = 30.0) -> ProcessSpec:
+    """One node of a JetStream cluster; ready once /healthz says it is current
+    with the cluster (started again by the supervisor, once it has rejoined)."""
+    store = nats_cluster.store_dir(data_dir, node, clustered=True)
+    store.mkdir(parents=True, exist_ok=True)
+    config = nats_cluster.config_path(data_dir, node)
+    write_private(config, nats_cluster.cluster_node_config(node, nodes, store, passwords,
+                                                           passwords[nats_cluster.ROUTE_USER]))
+    return ProcessSpec(node.name, (nats_server_bin(), "-c", str(config)), log_dir,
+                       lambda: nats_cluster.healthy(node), timeout)
+
+
+NATS_CLUSTER_TIMEOUT = 30.0  # seconds for a started cluster to elect its JetStream meta leader
 
 
 def s3_spec(port: int, data_dir: Path, log_dir: Path, creds: S3Credentials, timeout: float = 20.0) -> ProcessSpec:
@@ -260,8 +304,9 @@ def s3_spec(port: int, data_dir: Path, log_dir: Path, creds: S3Credentials, time
 
 
 def service_spec(module: str, env: dict[str, str], log_dir: Path, ready: Callable[[], bool],
-                 timeout: float = 60.0, tmp_dir: Path | None = None) -> ProcessSpec:
-    return ProcessSpec(module, (sys.executable, "-m", module), log_dir, ready, timeout, env, tmp_dir)
+                 timeout: float = 60.0, tmp_dir: Path | None = None, name: str | None = None) -> ProcessSpec:
+    """`python -m module`, called `name` (a replica's name; the module's by default)."""
+    return ProcessSpec(name or module, (sys.executable, "-m", module), log_dir, ready, timeout, env, tmp_dir)
 
 
 @dataclass
@@ -282,7 +327,14 @@ class StackPorts:
 
 @dataclass
 class Stack:
-    """A whole chartsnap on this machine: infrastructure plus services."""
+    """A whole chartsnap on this machine: infrastructure plus services.
+
+    `replicas` processes each of snapshot_svc, render_svc and notifier_svc
+    (CHARTSNAP_REPLICAS; devstack.replicas names them), one gateway reaching
+    every snapshot replica, and `nats_nodes` NATS nodes (CHARTSNAP_NATS_NODES:
+    1, or a JetStream cluster of 3). The first replica and the first NATS node
+    keep the ports in `ports`; the others get free ports, chosen once per
+    stack, so a restarted process comes back where it was."""
 
     data_dir: Path
     ports: StackPorts
@@ -294,10 +346,41 @@ class Stack:
     external_s3_endpoint: str | None = None
     # Set by Supervisor.start: restarts whatever exits, until stop().
     supervisor: "Supervisor | None" = None
+    replicas: int = 1
+    nats_nodes: int = 1
+    # Chosen on first use: the extra replicas' addresses, the NATS nodes' ports.
+    _replica_addresses: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _nats_layout: list[NatsNode] = field(default_factory=list, repr=False)
+
+    # --- NATS --------------------------------------------------------------
+
+    @property
+    def nats_cluster_nodes(self) -> list[NatsNode]:
+        """Every NATS node this stack runs (one unless nats_nodes is 3)."""
+        if len(self._nats_layout) != self.nats_nodes or self._nats_layout[0].client_port != self.ports.nats:
+            names = nats_cluster.node_names(self.nats_nodes)
+            if self.nats_nodes == 1:
+                self._nats_layout = [NatsNode(names[0], self.ports.nats)]
+            else:
+                ports = iter(free_ports(3 * len(names) - 1, avoid=self._ports_taken()))
+                self._nats_layout = [
+                    NatsNode(name, self.ports.nats if number == 0 else next(ports), next(ports), next(ports))
+                    for number, name in enumerate(names)]
+        return self._nats_layout
+
+    @property
+    def nats_node_names(self) -> list[str]:
+        return [node.name for node in self.nats_cluster_nodes]
 
     @property
     def nats_url(self) -> str:
-        return self.external_nats_url or f"nats://127.0.0.1:{self.ports.nats}"
+        """Every node's URL, comma-separated (CHARTSNAP_NATS_URL's form)."""
+        return self.external_nats_url or ",".join(node.url for node in self.nats_cluster_nodes)
+
+    @property
+    def nats_replicas(self) -> int:
+        """Copies JetStream keeps of every stream and bucket: one per node."""
+        return 1 if self.external_nats_url else self.nats_nodes
 
     @property
     def s3_endpoint(self) -> str:
@@ -309,6 +392,7 @@ class Stack:
         return {
             "CHARTSNAP_DATA_DIR": str(self.data_dir),
             "CHARTSNAP_NATS_URL": self.nats_url,
+            "CHARTSNAP_NATS_REPLICAS": str(self.nats_replicas),
             "CHARTSNAP_S3_ENDPOINT": self.s3_endpoint,
             "CHARTSNAP_S3_ACCESS_KEY": self.creds.access_key,
             "CHARTSNAP_S3_SECRET_KEY": self.creds.secret_key,
@@ -345,7 +429,7 @@ class Stack:
 
     def nats_settings(self, login: NatsLogin) -> NatsSettings:
         """How a service in this process reaches the stack's NATS as `login`."""
-        return NatsSettings(tuple(self.nats_url.split(",")), login)
+        return NatsSettings(tuple(self.nats_url.split(",")), login, self.nats_replicas)
 
     @property
     def nats_admin_options(self) -> dict[str, str]:
@@ -353,12 +437,60 @@ class Stack:
         login = self.nats_admin_login
         return {"user": login.user, "password": login.password}
 
+    # --- replicas ----------------------------------------------------------
+
+    def replica_names(self, service: str) -> list[str]:
+        """["render_svc", "render_svc-2", ...]: one per replica (the gateway: one)."""
+        return replica_names(service, self.replicas)
+
+    def _ports_taken(self) -> set[int]:
+        taken = {port for port in vars(self.ports).values() if isinstance(port, int)}
+        for addresses in self._replica_addresses.values():
+            taken.update(int(a.rpartition(":")[2]) for a in addresses.values())
+        for node in self._nats_layout:
+            taken.update(p for p in (node.client_port, node.route_port, node.monitor_port) if p)
+        return taken
+
+    def replica_addresses(self, name: str) -> dict[str, str]:
+        """The address variables of an extra replica: free ports, chosen for
+        every extra replica at once on first use, then kept. The first
+        replica has none of its own (it keeps the CHARTSNAP_* addresses)."""
+        service = service_of(name)
+        if name == service or service not in BOUND_ADDRESSES:
+            return {}
+        if name not in self._replica_addresses:
+            extra = [n for svc in BOUND_ADDRESSES for n in self.replica_names(svc)[1:]
+                     if n not in self._replica_addresses]
+            if name not in extra:
+                extra.append(name)
+            wanted = sum(len(BOUND_ADDRESSES[service_of(n)]) for n in extra)
+            ports = iter(free_ports(wanted, avoid=self._ports_taken()))
+            for n in extra:
+                self._replica_addresses[n] = {var: f"127.0.0.1:{next(ports)}" for var in BOUND_ADDRESSES[service_of(n)]}
+        return self._replica_addresses[name]
+
+    @property
+    def snapshot_addrs(self) -> list[str]:
+        """Where the gateway reaches each snapshot replica (host:port)."""
+        return [reachable(self.service_env(name)["CHARTSNAP_SNAPSHOT_ADDR"])
+                for name in self.replica_names("snapshot_svc")]
+
+    def health_addr(self, name: str) -> str:
+        """Where the stack asks replica `name` its gRPC health."""
+        return reachable(self.service_env(name)[health_variable(service_of(name))])
+
     def service_env(self, name: str) -> dict[str, str]:
-        """The environment of one service: the stack's, plus its own NATS login."""
+        """The environment of one service process (a replica's name or a
+        module's): the stack's, its replica's own addresses, its NATS login;
+        the gateway's names every snapshot replica."""
+        service = service_of(name)
         env = dict(self.env)
-        if name in nats_authorization.SERVICE_USERS:
-            env["CHARTSNAP_NATS_USER"] = name
-            env["CHARTSNAP_NATS_PASSWORD"] = self.nats_passwords[name]
+        env.update(self.replica_addresses(name))
+        if service == "gateway":
+            env["CHARTSNAP_SNAPSHOT_ADDR"] = ",".join(self.snapshot_addrs)
+        if service in nats_authorization.SERVICE_USERS:
+            env["CHARTSNAP_NATS_USER"] = service
+            env["CHARTSNAP_NATS_PASSWORD"] = self.nats_passwords[service]
             env.pop("CHARTSNAP_NATS_PASSWORD_FILE", None)
         return env
 
@@ -371,18 +503,57 @@ class Stack:
         digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"chartsnap-{digest}" / name
 
+    # --- starting ----------------------------------------------------------
+
     def start(self, spec: ProcessSpec) -> None:
         self.processes[spec.name] = start(spec)
+
+    def start_together(self, specs: list[ProcessSpec]) -> None:
+        for proc in start_together(specs):
+            self.processes[proc.name] = proc
 
     def start_infrastructure(self) -> None:
         if self.external_nats_url and self.external_s3_endpoint:
             return
-        self.start(nats_spec(self.ports.nats, self.data_dir, self.log_dir, self.nats_passwords))
+        self.start_nats()
         self.start(s3_spec(self.ports.s3, self.data_dir, self.log_dir, self.creds))
 
+    def start_nats(self, timeout: float = NATS_CLUSTER_TIMEOUT) -> None:
+        """Every NATS node; a cluster's all at once (none is ready before a
+        quorum is up), then a bounded wait for its JetStream meta leader."""
+        nodes = self.nats_cluster_nodes
+        if len(nodes) == 1:
+            self.start(nats_spec(nodes[0].client_port, self.data_dir, self.log_dir, self.nats_passwords))
+            return
+        self.start_together([nats_cluster_spec(node, nodes, self.data_dir, self.log_dir, self.nats_passwords,
+                                               timeout) for node in nodes])
+        wait_until("JetStream cluster meta leader", lambda: all(nats_cluster.meta_leader(n) for n in nodes),
+                   timeout)
+
+    def nats_meta_leader(self) -> str | None:
+        """The cluster's JetStream meta leader as the first live node sees it (None: one node)."""
+        for node in self.nats_cluster_nodes:
+            if node.monitor_port is not None:
+                try:
+                    return nats_cluster.meta_leader(node)
+                except OSError:
+                    continue
+        return None
+
+    def _service_spec(self, name: str, ready: Callable[[], bool], timeout: float) -> ProcessSpec:
+        return service_spec(service_of(name), self.service_env(name), self.log_dir, ready, timeout,
+                            tmp_dir=self.tmp_dir(name), name=name)
+
     def _start_service(self, module: str, ready: Callable[[], bool], timeout: float = 60.0) -> None:
-        self.start(service_spec(module, self.service_env(module), self.log_dir, ready, timeout,
-                                tmp_dir=self.tmp_dir(module)))
+        self.start(self._service_spec(module, ready, timeout))
+
+    def _start_replicas(self, service: str, timeout: float = 60.0) -> None:
+        """Every replica of `service`, launched together, each ready by its gRPC health."""
+        specs = []
+        for name in self.replica_names(service):
+            addr = self.health_addr(name)
+            specs.append(self._service_spec(name, lambda addr=addr: grpc_serving(addr), timeout))
+        self.start_together(specs)
 
     def migrate_database(self, timeout: float = 120.0) -> str:
         """`chartsnap db upgrade` on the snapshot service's database, as a
@@ -396,17 +567,15 @@ class Stack:
         return done.stdout.strip()
 
     def start_snapshot_svc(self) -> None:
+        """The migration once, then every snapshot_svc replica."""
         self.migrate_database()
-        addr = f"127.0.0.1:{self.ports.snapshot}"
-        self._start_service("snapshot_svc", lambda: grpc_serving(addr))
+        self._start_replicas("snapshot_svc")
 
     def start_render_svc(self) -> None:
-        addr = f"127.0.0.1:{self.ports.render_health}"
-        self._start_service("render_svc", lambda: grpc_serving(addr), timeout=120)
+        self._start_replicas("render_svc", timeout=120)
 
     def start_notifier_svc(self) -> None:
-        addr = f"127.0.0.1:{self.ports.notifier_health}"
-        self._start_service("notifier_svc", lambda: grpc_serving(addr))
+        self._start_replicas("notifier_svc")
 
     def start_gateway(self) -> None:
         url = f"{self.gateway_url}/healthz"
@@ -425,5 +594,6 @@ class Stack:
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs) -> "Stack":  # noqa: ANN003
-        ports = StackPorts(*(free_port() for _ in range(9)))
+        """A stack on free ports (replicas=, nats_nodes= and the other fields as keywords)."""
+        ports = StackPorts(*free_ports(len(fields(StackPorts))))
         return cls(data_dir, ports, **kwargs)

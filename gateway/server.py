@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -23,6 +24,12 @@ RECONNECT_MAX_BACKOFF_MS = 1000
 RECONNECT_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100),
                      ("grpc.min_reconnect_backoff_ms", 100),
                      ("grpc.max_reconnect_backoff_ms", RECONNECT_MAX_BACKOFF_MS)]
+# Client-side balancing over every snapshot replica the target names (a list,
+# or a DNS name with several addresses, as a headless Service gives): each
+# call goes to the next READY replica, so one that is down only fails the
+# calls it was serving; the others are not sent to it while it reconnects.
+ROUND_ROBIN_OPTIONS = [("grpc.service_config", json.dumps({"loadBalancingConfig": [{"round_robin": {}}]}))]
+CHANNEL_OPTIONS = MESSAGE_LIMITS + RECONNECT_OPTIONS + ROUND_ROBIN_OPTIONS
 
 
 @dataclass
@@ -40,7 +47,7 @@ class GatewayServer:
 
 
 async def start_gateway(settings: GatewaySettings) -> GatewayServer:
-    channel = grpc.aio.insecure_channel(settings.snapshot_addr, options=MESSAGE_LIMITS + RECONNECT_OPTIONS)
+    channel = grpc.aio.insecure_channel(settings.snapshot_addr, options=CHANNEL_OPTIONS)
     runner = GatewayRunner(build_app(settings, channel), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()

@@ -160,3 +160,61 @@ def test_s3_settings_are_read_once_and_hide_the_secret_key():
     for settings in (RenderSettings.from_env(environ), NotifierSettings.from_env(environ)):
         assert settings.s3 == expected
         assert "very-secret-key" not in repr(settings)
+
+
+def test_choice_takes_only_the_values_named():
+    env = _reader(NODES="3", TWO="2", WORD="three")
+    assert env.choice("NODES", 1, (1, 3)) == 3
+    assert env.choice("UNSET", 1, (1, 3)) == 1
+    env.choice("TWO", 1, (1, 3))
+    env.choice("WORD", 1, (1, 3))
+    assert env.problems == ["CHARTSNAP_TWO=2 must be one of 1, 3", "CHARTSNAP_WORD='three' is not an integer"]
+
+
+def test_addresses_are_one_or_several_host_ports():
+    env = _reader(ONE="127.0.0.1:1", SEVERAL=" 127.0.0.1:1, 127.0.0.1:2 ,", BAD="127.0.0.1:1,nowhere", NONE=" , ")
+    assert env.addresses("ONE", "") == ("127.0.0.1:1",)
+    assert env.addresses("SEVERAL", "") == ("127.0.0.1:1", "127.0.0.1:2")
+    assert env.problems == []
+    env.addresses("BAD", "")
+    env.addresses("NONE", "")
+    assert env.problems == ["CHARTSNAP_BAD: 'nowhere' is not host:port", "CHARTSNAP_NONE names no address"]
+
+
+@pytest.mark.parametrize("raw, target", [
+    ("127.0.0.1:50051", "127.0.0.1:50051"),
+    ("snapshot-svc:50051", "snapshot-svc:50051"),          # one DNS name: gRPC balances over its addresses
+    ("127.0.0.1:50051,127.0.0.1:50061", "ipv4:127.0.0.1:50051,127.0.0.1:50061"),
+    ("[::1]:50051, [::1]:50061", "ipv6:[::1]:50051,[::1]:50061"),
+    ("dns:///snapshot-svc-headless:50051", "dns:///snapshot-svc-headless:50051"),
+    ("dns://10.0.0.10:53/snapshot-svc-headless.chartsnap.svc:50051",
+     "dns://10.0.0.10:53/snapshot-svc-headless.chartsnap.svc:50051"),
+])
+def test_the_gateway_reaches_every_snapshot_replica_it_is_given(raw, target):
+    from gateway.settings import GatewaySettings
+
+    assert GatewaySettings.from_env({"CHARTSNAP_SNAPSHOT_ADDR": raw}).snapshot_addr == target
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    ("snapshot-1:50051,snapshot-2:50051", "'snapshot-1:50051' in a list must be an IP address"),
+    ("127.0.0.1:50051,[::1]:50051", "mixes IPv4 and IPv6"),
+    ("127.0.0.1:50051,127.0.0.1", "'127.0.0.1' is not host:port"),
+    ("dns:///snapshot-svc-headless", "'snapshot-svc-headless' is not host:port"),
+    ("nowhere", "'nowhere' is not host:port"),
+])
+def test_bad_snapshot_addresses_fail_fast_naming_the_variable(raw, fragment):
+    from gateway.settings import GatewaySettings
+
+    with pytest.raises(SettingsError) as info:
+        GatewaySettings.from_env({"CHARTSNAP_SNAPSHOT_ADDR": raw})
+    assert "CHARTSNAP_SNAPSHOT_ADDR" in str(info.value) and fragment in str(info.value)
+
+
+def test_the_gateway_channel_balances_round_robin():
+    import json
+
+    from gateway.server import CHANNEL_OPTIONS
+
+    config = json.loads(dict(CHANNEL_OPTIONS)["grpc.service_config"])
+    assert config["loadBalancingConfig"] == [{"round_robin": {}}]
