@@ -378,6 +378,11 @@ class Stack:
         return self.external_nats_url or ",".join(node.url for node in self.nats_cluster_nodes)
 
     @property
+    def nats_servers(self) -> list[str]:
+        """Every node's URL, as nats.connect(servers=...) takes them."""
+        return self.nats_url.split(",")
+
+    @property
     def nats_replicas(self) -> int:
         """Copies JetStream keeps of every stream and bucket: one per node."""
         return 1 if self.external_nats_url else self.nats_nodes
@@ -429,11 +434,11 @@ class Stack:
 
     def nats_settings(self, login: NatsLogin) -> NatsSettings:
         """How a service in this process reaches the stack's NATS as `login`."""
-        return NatsSettings(tuple(self.nats_url.split(",")), login, self.nats_replicas)
+        return NatsSettings(tuple(self.nats_servers), login, self.nats_replicas)
 
     @property
     def nats_admin_options(self) -> dict[str, str]:
-        """nats.connect(stack.nats_url, **stack.nats_admin_options)"""
+        """nats.connect(stack.nats_servers, **stack.nats_admin_options)"""
         login = self.nats_admin_login
         return {"user": login.user, "password": login.password}
 

@@ -1,0 +1,210 @@
+"""A three-node JetStream cluster as `CHARTSNAP_NATS_NODES=3 make run` runs it
+(devstack's Stack, real nats-server processes, the supervisor restarting
+what dies), and a client connected as the services connect
+(chartsnap.nats_connection.connect_nats with every node listed).
+
+What must hold, and is asserted:
+- the cluster starts with a JetStream meta leader, and every stream made by
+  ensure_streams(js, 3) and the notifier's ledger bucket report 3 replicas,
+  one on each node;
+- `kill -9` of the node the client is connected to: the client is connected
+  to a live node again within RECONNECT_BOUND (below), and a message
+  published to the render work queue before the kill and one published after
+  are both consumed (the supervisor waits RECONNECT_BOUND before restarting
+  the node, so the client must find another) (a stream whose leader died elects another within
+  nats_cluster.ELECTION_BOUND);
+- the supervisor restarts the node with the same name, port and store, and it
+  rejoins: ready (its /healthz: current with the meta leader and every
+  stream), serving clients on its old port, a current peer of every stream.
+
+RECONNECT_BOUND: a SIGKILLed server's sockets are closed by the kernel, so the
+client sees the loss at once; it then tries the servers of its pool in turn
+(a refused connection on loopback fails at once) and sleeps RETRY_WAIT only
+before a server it tried less than RETRY_WAIT ago, which one pass over the
+pool never meets twice: RETRY_WAIT plus one attempt's CONNECT_TIMEOUT, plus
+MARGIN for a loaded 2-core machine."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlparse
+
+import nats
+import pytest
+
+from chartsnap import queue
+from chartsnap.nats_connection import CONNECT_TIMEOUT, RETRY_WAIT, connect_nats
+from devstack import nats_cluster
+from devstack.processes import NATS_CLUSTER_TIMEOUT, Stack
+from devstack.supervisor import RestartPolicy, Supervisor
+from notifier_svc.delivery_ledger import open_bucket
+
+pytestmark = [pytest.mark.timeout(180)]
+
+NODES = 3
+MARGIN = 2.0   # seconds of scheduling noise on a shared, loaded 2-core machine
+RECONNECT_BOUND = RETRY_WAIT + CONNECT_TIMEOUT + MARGIN
+POLL = 0.05
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Supervisor, list[str]]]:
+    stack = Stack.on_free_ports(tmp_path_factory.mktemp("nats-cluster"), nats_nodes=NODES)
+    started = time.monotonic()
+    stack.start_nats()
+    print(f"{NODES}-node cluster up in {time.monotonic() - started:.2f}s, meta leader {stack.nats_meta_leader()}")
+    said: list[str] = []
+    # The killed node stays down at least as long as the client may take to
+    # move on, so the client must find another node (then it is restarted).
+    policy = RestartPolicy(first_delay=RECONNECT_BOUND)
+    supervisor = Supervisor(stack, policy, said.append).start()
+    yield stack, supervisor, said
+    stack.stop()
+
+
+async def until(what: str, check, timeout: float):  # noqa: ANN001, ANN201
+    """Poll the coroutine function `check` until it returns something truthy
+    (exceptions count as not yet); AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            found = await check()
+            if found:
+                return found
+        except Exception as exc:  # noqa: BLE001 - not yet
+            last = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.1f}s (last: {last!r})")
+        await asyncio.sleep(POLL)
+
+
+def peers_of(info) -> dict[str, bool]:  # noqa: ANN001
+    """{node name: current} of a stream's copies, its leader's included."""
+    peers = {info.cluster.leader: True} if info.cluster.leader else {}
+    peers.update({r.name: bool(r.current) for r in info.cluster.replicas or ()})
+    return peers
+
+
+async def test_a_three_node_cluster_keeps_three_copies_of_every_stream_and_bucket(cluster) -> None:  # noqa: ANN001
+    stack, _, _ = cluster
+    assert stack.nats_node_names == ["nats", "nats-2", "nats-3"]
+    assert stack.nats_meta_leader() in stack.nats_node_names
+    for node in stack.nats_cluster_nodes:
+        assert nats_cluster.store_dir(stack.data_dir, node, clustered=True).is_dir()
+    nc = await connect_nats(stack.nats_settings(stack.nats_admin_login), "test-nats-cluster")
+    try:
+        js = nc.jetstream()
+        await queue.ensure_streams(js, stack.nats_replicas)
+        await open_bucket(js, replicas=stack.nats_replicas)
+        for name in [config.name for config in queue.STREAMS] + ["KV_chartsnap_deliveries"]:
+            info = await until(f"{name} current on every node", lambda name=name: _all_current(js, name),
+                               nats_cluster.ELECTION_BOUND)
+            assert info.config.num_replicas == NODES, name
+            assert set(peers_of(info)) == set(stack.nats_node_names), name
+    finally:
+        await nc.close()
+
+
+async def _all_current(js, name: str):  # noqa: ANN001, ANN202
+    info = await js.stream_info(name)
+    peers = peers_of(info)
+    return info if len(peers) == NODES and all(peers.values()) else None
+
+
+async def test_kill_9_of_a_node_the_client_moves_on_and_the_node_rejoins(cluster) -> None:  # noqa: ANN001, C901
+    stack, supervisor, said = cluster
+    nc = await connect_nats(stack.nats_settings(stack.nats_admin_login), "test-nats-cluster-kill")
+    durable = f"test-{uuid.uuid4().hex[:8]}"
+    try:
+        js = nc.jetstream()
+        await queue.ensure_streams(js, stack.nats_replicas)
+        subject = queue.RENDER_REQUESTS
+        before, after = f"before-{durable}".encode(), f"after-{durable}".encode()
+        await js.publish(subject, before, stream=queue.RENDER_STREAM)
+        sub = await js.pull_subscribe(subject, durable=durable, stream=queue.RENDER_STREAM)
+
+        port = urlparse(str(nc.connected_url.geturl())).port
+        [victim] = [n.name for n in stack.nats_cluster_nodes if n.client_port == port]
+        victim_node = next(n for n in stack.nats_cluster_nodes if n.name == victim)
+        killed = stack.processes[victim]
+        restarts_before = len(supervisor.restarts_of(victim))
+        os.kill(killed.popen.pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+
+        async def moved_on():  # noqa: ANN202
+            return nc.is_connected and urlparse(nc.connected_url.geturl()).port != port
+
+        await until(f"client off {victim}", moved_on, RECONNECT_BOUND)
+        reconnect = time.monotonic() - killed_at
+        now_on = next(n.name for n in stack.nats_cluster_nodes
+                      if n.client_port == urlparse(nc.connected_url.geturl()).port)
+
+        # The work queue still takes and gives messages, the one from before the kill included.
+        published_after = await until("publish after the kill",
+                                      lambda: js.publish(subject, after, stream=queue.RENDER_STREAM, timeout=2),
+                                      nats_cluster.ELECTION_BOUND)
+        assert published_after.stream == queue.RENDER_STREAM
+        got: list[bytes] = []
+
+        async def fetched_both():  # noqa: ANN202
+            for msg in await sub.fetch(2, timeout=1):
+                got.append(msg.data)
+                await msg.ack()
+            return {before, after} <= set(got)
+
+        await until("both messages consumed", fetched_both, nats_cluster.ELECTION_BOUND)
+        assert sorted(got) == sorted([before, after])
+
+        # The supervisor brings the node back, with its name, port and store, and it rejoins.
+        spec = killed.spec
+        rejoin_bound = supervisor.policy.first_delay + spec.ready_timeout + MARGIN
+
+        async def restarted():  # noqa: ANN202
+            return any(r.ready_at for r in supervisor.restarts_of(victim)[restarts_before:])
+
+        await until(f"{victim} restarted and current", restarted, rejoin_bound)
+        restart = supervisor.restarts_of(victim)[restarts_before]
+        assert restart.exit_code == -signal.SIGKILL
+        assert stack.processes[victim].spec is spec and stack.processes[victim] is not killed
+        assert nats_cluster.healthy(victim_node)
+        direct = await nats.connect(servers=[victim_node.url], **stack.nats_admin_options)
+        try:
+            assert urlparse(direct.connected_url.geturl()).port == victim_node.client_port
+            for config in queue.STREAMS:
+                info = await until(f"{victim} a current copy of {config.name}",
+                                   lambda name=config.name: _all_current(direct.jetstream(), name),
+                                   nats_cluster.ELECTION_BOUND)
+                assert victim in peers_of(info)
+        finally:
+            await direct.close()
+        print(f"killed {victim}; client on {now_on} {reconnect:.2f}s later (bound {RECONNECT_BOUND:.1f}s); "
+              f"{victim} ready again {restart.downtime:.1f}s after the kill (bound {rejoin_bound:.0f}s); "
+              f"meta leader {stack.nats_meta_leader()}; supervisor said: {said}")
+        assert reconnect <= RECONNECT_BOUND
+    finally:
+        try:
+            await nc.jetstream().delete_consumer(queue.RENDER_STREAM, durable)
+        finally:
+            await nc.close()
+
+
+def test_a_cluster_that_cannot_elect_a_leader_fails_within_its_bound(tmp_path: Path) -> None:
+    """One node of three alone has no quorum: the stack says so, bounded, and leaves nothing running."""
+    stack = Stack.on_free_ports(tmp_path, nats_nodes=NODES)
+    nodes = stack.nats_cluster_nodes
+    from devstack.processes import StartupError, nats_cluster_spec
+
+    spec = nats_cluster_spec(nodes[0], nodes, stack.data_dir, stack.log_dir, stack.nats_passwords, timeout=3.0)
+    started = time.monotonic()
+    with pytest.raises(StartupError, match="nats: not ready after 3s"):
+        stack.start_together([spec])
+    assert time.monotonic() - started < 3.0 + MARGIN + 5.0   # + the stop's own grace
+    assert stack.processes == {}
+    assert NATS_CLUSTER_TIMEOUT >= nats_cluster.ELECTION_BOUND
