@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"chartsnap: {exc}", file=sys.stderr)
         return 2
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.pool)
     try:
         if args.command == "db":
             return _db(args.action, engine)

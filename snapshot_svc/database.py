@@ -1,7 +1,15 @@
-"""Engine construction. SQLite gets WAL and a busy timeout so the readers of
-the gateway's traffic never block on a writer; PostgreSQL (psycopg 3) gets a
-connection pool sized by the settings. The schema is not made here: it is
-migrated by `chartsnap db upgrade` (snapshot_svc.schema)."""
+"""Engine construction, and the few statements whose SQL differs between the
+engines, chosen here once. SQLite gets WAL and a busy timeout so the readers
+of the gateway's traffic never block on a writer; PostgreSQL (psycopg 3) gets
+a connection pool sized by the settings (CHARTSNAP_DB_POOL_SIZE,
+CHARTSNAP_DB_POOL_OVERFLOW). The schema is not made here: it is migrated by
+`chartsnap db upgrade` (snapshot_svc.schema).
+
+PostgreSQL runs each transaction at READ COMMITTED, so a transition that reads
+a job and then writes what it read (a delivery ended: count the deliveries
+still pending, then set the job's progress) first locks the job's row
+(`lock_job_row`): two replicas applying results for one job at once then take
+turns, and the second reads what the first committed."""
 
 from __future__ import annotations
 
@@ -9,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, func, select, update
 
 from chartsnap import errors
-
 
 
 def the_row(conn: Any, query: Any, what: str) -> Any:
@@ -24,16 +31,29 @@ def the_row(conn: Any, query: Any, what: str) -> Any:
     return row
 
 
+DEFAULT_DB_THREADS = 16  # CHARTSNAP_DB_THREADS; the pool has as many connections by default
+DEFAULT_POOL_OVERFLOW = 4
+
+
 @dataclass(frozen=True)
 class PoolSize:
     """Connections one process keeps to PostgreSQL. Every database call runs
     on one of the service's db threads (CHARTSNAP_DB_THREADS), so a pool of
-    that many never makes a thread wait for a connection; the overflow covers
-    the sweeper and the result consumers running beside them."""
+    that many (CHARTSNAP_DB_POOL_SIZE, by default the thread count) never
+    makes a thread wait for a connection; the overflow
+    (CHARTSNAP_DB_POOL_OVERFLOW) covers calls made beside them (the admin
+    command, a start-up check). A process opens at most `most`; N replicas
+    at most N × `most`, which must stay below the server's max_connections
+    (less its superuser_reserved_connections)."""
 
-    size: int = 16
-    overflow: int = 4
+    size: int = DEFAULT_DB_THREADS
+    overflow: int = DEFAULT_POOL_OVERFLOW
     timeout: float = 10.0  # seconds to wait for a free connection before the call fails
+
+    @property
+    def most(self) -> int:
+        """The most connections one process opens."""
+        return self.size + self.overflow
 
 
 def make_engine(url: str, pool: PoolSize = PoolSize()) -> Engine:
@@ -53,3 +73,28 @@ def make_engine(url: str, pool: PoolSize = PoolSize()) -> Engine:
         engine = create_engine(url, pool_pre_ping=True, pool_size=pool.size, max_overflow=pool.overflow,
                                pool_timeout=pool.timeout)
     return engine
+
+
+def lock_row(conn: Any, table: Table, *where: Any) -> Any:
+    """Hold the row matching `where` until the transaction ends and return it
+    (None when there is none). PostgreSQL: SELECT ... FOR UPDATE. SQLite has
+    no row locks: a write takes its one database lock, so a no-op UPDATE of
+    the row makes every later statement of the transaction serialised with
+    every other writer, as FOR UPDATE would."""
+    if conn.dialect.name == "sqlite":
+        key = next(iter(table.primary_key.columns))
+        conn.execute(update(table).where(*where).values({key.name: key}))
+        return conn.execute(select(table).where(*where)).first()
+    return conn.execute(select(table).where(*where).with_for_update()).first()
+
+
+# Any number that no other user of the database takes as an advisory lock.
+MIGRATION_LOCK = 0x63686172_74736E61  # "chartsna"
+
+
+def hold_migration_lock(conn: Any) -> None:
+    """Make concurrent `chartsnap db upgrade` runs take turns until this
+    transaction ends. PostgreSQL: a transaction-scoped advisory lock. SQLite
+    serialises its writers anyway."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))

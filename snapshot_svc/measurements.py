@@ -5,6 +5,7 @@ A series is one metric with one exact tag set. Points are keyed by
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -119,6 +120,11 @@ def validate_samples(
 
 def canonical_tags(tags: dict[str, str]) -> str:
     return json.dumps(tags, sort_keys=True, separators=(",", ":"))
+
+
+def tags_digest(canonical: str) -> str:
+    """What the series' unique key holds for its canonical tags (series.tags_sha256)."""
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -241,8 +247,9 @@ class MeasurementStore:
         missing = [k for k in wanted if k not in found]
         if missing:
             stmt = self._insert(series).on_conflict_do_nothing(
-                index_elements=[series.c.account_id, series.c.metric, series.c.tags])
-            conn.execute(stmt, [{"account_id": account_id, "metric": m, "tags": t} for m, t in missing])
+                index_elements=[series.c.account_id, series.c.metric, series.c.tags_sha256])
+            conn.execute(stmt, [{"account_id": account_id, "metric": m, "tags": t, "tags_sha256": tags_digest(t)}
+                                for m, t in missing])
             found |= self._lookup_series(conn, account_id, missing)
         return found
 
@@ -250,12 +257,13 @@ class MeasurementStore:
     def _lookup_series(conn: Any, account_id: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         found: dict[tuple[str, str], int] = {}
         for i in range(0, len(keys), LOOKUP_CHUNK):
-            chunk = keys[i:i + LOOKUP_CHUNK]
+            by_digest = {(m, tags_digest(t)): (m, t) for m, t in keys[i:i + LOOKUP_CHUNK]}
             rows = conn.execute(
-                select(series.c.id, series.c.metric, series.c.tags)
-                .where(series.c.account_id == account_id, tuple_(series.c.metric, series.c.tags).in_(chunk))
+                select(series.c.id, series.c.metric, series.c.tags_sha256)
+                .where(series.c.account_id == account_id,
+                       tuple_(series.c.metric, series.c.tags_sha256).in_(list(by_digest)))
             )
-            found |= {(r.metric, r.tags): r.id for r in rows}
+            found |= {by_digest[(r.metric, r.tags_sha256)]: r.id for r in rows}
         return found
 
     def matching_series(

@@ -17,11 +17,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
 from chartsnap.service_main import StartRefused
-from snapshot_svc.tables import add_missing_columns, metadata
+from snapshot_svc.database import hold_migration_lock
+from snapshot_svc.migrations import baseline_tables
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The revision every database made by create_all() before migrations existed
-# matches once its missing columns are added (add_missing_columns).
+# matches once its missing tables and columns are added (baseline_tables).
 BASELINE = "0001"
 UPGRADE_COMMAND = "chartsnap db upgrade"
 
@@ -53,17 +54,19 @@ def current(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Migrate the database to `revision`; returns (before, after). A database
-    made before migrations existed gets its missing columns, is recorded at
-    the baseline, then migrated like any other."""
-    before = current(engine)
-    if before is None and set(inspect(engine).get_table_names()) & set(metadata.tables):
-        metadata.create_all(engine)   # what start-up used to do, then its column upgrade
-        add_missing_columns(engine)
-        with engine.begin() as conn:
-            command.stamp(_config(conn), BASELINE)
+    made before migrations existed gets its missing tables and columns, is
+    recorded at the baseline, then migrated like any other. One transaction,
+    under a lock: replicas that each run `chartsnap db upgrade` as they start
+    take turns, and all but the first find nothing to do."""
     with engine.begin() as conn:
+        hold_migration_lock(conn)
+        before = MigrationContext.configure(conn).get_current_revision()
+        if before is None and set(inspect(conn).get_table_names()) & set(baseline_tables.metadata.tables):
+            baseline_tables.bring_to_baseline(conn)  # what start-up used to do, then its column upgrade
+            command.stamp(_config(conn), BASELINE)
         command.upgrade(_config(conn), revision)
-    return before, current(engine)
+        after = MigrationContext.configure(conn).get_current_revision()
+    return before, after
 
 
 def require_current(engine: Engine) -> str:

@@ -69,8 +69,12 @@ class SnapshotService:
 
 
 async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
-    engine = make_engine(settings.database_url)
-    schema.require_current(engine)  # SchemaNotCurrent names `chartsnap db upgrade`
+    engine = make_engine(settings.database_url, settings.pool)
+    try:
+        schema.require_current(engine)  # SchemaNotCurrent names `chartsnap db upgrade`
+    except schema.SchemaNotCurrent:
+        engine.dispose()
+        raise
     # Every RPC's database work runs in a thread; asyncio's default pool has
     # cpu+4 threads, too few for slow writes not to stall every other caller.
     asyncio.get_running_loop().set_default_executor(

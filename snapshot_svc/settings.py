@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from chartsnap import budgets
 from chartsnap.settings import EnvReader, NatsSettings
+from snapshot_svc.database import DEFAULT_DB_THREADS, DEFAULT_POOL_OVERFLOW, PoolSize
 
 # The render service's and the notifier's budgets (chartsnap.budgets) are read
 # from the same CHARTSNAP_* variables, so the snapshot service can hold every
@@ -63,6 +64,7 @@ class SnapshotSettings:
     image_base_url: str
     public_url: str          # the gateway's public base, for links in delivered messages
     db_threads: int          # threads running database work
+    pool: PoolSize = PoolSize()  # PostgreSQL connections: CHARTSNAP_DB_POOL_SIZE (= db_threads), _OVERFLOW
     metrics_addr: str = "127.0.0.1:9101"  # Prometheus /metrics (host:port; port 0 picks one)
     bounds: JobBounds = JobBounds()
     nats: NatsSettings = NatsSettings()  # CHARTSNAP_NATS_URL, _USER, _PASSWORD, _REPLICAS
@@ -71,12 +73,15 @@ class SnapshotSettings:
     def from_env(cls, environ: dict[str, str] | None = None) -> "SnapshotSettings":
         env = EnvReader(environ)
         data_dir = env.data_dir()
+        db_threads = env.int("DB_THREADS", DEFAULT_DB_THREADS, lo=1, hi=256)
         settings = cls(
             listen_addr=env.address("SNAPSHOT_ADDR", "127.0.0.1:50051"),
             database_url=env.str("DATABASE_URL", f"sqlite:///{data_dir / 'chartsnap.db'}"),
             image_base_url=env.url("IMAGE_BASE_URL", "http://127.0.0.1:9000/chartsnap"),
             public_url=env.url("PUBLIC_URL", "http://127.0.0.1:8080"),
-            db_threads=env.int("DB_THREADS", 16, lo=1, hi=256),
+            db_threads=db_threads,
+            pool=PoolSize(size=env.int("DB_POOL_SIZE", db_threads, lo=1, hi=1000),
+                          overflow=env.int("DB_POOL_OVERFLOW", DEFAULT_POOL_OVERFLOW, lo=0, hi=1000)),
             metrics_addr=env.address("SNAPSHOT_METRICS_ADDR", "127.0.0.1:9101"),
             bounds=job_bounds_from(env),
             nats=env.nats(),

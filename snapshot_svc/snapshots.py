@@ -1,7 +1,11 @@
 """Snapshots and their jobs: validation, storage and the job state machine.
 
 Job states move only forward (queued → working → complete | failed), so a
-redelivered queue message repeats nothing and never moves a job back."""
+redelivered queue message repeats nothing and never moves a job back. Every
+transition is either one UPDATE guarded by the state it expects, or, when it
+reads before it writes, runs with the job's row locked first (`_lock_job`):
+several snapshot_svc replicas may apply results for one job at once, on
+PostgreSQL at READ COMMITTED as on SQLite."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, case, func, insert, select, update
+from sqlalchemy import Engine, case, func, insert, or_, select, update
 
 from chartsnap import errors
 from chartsnap.charts import CHART_TYPES, DEFAULT_SIZE, SIZE_RANGE
@@ -19,7 +23,7 @@ from chartsnap.errors import ParamErrors
 from chartsnap.idempotency_key import REUSE_AFTER
 from chartsnap.image_keys import new_image_key
 from chartsnap.job_states import COMPLETE, FAILED, QUEUED, TERMINAL, WORKING
-from snapshot_svc.database import the_row
+from snapshot_svc.database import lock_row, the_row
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import deliveries, idempotency_keys, jobs, snapshots
 
@@ -299,11 +303,39 @@ class SnapshotStore:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(jobs.c.account_id, jobs.c.snapshot_id)
-                .where(jobs.c.state == QUEUED, jobs.c.published_at.is_(None), jobs.c.created_at < older_than)
+                .where(*self._unpublished(older_than))
                 .order_by(jobs.c.created_at)
                 .limit(limit)
             ).all()
         return [(r.account_id, r.snapshot_id) for r in rows]
+
+    @staticmethod
+    def _unpublished(older_than: float) -> list[Any]:
+        return [jobs.c.state == QUEUED, jobs.c.published_at.is_(None), jobs.c.created_at < older_than]
+
+    def claim_unpublished(self, older_than: float, now: float, lease: float,
+                          limit: int = 100) -> list[tuple[int, int]]:
+        """Like `unpublished`, but each job is handed to one caller: the batch
+        is taken with SELECT ... FOR UPDATE SKIP LOCKED (rows another replica
+        is claiming are passed over, not waited for) and held until
+        `now + lease` by a committed lease (jobs.sweep_claimed_until) that
+        other callers respect. A replica that dies holding it loses it when
+        the lease runs out; `release_claim` gives one back sooner."""
+        free = or_(jobs.c.sweep_claimed_until.is_(None), jobs.c.sweep_claimed_until <= now)
+        batch = (select(jobs.c.id).where(*self._unpublished(older_than), free)
+                 .order_by(jobs.c.created_at).limit(limit).with_for_update(skip_locked=True))
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(jobs).where(jobs.c.id.in_(batch.scalar_subquery()), free)
+                .values(sweep_claimed_until=now + lease)
+                .returning(jobs.c.account_id, jobs.c.snapshot_id, jobs.c.created_at)
+            ).all()
+        return [(r.account_id, r.snapshot_id) for r in sorted(rows, key=lambda r: r.created_at)]
+
+    def release_claim(self, snapshot_id: int) -> None:
+        """Its publish failed: the next sweep (of any replica) may try again."""
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.snapshot_id == snapshot_id).values(sweep_claimed_until=None))
 
     # -- bounds: every job terminal by its deadline (see sweeping.Sweeper) --
     # Each action below is one UPDATE guarded by the state it expects, so two
@@ -405,16 +437,19 @@ class SnapshotStore:
                          .values(dispatched_at=now))
 
     def fail_pending_deliveries(self, snapshot_id: int, reason: str, now: float) -> int:
-        """End every delivery still pending as failed (the job then completes)."""
-        pending = self.pending_deliveries(snapshot_id)
-        for service_id in pending:
-            self.delivery_ended(snapshot_id, service_id, "failed", 0, reason, now)
-        if not pending:  # rendered, nothing pending, yet open: complete it rather than look at it forever
-            with self.engine.begin() as conn:
-                conn.execute(update(jobs).where(jobs.c.snapshot_id == snapshot_id,
-                                                jobs.c.state.in_((QUEUED, WORKING)), jobs.c.progress >= RENDERED)
-                             .values(state=COMPLETE, progress=100.0, updated_at=now))
-        return len(pending)
+        """End every delivery still pending as failed, and so complete the
+        rendered job (also one left open with nothing pending, rather than
+        look at it forever). Returns how many it ended."""
+        with self.engine.begin() as conn:
+            job = self._lock_job(conn, snapshot_id)
+            if job is None or job.state in TERMINAL or job.progress < RENDERED:
+                return 0
+            ended = conn.execute(
+                update(deliveries).where(deliveries.c.snapshot_id == snapshot_id, deliveries.c.state == "pending")
+                .values(state="failed", attempts=0, error=reason or None)
+            ).rowcount
+            self._advance(conn, snapshot_id, job, now)
+        return ended
 
     # -- job transitions (idempotent) -----------------------------------------
     def render_started(self, snapshot_id: int, now: float) -> None:
@@ -424,11 +459,18 @@ class SnapshotStore:
                 .values(state=WORKING, progress=10.0, updated_at=now)
             )
 
+    @staticmethod
+    def _lock_job(conn: Any, snapshot_id: int) -> Any:
+        """The job's row, held until the transaction ends (database.lock_row):
+        every transition that reads the job (or its deliveries) and then
+        writes takes it first, so concurrent results for one job take turns."""
+        return lock_row(conn, jobs, jobs.c.snapshot_id == snapshot_id)
+
     def render_succeeded(self, snapshot_id: int, image_key: str, now: float) -> Transition:
         """Record the stored image; deliveries_pending when they must now be queued.
         A job already failed (its deadline passed) stays failed, without an image."""
         with self.engine.begin() as conn:
-            job = conn.execute(select(jobs.c.state, jobs.c.created_at).where(jobs.c.snapshot_id == snapshot_id)).first()
+            job = self._lock_job(conn, snapshot_id)
             if job is None or job.state == FAILED:
                 return Transition()
             deliveries_pending = conn.execute(
@@ -461,28 +503,35 @@ class SnapshotStore:
         """Record one destination's outcome (first report wins); the job completes
         once every delivery has ended, and progress rises with each."""
         with self.engine.begin() as conn:
+            job = self._lock_job(conn, snapshot_id)
+            if job is None:
+                return Transition()
             conn.execute(
                 update(deliveries).where(deliveries.c.snapshot_id == snapshot_id,
                                          deliveries.c.service_id == service_id, deliveries.c.state == "pending")
                 .values(state=state, attempts=attempts, error=error or None)
             )
-            states = list(conn.execute(
-                select(deliveries.c.state).where(deliveries.c.snapshot_id == snapshot_id)).scalars())
-            ended = sum(1 for s in states if s != "pending")
-            if ended == len(states):
-                values = {"state": COMPLETE, "progress": 100.0}
-            else:
-                values = {"state": WORKING, "progress": 50.0 + 50.0 * ended / len(states)}
-            # Terminal jobs never match, so only one call completes a job.
-            changed = conn.execute(
-                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.notin_(TERMINAL),
-                                   jobs.c.progress <= values["progress"])
-                .values(updated_at=now, **values)
-            ).rowcount == 1
-            if not (changed and values["state"] == COMPLETE):
-                return Transition()
-            created_at = conn.execute(select(jobs.c.created_at).where(jobs.c.snapshot_id == snapshot_id)).scalar_one()
-        return Transition(completed_in=max(0.0, now - created_at))
+            return self._advance(conn, snapshot_id, job, now)
+
+    @staticmethod
+    def _advance(conn: Any, snapshot_id: int, job: Any, now: float) -> Transition:
+        """Set the locked job's progress from its deliveries: complete once every one has ended."""
+        states = list(conn.execute(
+            select(deliveries.c.state).where(deliveries.c.snapshot_id == snapshot_id)).scalars())
+        ended = sum(1 for s in states if s != "pending")
+        if ended == len(states):
+            values = {"state": COMPLETE, "progress": 100.0}
+        else:
+            values = {"state": WORKING, "progress": RENDERED + (100.0 - RENDERED) * ended / len(states)}
+        # Terminal jobs never match, so only one call completes a job.
+        changed = conn.execute(
+            update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.notin_(TERMINAL),
+                               jobs.c.progress <= values["progress"])
+            .values(updated_at=now, **values)
+        ).rowcount == 1
+        if not (changed and values["state"] == COMPLETE):
+            return Transition()
+        return Transition(completed_in=max(0.0, now - job.created_at))
 
     def render_failed(self, snapshot_id: int, error: str, now: float, render_seq: int | None = None) -> bool:
         """Fail the job — unless its image is already stored (a late FAILED after a

@@ -16,9 +16,30 @@ told of crash loops by the queue (job_sweeper is the JetStream side):
   ends: failed if its image is not stored, else complete with its pending
   deliveries failed.
 
-Every action is one UPDATE guarded by the state it expects, so several
-snapshot_svc replicas may sweep at once: only the one whose UPDATE matched
-acts (and a second copy of a request is dropped by its Msg-Id)."""
+Several snapshot_svc replicas sweep one database at once, and each job is
+acted on by one of them:
+
+- Publishing a never-published request is claimed. A replica takes a batch
+  with SELECT ... FOR UPDATE SKIP LOCKED and commits a lease on each job
+  (jobs.sweep_claimed_until, SWEEP_LEASE) before it publishes anything; the
+  other replicas skip leased jobs, so each is published by one replica. A
+  replica that dies after claiming holds its jobs only until the lease runs
+  out; one whose publish fails gives the job back at once. Claiming is needed
+  here because publishing is the slow, outside-the-database step: a guarded
+  UPDATE after it would come too late to stop the second publish.
+- Every other repair (the job deadline, a lost request republished or
+  failed, an overdue delivery) keeps one UPDATE guarded by the state it
+  expects, written *before* the replica acts outside the database (the
+  republish is claimed by `claim_republish`, a deadline is applied by the
+  guarded `render_failed`), and only the replica whose UPDATE matched a row
+  acts. PostgreSQL re-checks an UPDATE's WHERE on the row's newest version
+  once a concurrent writer commits, so two replicas cannot both match; a
+  batch lease would add a write per job per sweep and nothing else. The
+  look-ups that lead to them (is the request still on the stream?) are
+  read-only, so two replicas asking the same question is harmless.
+
+A second copy of a request that does reach the queue anyway (a lease that ran
+out mid-publish) is dropped by its Msg-Id."""
 
 from __future__ import annotations
 
@@ -35,6 +56,9 @@ from snapshot_svc.snapshots import QueuedDelivery, SnapshotStore
 log = logging.getLogger(__name__)
 
 UNPUBLISHED_GRACE = 10.0  # seconds a fresh job may wait before the sweeper publishes it
+# How long a replica's claim on unpublished jobs holds: building and publishing
+# a whole batch takes well under this, and a dead replica's jobs wait at most this.
+SWEEP_LEASE = 60.0
 MAX_PUBLISHES = 2  # a lost render request is published once more, then its job fails
 SWEEP_BATCH = 100  # jobs each step of one sweep looks at
 
@@ -67,10 +91,14 @@ class Sweeper:
         now = time.time()
         await self._enforce_deadlines(now)
         await asyncio.to_thread(self.snapshots.forget_idempotency_keys, now - REUSE_AFTER)
-        stale = await asyncio.to_thread(self.snapshots.unpublished, now - grace)
+        stale = await asyncio.to_thread(self.snapshots.claim_unpublished, now - grace, now, SWEEP_LEASE,
+                                        SWEEP_BATCH)
         published = 0
         for account_id, snapshot_id in stale:
-            published += await self.renders.publish_render(account_id, snapshot_id)
+            if await self.renders.publish_render(account_id, snapshot_id):
+                published += 1
+            else:
+                await asyncio.to_thread(self.snapshots.release_claim, snapshot_id)
         await self._find_lost_requests(now)
         return published
 

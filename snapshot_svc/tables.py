@@ -1,5 +1,12 @@
-"""The tables this service owns (see docs/ARCHITECTURE.md). SQLAlchemy Core, so
-SQLite (default) and PostgreSQL run the same statements."""
+"""The tables this service owns (see docs/ARCHITECTURE.md), at the migrations'
+head: SQLAlchemy Core, so SQLite (default) and PostgreSQL run the same
+statements. A change here is a new revision under snapshot_svc/migrations
+(tests/integration/test_migrations.py fails while they differ).
+
+Every query that can grow has an index that serves it (its filter, then its
+order, so a page is read without sorting the account's rows); the comment
+above each index names its query. tests/integration/test_postgres_store.py
+checks PostgreSQL's plan of each."""
 
 from __future__ import annotations
 
@@ -17,15 +24,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    inspect,
-    text,
 )
-from sqlalchemy.engine import Engine
 
 metadata = MetaData()
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+# A name the API sorts by (orderby=name, title): compared bytewise, as SQLite
+# does, whatever collation the PostgreSQL database was created with.
+SortedName = String(255).with_variant(String(255, collation="C"), "postgresql")
 
 accounts = Table(
     "accounts",
@@ -44,7 +51,7 @@ spaces = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("account_id", ForeignKey("accounts.id"), nullable=False, index=True),
-    Column("name", String(255), nullable=False),
+    Column("name", SortedName, nullable=False),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("account_id", "name", name="uq_space_name"),
 )
@@ -69,7 +76,11 @@ series = Table(
     Column("account_id", ForeignKey("accounts.id"), nullable=False),
     Column("metric", String(255), nullable=False),  # lower-cased: names are case insensitive
     Column("tags", Text, nullable=False),  # canonical JSON, sorted keys
-    UniqueConstraint("account_id", "metric", "tags", name="uq_series"),
+    # SHA-256 of `tags`: the unique key holds the digest, not the text, since
+    # 50 tags of 255 characters outgrow a PostgreSQL index entry (8 KB).
+    Column("tags_sha256", String(64), nullable=False),
+    # Also serves "the account's series of one metric" (its first two columns).
+    UniqueConstraint("account_id", "metric", "tags_sha256", name="uq_series_tags"),
 )
 
 points = Table(
@@ -89,7 +100,7 @@ snapshots = Table(
     "snapshots",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("account_id", ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
     Column("chart_id", BigInteger, nullable=False),
     Column("chart_type", String(16), nullable=False),
     Column("duration", BigInteger, nullable=False),
@@ -106,6 +117,11 @@ snapshots = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+# An account's snapshots, a page at a time, in each order the API offers
+# (ListSnapshots orderby id | created_at | end_time).
+Index("ix_snapshots_account_id", snapshots.c.account_id, snapshots.c.id)
+Index("ix_snapshots_account_created", snapshots.c.account_id, snapshots.c.created_at)
+Index("ix_snapshots_account_end", snapshots.c.account_id, snapshots.c.end_time)
 
 jobs = Table(
     "jobs",
@@ -130,9 +146,16 @@ jobs = Table(
     Column("render_publishes", Integer, nullable=False, default=0, server_default="0"),
     Column("render_checked_at", Float, nullable=True),  # last time the sweeper looked it up
     Column("render_gone_at", Float, nullable=True),  # when the sweeper first found it gone
+    # Until when one replica's sweeper holds the job to publish its request
+    # (SnapshotStore.claim_unpublished): another replica skips it until then,
+    # and takes it over if the first died holding it.
+    Column("sweep_claimed_until", Float, nullable=True),
 )
-Index("ix_jobs_unpublished", jobs.c.state, jobs.c.published_at)
+# The sweeper: queued jobs never published, oldest first (claim_unpublished).
+Index("ix_jobs_unpublished", jobs.c.state, jobs.c.published_at, jobs.c.created_at)
+# The max-deliveries advisory names a stream sequence (open_snapshot_at_seq).
 Index("ix_jobs_render_seq", jobs.c.render_seq)
+# The sweeper: open jobs past their deadline, oldest first; requests to look up.
 Index("ix_jobs_open", jobs.c.state, jobs.c.created_at)
 
 # Notification targets: the REST API's "services".
@@ -141,7 +164,7 @@ destinations = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("account_id", ForeignKey("accounts.id"), nullable=False, index=True),
-    Column("title", String(255), nullable=False),
+    Column("title", SortedName, nullable=False),
     Column("type", String(16), nullable=False),
     Column("settings", JSON, nullable=False),
     Column("created_at", Float, nullable=False),
@@ -179,26 +202,3 @@ idempotency_keys = Table(
     UniqueConstraint("account_id", "key", name="uq_idempotency_key"),
 )
 
-
-def add_missing_columns(engine: Engine) -> list[str]:
-    """create_all makes missing tables, not missing columns: a database made by
-    an older version gets the newer nullable (or server-defaulted) columns and
-    indexes here. Until migrations exist (Alembic, later), this is the upgrade
-    path for local dev databases. Returns what it added."""
-    added = []
-    existing = inspect(engine)
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            have = {c["name"] for c in existing.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(engine.dialect)}"
-                if column.server_default is not None:
-                    ddl += f" DEFAULT {column.server_default.arg} NOT NULL"
-                conn.execute(text(ddl))
-                added.append(f"{table.name}.{column.name}")
-    for table in metadata.sorted_tables:
-        for index in table.indexes:
-            index.create(engine, checkfirst=True)
-    return added

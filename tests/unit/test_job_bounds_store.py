@@ -13,8 +13,8 @@ from chartsnap.idempotency_key import MAX_LENGTH, REUSE_AFTER, checked
 from chartsnap.settings import SettingsError
 from snapshot_svc.pagination import Page
 from snapshot_svc.settings import JobBounds, SnapshotSettings, default_job_deadline, render_budget
+from snapshot_svc.tables import metadata
 from snapshot_svc.snapshots import IdempotencyClaim, QueuedDelivery, SnapshotInput, SnapshotStore, validate
-from snapshot_svc.tables import add_missing_columns
 
 NOW = 1_700_000_000.0
 
@@ -170,7 +170,10 @@ def test_an_older_database_gets_the_new_columns(tmp_path):
         conn.execute(text("INSERT INTO jobs VALUES (1, 1, 1, 'queued', 0, '[]', NULL, 1, 1)"))
     from snapshot_svc import schema
     assert schema.upgrade(engine) == (None, schema.head())  # stamped at the baseline, then migrated
-    assert add_missing_columns(engine) == []  # every column is there
+    found = inspect(engine)  # every table, column and index of the head is there
+    for table in metadata.sorted_tables:
+        assert {c.name for c in table.columns} <= {c["name"] for c in found.get_columns(table.name)}
+        assert {i.name for i in table.indexes} <= {i["name"] for i in found.get_indexes(table.name)}
     assert schema.upgrade(engine) == (schema.head(), schema.head())  # idempotent
     with engine.connect() as conn:
         assert conn.execute(text("SELECT render_publishes, render_seq FROM jobs")).one() == (0, None)
