@@ -218,3 +218,23 @@ def test_the_gateway_channel_balances_round_robin():
 
     config = json.loads(dict(CHANNEL_OPTIONS)["grpc.service_config"])
     assert config["loadBalancingConfig"] == [{"round_robin": {}}]
+
+
+def test_the_snapshot_services_pool_defaults_to_its_db_threads_plus_an_overflow():
+    from snapshot_svc.database import PoolSize
+    from snapshot_svc.settings import SnapshotSettings
+
+    assert SnapshotSettings.from_env({}).pool == PoolSize(size=16, overflow=4)
+    assert SnapshotSettings.from_env({"CHARTSNAP_DB_THREADS": "8"}).pool == PoolSize(size=8, overflow=4)
+    tuned = SnapshotSettings.from_env({"CHARTSNAP_DB_THREADS": "8", "CHARTSNAP_DB_POOL_SIZE": "5",
+                                       "CHARTSNAP_DB_POOL_OVERFLOW": "0"})
+    assert (tuned.db_threads, tuned.pool, tuned.pool.most) == (8, PoolSize(size=5, overflow=0), 5)
+
+
+@pytest.mark.parametrize("name, raw", [("CHARTSNAP_DB_POOL_SIZE", "0"), ("CHARTSNAP_DB_POOL_SIZE", "many"),
+                                       ("CHARTSNAP_DB_POOL_OVERFLOW", "-1")])
+def test_a_bad_pool_setting_fails_fast_naming_the_variable(name, raw):
+    from snapshot_svc.settings import SnapshotSettings
+
+    with pytest.raises(SettingsError, match=name):
+        SnapshotSettings.from_env({name: raw})
