@@ -96,3 +96,15 @@ def healthy(node: NatsNode) -> bool:
 def meta_leader(node: NatsNode) -> str | None:
     """The server name of the JetStream meta leader as `node` sees it."""
     return (_monitor_json(node.monitor_port, "/jsz").get("meta_cluster") or {}).get("leader") or None
+
+
+def leaderless(node: NatsNode) -> list[str]:
+    """What `node` knows of that has no leader yet: "meta" (the JetStream
+    meta group) and the name of each stream it holds. A cluster restarted on
+    its stores elects each stream's leader after the meta leader (about one
+    election timeout each); until then the stream answers nothing."""
+    jsz = _monitor_json(node.monitor_port, "/jsz?streams=true")
+    missing = [] if (jsz.get("meta_cluster") or {}).get("leader") else ["meta"]
+    for account in jsz.get("account_details") or ():
+        missing += [s["name"] for s in account.get("stream_detail") or () if not (s.get("cluster") or {}).get("leader")]
+    return missing

@@ -288,7 +288,7 @@ def nats_cluster_spec(node: NatsNode, nodes: list[NatsNode], data_dir: Path, log
                        lambda: nats_cluster.healthy(node), timeout)
 
 
-NATS_CLUSTER_TIMEOUT = 30.0  # seconds for a started cluster to elect its JetStream meta leader
+NATS_CLUSTER_TIMEOUT = 30.0  # seconds for a started cluster to elect its meta and stream leaders
 
 
 def s3_spec(port: int, data_dir: Path, log_dir: Path, creds: S3Credentials, timeout: float = 20.0) -> ProcessSpec:
@@ -525,15 +525,16 @@ class Stack:
 
     def start_nats(self, timeout: float = NATS_CLUSTER_TIMEOUT) -> None:
         """Every NATS node; a cluster's all at once (none is ready before a
-        quorum is up), then a bounded wait for its JetStream meta leader."""
+        quorum is up), then a bounded wait until its JetStream meta group and
+        every stream already on its stores have a leader."""
         nodes = self.nats_cluster_nodes
         if len(nodes) == 1:
             self.start(nats_spec(nodes[0].client_port, self.data_dir, self.log_dir, self.nats_passwords))
             return
         self.start_together([nats_cluster_spec(node, nodes, self.data_dir, self.log_dir, self.nats_passwords,
                                                timeout) for node in nodes])
-        wait_until("JetStream cluster meta leader", lambda: all(nats_cluster.meta_leader(n) for n in nodes),
-                   timeout)
+        wait_until("JetStream cluster: a meta leader and a leader of every stream",
+                   lambda: not any(nats_cluster.leaderless(n) for n in nodes), timeout)
 
     def nats_meta_leader(self) -> str | None:
         """The cluster's JetStream meta leader as the first live node sees it (None: one node)."""

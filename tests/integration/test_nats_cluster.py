@@ -15,7 +15,10 @@ What must hold, and is asserted:
   nats_cluster.ELECTION_BOUND);
 - the supervisor restarts the node with the same name, port and store, and it
   rejoins: ready (its /healthz: current with the meta leader and every
-  stream), serving clients on its old port, a current peer of every stream.
+  stream), serving clients on its old port, a current peer of every stream;
+- a whole cluster stopped and started again on its stores (a second
+  `make run`, new route ports) is ready within NATS_CLUSTER_TIMEOUT with
+  every stream led and every message kept.
 
 RECONNECT_BOUND: a SIGKILLed server's sockets are closed by the kernel, so the
 client sees the loss at once; it then tries the servers of its pool in turn
@@ -208,3 +211,31 @@ def test_a_cluster_that_cannot_elect_a_leader_fails_within_its_bound(tmp_path: P
     assert time.monotonic() - started < 3.0 + MARGIN + 5.0   # + the stop's own grace
     assert stack.processes == {}
     assert NATS_CLUSTER_TIMEOUT >= nats_cluster.ELECTION_BOUND
+
+
+async def test_a_cluster_started_again_on_its_stores_keeps_its_streams_and_messages(tmp_path: Path) -> None:
+    kept = f"kept-{uuid.uuid4().hex[:8]}".encode()
+    took = []
+    for run in ("first", "second"):
+        stack = Stack.on_free_ports(tmp_path, nats_nodes=NODES)
+        started = time.monotonic()
+        stack.start_nats()
+        took.append(time.monotonic() - started)
+        try:
+            nc = await connect_nats(stack.nats_settings(stack.nats_admin_login), f"test-nats-cluster-{run}")
+            js = nc.jetstream()
+            if run == "first":
+                await queue.ensure_streams(js, stack.nats_replicas)
+                await js.publish(queue.RENDER_REQUESTS, kept, stream=queue.RENDER_STREAM)
+            else:
+                # Ready means led: answered at once, no waiting here.
+                for config in queue.STREAMS:
+                    info = await js.stream_info(config.name)
+                    assert info.config.num_replicas == NODES and info.cluster.leader, config.name
+                msg = await js.get_last_msg(queue.RENDER_STREAM, queue.RENDER_REQUESTS)
+                assert msg.data == kept
+            await nc.close()
+        finally:
+            stack.stop()
+    print(f"cluster up in {took[0]:.1f}s fresh, {took[1]:.1f}s again on its stores (bound {NATS_CLUSTER_TIMEOUT:.0f}s)")
+    assert took[1] <= NATS_CLUSTER_TIMEOUT
