@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROTOS := $(wildcard proto/chartsnap/v1/*.proto)
 
-.PHONY: run test test-unit bench proto proto-check tools venv clean
+.PHONY: run test test-unit bench bench-scale proto proto-check tools venv clean
 
 run: $(STAMP) tools
 	$(PY) -m devstack
@@ -43,6 +43,11 @@ proto-check: $(STAMP)
 
 bench: $(STAMP) tools
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Burst throughput on PostgreSQL with 1 and 2 render and snapshot replicas,
+# and the projection to 8, 32 and 128 cores (bench/scale.py).
+bench-scale: $(STAMP) tools
+	$(PY) -m bench.scale $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -14,8 +14,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import requests
 
@@ -39,12 +40,27 @@ class Account:
     token: str
 
 
+class PhaseCounter(Protocol):
+    """Something counted over a measured phase besides CPU (a database's
+    statements, NATS messages): read before and after, reported per item."""
+
+    name: str
+
+    def read(self) -> object: ...
+
+    def per_item(self, before: object, after: object, items: int) -> dict: ...
+
+
 @dataclass
 class BenchStack:
     stack: Stack
     data_dir: Path
     account: Account
     chart_id: int
+    # Processes outside the stack's tree, each counted with its whole tree
+    # (a PostgreSQL server, which daemonizes): name -> root pid.
+    cpu_trees: dict[str, int] = field(default_factory=dict)
+    phase_counters: list[PhaseCounter] = field(default_factory=list)
 
     @property
     def gateway_url(self) -> str:

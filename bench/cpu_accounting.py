@@ -8,8 +8,10 @@ process" says directly where throughput goes."""
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 
+from devstack.replicas import service_of
 from render_svc.chromium_driver import descendant_pids
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -59,18 +61,37 @@ class CpuSnapshot:
                 for group, value in self.seconds.items()}
 
 
-def read_cpu(processes: dict[str, int], with_children: str = "render_svc") -> CpuSnapshot:
-    """CPU seconds per named process; the children of ``with_children`` (the
-    render service's chromedriver and Chromium processes) grouped by role.
-    Other processes are counted alone: the services are themselves children
-    of the benchmark, which must not count them twice."""
-    totals: dict[str, float] = {}
+def _tree_seconds(root: int) -> float:
+    """CPU seconds of a whole process tree, including children that exited
+    and were waited for (cutime + cstime): a PostgreSQL postmaster's
+    backends come and go with their connections."""
+    total = 0.0
+    for pid in (root, *descendant_pids(root)):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # After the name: utime, stime, cutime, cstime are fields 11-14 (man 5 proc: 14-17).
+        total += sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
+    return total
+
+
+def read_cpu(processes: dict[str, int], with_children: str = "render_svc",
+             trees: dict[str, int] | None = None) -> CpuSnapshot:
+    """CPU seconds per named process; the children of ``with_children`` and
+    of its replicas ("render_svc-2": the render service's chromedriver and
+    Chromium processes) grouped by role. Other processes are counted alone:
+    the services are themselves children of the benchmark, which must not
+    count them twice. ``trees``: processes the benchmark did not start (a
+    PostgreSQL server), each counted with its whole tree under its name."""
+    totals: dict[str, float] = {name: _tree_seconds(root) for name, root in (trees or {}).items()}
     for name, pid in processes.items():
         stat = _read_stat(pid)
         if stat is None:
             continue
         totals[name] = totals.get(name, 0.0) + stat[1]
-        if name != with_children:
+        if service_of(name) != with_children:
             continue
         for child in descendant_pids(pid):
             child_stat = _read_stat(child)
@@ -80,11 +101,14 @@ def read_cpu(processes: dict[str, int], with_children: str = "render_svc") -> Cp
     return CpuSnapshot(totals)
 
 
-def others_cpu(own_root: int) -> dict[tuple[int, int], float]:
+def others_cpu(own_root: int, also_ours: Collection[int] = ()) -> dict[tuple[int, int], float]:
     """CPU seconds so far of each process outside ``own_root``'s tree (the
-    benchmark, which started the whole stack and every browser), keyed by
-    (pid, start time) so a reused pid is a different process."""
+    benchmark, which started the whole stack and every browser) and the trees
+    of ``also_ours`` (a PostgreSQL server it started, which daemonizes),
+    keyed by (pid, start time) so a reused pid is a different process."""
     ours = {own_root, *descendant_pids(own_root)}
+    for root in also_ours:
+        ours.update((root, *descendant_pids(root)))
     found: dict[tuple[int, int], float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in ours:

@@ -26,7 +26,8 @@ import aiohttp
 from chartsnap.job_states import TERMINAL
 
 from bench.bench_stack import BenchStack
-from bench.cpu_accounting import cores_used, cpu_ms_per_item, others_cpu, others_cpu_between, read_cpu
+from bench.cpu_accounting import (CpuSnapshot, cores_used, cpu_ms_per_item, others_cpu, others_cpu_between,
+                                  read_cpu)
 from bench.memory_sampler import ProcessTreeMemorySampler
 from bench.percentiles import summarize_ms
 from bench.service_metrics import scrape_all, step_breakdown
@@ -110,7 +111,7 @@ async def run_sequential(bench: BenchStack, plan: EndToEndPlan, created: Account
         for _ in range(plan.warm_up):
             await _one_at_a_time(session, bench, plan.poll_interval_s, created)
         before = await asyncio.to_thread(scrape_all, bench)
-        cpu_before, others_before = read_cpu(bench.service_pids()), others_cpu(os.getpid())
+        cpu_before, others_before = _read_cpu(bench), _others_cpu(bench)
         phase_started = time.perf_counter()
         latencies, posts, polls, failures = [], [], [], 0
         for _ in range(plan.sequential):
@@ -122,7 +123,7 @@ async def run_sequential(bench: BenchStack, plan: EndToEndPlan, created: Account
             posts.append(submitted.post_s)
             polls.append(n_polls)
         phase_s = time.perf_counter() - phase_started
-        cpu_after, others_after = read_cpu(bench.service_pids()), others_cpu(os.getpid())
+        cpu_after, others_after = _read_cpu(bench), _others_cpu(bench)
         after = await asyncio.to_thread(scrape_all, bench)
     cpu = cpu_after.minus(cpu_before)
     return {
@@ -199,7 +200,8 @@ async def run_burst(bench: BenchStack, plan: EndToEndPlan, created: AccountSnaps
     idle_memory = sampler.peak()
     async with aiohttp.ClientSession(auth=auth, connector=connector, timeout=timeout) as session:
         with sampler:
-            cpu_before, others_before = read_cpu(bench.service_pids()), others_cpu(os.getpid())
+            cpu_before, others_before = _read_cpu(bench), _others_cpu(bench)
+            counts_before = [counter.read() for counter in bench.phase_counters]
             started = time.perf_counter()
             accepted, errors = await _submit_burst(session, bench, plan.burst)
             submitted = time.perf_counter()
@@ -207,7 +209,8 @@ async def run_burst(bench: BenchStack, plan: EndToEndPlan, created: AccountSnaps
                 created.add(s.snapshot_id)
             completed, follow_errors = await _follow_completions(session, bench, accepted, created, plan)
             phase_s = time.perf_counter() - started
-            cpu_after, others_after = read_cpu(bench.service_pids()), others_cpu(os.getpid())
+            cpu_after, others_after = _read_cpu(bench), _others_cpu(bench)
+            counts_after = [counter.read() for counter in bench.phase_counters]
         errors += follow_errors
         # Confirm every job's own state: the image being listed is not the whole story.
         for s in accepted:
@@ -239,7 +242,19 @@ async def run_burst(bench: BenchStack, plan: EndToEndPlan, created: AccountSnaps
         "cpu_ms_per_snapshot": cpu_ms_per_item(cpu, len(completed)),
         "cpu_busy_share": _busy_share(cpu, phase_s),
         "other_processes_cores": cores_used(others_cpu_between(others_before, others_after), phase_s),
+        **({"counts_per_snapshot": {counter.name: counter.per_item(before_count, after_count, len(completed))
+                                    for counter, before_count, after_count
+                                    in zip(bench.phase_counters, counts_before, counts_after)}}
+           if bench.phase_counters else {}),
     }
+
+
+def _read_cpu(bench: BenchStack) -> CpuSnapshot:
+    return read_cpu(bench.service_pids(), trees=bench.cpu_trees)
+
+
+def _others_cpu(bench: BenchStack) -> dict[tuple[int, int], float]:
+    return others_cpu(os.getpid(), also_ours=bench.cpu_trees.values())
 
 
 def _busy_share(delta: dict[str, float], wall_s: float) -> float | None:

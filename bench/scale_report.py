@@ -1,0 +1,116 @@
+"""`make bench-scale`'s results: the projection drawn from them and the
+tables printed at the end (pure: a results dict in, data or text out)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from bench.scale_projection import (SingleWriter, components, cpu_bound_per_s, first_bottleneck, project,
+                                    ratio)
+
+# Ratio name -> (numerator, denominator) configuration labels.
+RATIOS = {
+    "2 render / 1 render": ("2 render / 1 snapshot", "1 render / 1 snapshot"),
+    "2 snapshot / 1 snapshot": ("1 render / 2 snapshot", "1 render / 1 snapshot"),
+    "2+2 / 1+1": ("2 render / 2 snapshot", "1 render / 1 snapshot"),
+}
+COLUMNS = ("gateway", "snapshot_svc", "render_svc", "Chromium", "NATS", "PostgreSQL", "S3 store")
+
+
+def single_writers(burst: dict, ceilings: dict) -> list[SingleWriter]:
+    """The PostgreSQL primary and the busiest stream's leader, with what one
+    snapshot of `burst` asked of each and their measured ceilings."""
+    counts = burst["counts_per_snapshot"]
+    writes = counts["postgresql"]["write_transactions"]
+    stream, messages = max(counts["nats"]["stream_messages"].items(), key=lambda kv: kv[1])
+    return [
+        SingleWriter(f"PostgreSQL primary: database writes ({writes:g} write transactions/snapshot)", writes,
+                     ceilings["postgresql"]["write_transactions_per_s"]),
+        SingleWriter(f"NATS stream leader {stream}: messages ({messages:g}/snapshot)", messages,
+                     ceilings["nats"]["stream_messages_per_s"]),
+    ]
+
+
+def project_results(results: dict, projected_from: str, cores: tuple[int, ...]) -> dict:
+    configurations = results["configurations"]
+    burst = configurations[projected_from]
+    cpu = components(burst["cpu_ms_per_snapshot"])
+    writers = single_writers(burst, results["ceilings"])
+    bottleneck = first_bottleneck(cpu, writers)
+    throughput = {label: c.get("throughput_per_s") for label, c in configurations.items()}
+    return {
+        "from_configuration": projected_from,
+        "cpu_ms_per_snapshot_by_component": cpu,
+        "cpu_ms_per_snapshot_total": round(sum(cpu.values()), 1),
+        "cpu_bound_here_per_s": round(cpu_bound_per_s(results["machine"]["cores"], cpu), 2),
+        "single_writers": [{**asdict(w), "snapshots_per_s": round(w.snapshots_per_s)} for w in writers],
+        "rows": [{**asdict(p), "snapshots_per_s": round(p.snapshots_per_s)}
+                 for p in (project(n, cpu, writers) for n in cores)],
+        "first_bottleneck": None if bottleneck is None else {
+            "name": bottleneck.writer.name, "snapshots_per_s": round(bottleneck.writer.snapshots_per_s),
+            "from_cores": round(bottleneck.from_cores)},
+        "ratios": {name: ratio(throughput.get(a), throughput.get(b)) for name, (a, b) in RATIOS.items()},
+    }
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def format_scale(results: dict) -> str:
+    m = results["machine"]
+    projection = results["projection"]
+    lines = [
+        f"chartsnap bench-scale ({results['mode']}) — {m['date']}",
+        f"machine: {m['cores']} cores, {m['cpu_model']}, {m['memory_mib']} MiB; load average "
+        f"{results['load_average_at_start']} at start, {results['load_average_at_end']} at end",
+        f"{results['burst']} snapshots at once per configuration (after a warm-up burst of {results['warm_up']}), "
+        f"{results['database']}",
+        "",
+        "configuration".ljust(24) + "snap/s".rjust(8) + "".join(f"{c[:10]:>11}" for c in COLUMNS)
+        + "total".rjust(8) + "busy".rjust(6) + "others".rjust(8) + "PG wtx".rjust(8) + "NATS in".rjust(9),
+        "".ljust(32) + "CPU ms per snapshot".center(11 * len(COLUMNS) + 8),
+    ]
+    for label, burst in results["configurations"].items():
+        cpu = components(burst.get("cpu_ms_per_snapshot") or {})
+        counts = burst.get("counts_per_snapshot") or {}
+        lines.append(
+            label.ljust(24) + _f(burst.get("throughput_per_s"), 2).rjust(8)
+            + "".join(_f(cpu.get(c)).rjust(11) for c in COLUMNS) + _f(sum(cpu.values())).rjust(8)
+            + _f(burst.get("cpu_busy_share"), 2).rjust(6) + _f(burst.get("other_processes_cores"), 2).rjust(8)
+            + _f((counts.get("postgresql") or {}).get("write_transactions"), 2).rjust(8)
+            + _f((counts.get("nats") or {}).get("messages_in"), 1).rjust(9)
+            + ("" if not burst.get("errors") else f"  ({burst['errors']} errors)"))
+    lines += [
+        "(busy: share of all cores the stack kept busy; others: cores other people's processes used; "
+        "PG wtx: PostgreSQL write transactions per snapshot; NATS in: messages into the server per snapshot)",
+        "",
+        "ratios: " + "; ".join(f"{name} = {_f(value, 2)}" for name, value in projection["ratios"].items()),
+        f"On {m['cores']} cores more replicas cannot add CPU (the burst keeps every core busy): a ratio near 1 "
+        "says replicas cost little to coordinate; the projection below is what tells how throughput grows.",
+        "",
+    ]
+    pg, nats = results["ceilings"]["postgresql"], results["ceilings"]["nats"]
+    lines += [
+        f"single-writer ceilings on this machine: PostgreSQL {pg['write_transactions_per_s']} write transactions/s "
+        f"(pgbench, {pg['clients']} clients, fsync on, durable commits; "
+        f"{pg['write_transactions_per_s_synchronous_commit_off']}/s with synchronous_commit off); "
+        f"NATS {nats['stream_messages_per_s']} stream messages/s through one leader (publish + consume + ack: "
+        f"one core ÷ the server's {nats['server_cpu_us_per_message']} µs CPU a message; nats-py from one "
+        f"process reached {nats['client_bound_messages_per_s']}/s)",
+        "",
+        f"projection from {projection['from_configuration']}: "
+        f"{projection['cpu_ms_per_snapshot_total']} CPU ms per snapshot ("
+        + ", ".join(f"{name} {ms:g}" for name, ms in projection["cpu_ms_per_snapshot_by_component"].items())
+        + f"); here that is {projection['cpu_bound_here_per_s']} snapshots/s on {m['cores']} cores",
+        "cores".rjust(6) + "snapshots/s".rjust(13) + "  limited by",
+    ]
+    lines += [f"{row['cores']:>6}{row['snapshots_per_s']:>13}  {row['limit']}" for row in projection["rows"]]
+    for writer in projection["single_writers"]:
+        lines.append(f"  ceiling: {writer['name']} → {writer['snapshots_per_s']} snapshots/s")
+    bottleneck = projection["first_bottleneck"]
+    if bottleneck:
+        lines.append(f"first bottleneck: {bottleneck['name']}, at {bottleneck['snapshots_per_s']} snapshots/s, "
+                     f"reached from about {bottleneck['from_cores']} cores on (with the single writers as "
+                     "measured on this machine; a bigger primary or more streams move it)")
+    return "\n".join(lines)
