@@ -28,10 +28,12 @@ ROUTE_USER = "chartsnap_route"   # the login nodes use on each other's route por
 # A render request carries its chart's data; 8 MB (the server's ceiling)
 # instead of the 1 MB default leaves room for big windows and many series.
 MAX_PAYLOAD = "8MB"
-# nats-server's Raft elects a leader within its maximum election timeout
-# (9 s in nats-server 2.10-2.15: raft.go maxElectionTimeoutDefault); a stream
-# or the meta group whose leader died has a new one within that, plus margin.
-ELECTION_BOUND = 12.0     # seconds
+# A follower of a Raft group (a stream, the meta group) whose leader died
+# waits 4-9 s before it campaigns (nats-server's raft.go:
+# minElectionTimeoutDefault..maxElectionTimeoutDefault), then campaigns for
+# up to 0.8 s (maxCampaignTimeoutDefault). Bound: one full timeout, a second
+# round if the first vote splits, and time to answer.
+ELECTION_BOUND = 20.0     # seconds
 
 
 @dataclass(frozen=True)
