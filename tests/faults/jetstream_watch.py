@@ -98,6 +98,11 @@ class JetStreamWatch:
         return [e for e in self.render_events()
                 if e.snapshot_id == snapshot_id and e.state == "STARTED" and e.attempt > 1 and e.at > after]
 
+    def ended_after(self, snapshot_id: int, after: float) -> list[RenderEvent]:
+        """SUCCEEDED or FAILED of the snapshot's request, seen after `after`."""
+        return [e for e in self.render_events()
+                if e.snapshot_id == snapshot_id and e.state in ENDED and e.at > after]
+
     # -- cluster state -----------------------------------------------------
 
     def clusters(self) -> dict[str, StreamCluster]:
