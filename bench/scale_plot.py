@@ -11,6 +11,9 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+WRITER_COLORS = ("#e15759", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948")
+
+
 def plot_scale(results: dict, path: Path) -> None:
     configurations = results["configurations"]
     projection = results["projection"]
@@ -28,16 +31,17 @@ def plot_scale(results: dict, path: Path) -> None:
     span = [min(cores) / 2, max(cores) * 2]
     per_core = 1e3 / projection["cpu_ms_per_snapshot_total"]
     projected.plot(span, [n * per_core for n in span], "--", color="#9e9e9e", label="CPU bound")
-    for writer, color in zip(projection["single_writers"], ("#e15759", "#f28e2b")):
+    for writer, color in zip(projection["single_writers"], WRITER_COLORS):
         projected.axhline(writer["snapshots_per_s"], color=color, linestyle=":", label=writer["name"])
     projected.plot(cores, [row["snapshots_per_s"] for row in projection["rows"]], "o-", color="#4e79a7",
                    label="projected")
     projected.set_xscale("log", base=2)
+    projected.set_xticks(cores, [str(n) for n in cores])
     projected.set_yscale("log")
     projected.set_xlabel("cores")
     projected.set_ylabel("snapshots/s")
     projected.set_title(f"projection from {projection['from_configuration']}")
-    projected.legend(fontsize=7, loc="upper left")
+    projected.legend(fontsize=7, loc="lower right")
 
     m = results["machine"]
     fig.suptitle(f"chartsnap bench-scale — {m['date'][:16].replace('T', ' ')} UTC, {m['cores']} cores, "

@@ -5,13 +5,14 @@ The model: every component that runs as replicas (gateway, snapshot_svc,
 render_svc and its Chromium, notifier_svc, the S3 store) and the CPU the
 engines spend (PostgreSQL, NATS) share N cores, so while nothing else
 limits, N cores complete N × 1000 / Σ cᵢ snapshots a second (cᵢ: CPU ms per
-snapshot of component i, measured). Two things do not grow with replicas:
-the PostgreSQL primary, which takes every write, and the leader of each
-JetStream stream, which orders every message of its stream. Each has a
-ceiling measured on this machine (write transactions/s, stream messages/s);
-divided by what one snapshot needs of it, that is a throughput no number of
-cores can pass. The projection is the lowest of these bounds, and the first
-bottleneck is the single writer whose bound the CPU bound reaches first."""
+snapshot of component i, measured). What does not grow with replicas is a
+single writer: the PostgreSQL primary, which runs every statement and takes
+every write, the NATS server and the leader of each JetStream stream, which
+orders every message of its stream. Each has a ceiling (write transactions/s,
+stream messages/s, or CPU ms/s of a server of a given size); divided by what
+one snapshot needs of it, that is a throughput no number of cores can pass.
+The projection is the lowest of these bounds, and the first bottleneck is
+the single writer whose bound the CPU bound reaches first."""
 
 from __future__ import annotations
 

@@ -17,17 +17,28 @@ RATIOS = {
 COLUMNS = ("gateway", "snapshot_svc", "render_svc", "Chromium", "NATS", "PostgreSQL", "S3 store")
 
 
-def single_writers(burst: dict, ceilings: dict) -> list[SingleWriter]:
-    """The PostgreSQL primary and the busiest stream's leader, with what one
-    snapshot of `burst` asked of each and their measured ceilings."""
+def single_writers(burst: dict, ceilings: dict, cpu: dict[str, float], engine_cores: int) -> list[SingleWriter]:
+    """What does not grow with replicas, with what one snapshot of `burst`
+    asked of it: the PostgreSQL primary (its commits, and its CPU: every
+    statement of a snapshot, reads included, runs on it) and the NATS server
+    (its CPU, and the busiest stream's leader), each a server the size of
+    this machine (`engine_cores`), as measured."""
     counts = burst["counts_per_snapshot"]
     writes = counts["postgresql"]["write_transactions"]
     stream, messages = max(counts["nats"]["stream_messages"].items(), key=lambda kv: kv[1])
+    statements = counts["postgresql"].get("statements")
+    pg_ms, nats_ms = cpu.get("PostgreSQL", 0.0), cpu.get("NATS", 0.0)
     return [
-        SingleWriter(f"PostgreSQL primary: database writes ({writes:g} write transactions/snapshot)", writes,
+        SingleWriter(f"PostgreSQL primary: database writes ({writes:g} write transactions/snapshot, "
+                     f"{ceilings['postgresql']['write_transactions_per_s']}/s)", writes,
                      ceilings["postgresql"]["write_transactions_per_s"]),
-        SingleWriter(f"NATS stream leader {stream}: messages ({messages:g}/snapshot)", messages,
+        SingleWriter(f"PostgreSQL primary: CPU ({pg_ms:g} ms/snapshot"
+                     + (f", {statements:g} statements" if statements else "") + f", {engine_cores} cores)",
+                     pg_ms, engine_cores * 1e3),
+        SingleWriter(f"NATS stream leader {stream}: messages ({messages:g}/snapshot, "
+                     f"{ceilings['nats']['stream_messages_per_s']}/s)", messages,
                      ceilings["nats"]["stream_messages_per_s"]),
+        SingleWriter(f"NATS server: CPU ({nats_ms:g} ms/snapshot, {engine_cores} cores)", nats_ms, engine_cores * 1e3),
     ]
 
 
@@ -35,7 +46,7 @@ def project_results(results: dict, projected_from: str, cores: tuple[int, ...]) 
     configurations = results["configurations"]
     burst = configurations[projected_from]
     cpu = components(burst["cpu_ms_per_snapshot"])
-    writers = single_writers(burst, results["ceilings"])
+    writers = single_writers(burst, results["ceilings"], cpu, results["machine"]["cores"])
     bottleneck = first_bottleneck(cpu, writers)
     throughput = {label: c.get("throughput_per_s") for label, c in configurations.items()}
     return {
@@ -46,6 +57,7 @@ def project_results(results: dict, projected_from: str, cores: tuple[int, ...]) 
         "single_writers": [{**asdict(w), "snapshots_per_s": round(w.snapshots_per_s)} for w in writers],
         "rows": [{**asdict(p), "snapshots_per_s": round(p.snapshots_per_s)}
                  for p in (project(n, cpu, writers) for n in cores)],
+        "engine_cores": results["machine"]["cores"],
         "first_bottleneck": None if bottleneck is None else {
             "name": bottleneck.writer.name, "snapshots_per_s": round(bottleneck.writer.snapshots_per_s),
             "from_cores": round(bottleneck.from_cores)},
@@ -55,6 +67,24 @@ def project_results(results: dict, projected_from: str, cores: tuple[int, ...]) 
 
 def _f(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _engine_lines(results: dict) -> list[str]:
+    """What one snapshot asked of the engines, in the run the projection is drawn from."""
+    label = results["projection"]["from_configuration"]
+    counts = results["configurations"][label].get("counts_per_snapshot") or {}
+    pg, nats = counts.get("postgresql"), counts.get("nats")
+    lines = []
+    if pg:
+        kinds = ", ".join(f"{kind} {n:g}" for kind, n in pg.get("statements_by_kind", {}).items())
+        lines.append(f"per snapshot ({label}): PostgreSQL {pg['write_transactions']:g} write transactions, "
+                     f"{pg.get('statements', 0):g} statements ({kinds}), {pg.get('rows_written', 0):g} rows written, "
+                     f"{pg.get('wal_bytes', 0)} B of WAL")
+    if nats:
+        stored = ", ".join(f"{name} {n:g}" for name, n in nats["stream_messages"].items())
+        lines.append(f"per snapshot ({label}): NATS {nats['messages_in']:g} messages in, "
+                     f"{nats.get('messages_out', 0):g} out; stored per stream: {stored}")
+    return [*lines, ""] if lines else []
 
 
 def format_scale(results: dict) -> str:
@@ -85,6 +115,7 @@ def format_scale(results: dict) -> str:
         "(busy: share of all cores the stack kept busy; others: cores other people's processes used; "
         "PG wtx: PostgreSQL write transactions per snapshot; NATS in: messages into the server per snapshot)",
         "",
+        *_engine_lines(results),
         "ratios: " + "; ".join(f"{name} = {_f(value, 2)}" for name, value in projection["ratios"].items()),
         f"On {m['cores']} cores more replicas cannot add CPU (the burst keeps every core busy): a ratio near 1 "
         "says replicas cost little to coordinate; the projection below is what tells how throughput grows.",
@@ -111,6 +142,7 @@ def format_scale(results: dict) -> str:
     bottleneck = projection["first_bottleneck"]
     if bottleneck:
         lines.append(f"first bottleneck: {bottleneck['name']}, at {bottleneck['snapshots_per_s']} snapshots/s, "
-                     f"reached from about {bottleneck['from_cores']} cores on (with the single writers as "
-                     "measured on this machine; a bigger primary or more streams move it)")
+                     f"reached from about {bottleneck['from_cores']} cores on (PostgreSQL and NATS each one server "
+                     f"of this machine's size, {projection['engine_cores']} cores, as measured; a bigger primary, "
+                     "read replicas or more streams move it)")
     return "\n".join(lines)

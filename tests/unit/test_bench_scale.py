@@ -94,16 +94,22 @@ def test_results_project_from_the_replicated_run_with_the_busiest_stream():
     projection = project_results(results, "2 render / 2 snapshot", (8, 32, 128))
     assert projection["cpu_ms_per_snapshot_total"] == 100.0   # 72 + 20 + 3 + 5, not the client
     assert projection["cpu_bound_here_per_s"] == 20.0
-    writers = {w["name"]: w for w in projection["single_writers"]}
-    assert {w["snapshots_per_s"] for w in writers.values()} == {500, 10000}
-    assert any("CHARTSNAP_RESULTS" in name and "2/snapshot" in name for name in writers)
-    assert [(row["cores"], row["snapshots_per_s"]) for row in projection["rows"]] == [(8, 80), (32, 320), (128, 500)]
-    assert projection["rows"][2]["limit"].startswith("PostgreSQL primary")
-    assert projection["first_bottleneck"]["from_cores"] == 50
+    writers = {w["name"].split(" (")[0]: w["snapshots_per_s"] for w in projection["single_writers"]}
+    assert writers == {
+        "PostgreSQL primary: database writes": 500,   # 2000 write transactions/s ÷ 4 a snapshot
+        "PostgreSQL primary: CPU": 400,               # 2 cores ÷ 5 ms a snapshot
+        "NATS stream leader CHARTSNAP_RESULTS: messages": 10000,  # the busiest stream: 20000/s ÷ 2
+        "NATS server: CPU": 667,                      # 2 cores ÷ 3 ms
+    }
+    assert [(row["cores"], row["snapshots_per_s"]) for row in projection["rows"]] == [(8, 80), (32, 320), (128, 400)]
+    assert projection["rows"][0]["limit"] == "CPU (Chromium 72 of 100 ms/snapshot)"
+    assert projection["rows"][2]["limit"].startswith("PostgreSQL primary: CPU")
+    assert projection["first_bottleneck"]["from_cores"] == 40
     assert projection["ratios"] == {"2 render / 1 render": 1.0, "2 snapshot / 1 snapshot": 0.9, "2+2 / 1+1": 0.95}
 
     results["projection"] = projection
     text = format_scale(results)
     assert "2 render / 1 render = 1.00; 2 snapshot / 1 snapshot = 0.90" in text
-    assert "first bottleneck: PostgreSQL primary" in text
-    assert "   128          500  PostgreSQL primary" in text
+    assert "first bottleneck: PostgreSQL primary: CPU" in text
+    assert "   128          400  PostgreSQL primary: CPU" in text
+    assert "NATS 9 messages in" in text
