@@ -30,6 +30,17 @@ CONNECT_TIMEOUT = 5.0   # seconds for one attempt's TCP + handshake
 WAIT_LOG_EVERY = 30.0   # seconds between "still waiting" log lines
 
 
+def failover_bound(servers: int) -> float:
+    """Seconds within which a client that lost its server (killed, even with
+    SIGKILL: the kernel closes its sockets, so the loss is seen at once) is
+    connected to another live one of `servers`. The client tries its pool in
+    turn (servers listed plus those the cluster told it of, the same ones
+    here), sleeping RETRY_WAIT before one it tried less than RETRY_WAIT ago:
+    at worst once per server; a refused connection fails at once, and the
+    live server answers within CONNECT_TIMEOUT."""
+    return servers * RETRY_WAIT + CONNECT_TIMEOUT
+
+
 class NatsLoginRefused(RuntimeError):
     """NATS refused this service's user or password."""
 

@@ -20,12 +20,9 @@ What must hold, and is asserted:
   `make run`, new route ports) is ready within NATS_CLUSTER_TIMEOUT with
   every stream led and every message kept.
 
-RECONNECT_BOUND: a SIGKILLed server's sockets are closed by the kernel, so the
-client sees the loss at once; it then tries the servers of its pool in turn
-(a refused connection on loopback fails at once) and sleeps RETRY_WAIT only
-before a server it tried less than RETRY_WAIT ago, which one pass over the
-pool never meets twice: RETRY_WAIT plus one attempt's CONNECT_TIMEOUT, plus
-MARGIN for a loaded 2-core machine."""
+RECONNECT_BOUND: chartsnap.nats_connection.failover_bound(3 nodes) (derived
+there from RETRY_WAIT and CONNECT_TIMEOUT) plus MARGIN for a loaded 2-core
+machine."""
 
 from __future__ import annotations
 
@@ -42,7 +39,7 @@ import nats
 import pytest
 
 from chartsnap import queue
-from chartsnap.nats_connection import CONNECT_TIMEOUT, RETRY_WAIT, connect_nats
+from chartsnap.nats_connection import connect_nats, failover_bound
 from devstack import nats_cluster
 from devstack.processes import NATS_CLUSTER_TIMEOUT, Stack
 from devstack.supervisor import RestartPolicy, Supervisor
@@ -52,7 +49,7 @@ pytestmark = [pytest.mark.timeout(180)]
 
 NODES = 3
 MARGIN = 2.0   # seconds of scheduling noise on a shared, loaded 2-core machine
-RECONNECT_BOUND = RETRY_WAIT + CONNECT_TIMEOUT + MARGIN
+RECONNECT_BOUND = failover_bound(NODES) + MARGIN
 POLL = 0.05
 
 
