@@ -61,7 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds of each single-writer ceiling measurement")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--smoke", action="store_true",
-                        help="tiny bursts and ceilings (proves the bench works; results in smoke.scale.json, which git ignores)")
+                        help="tiny bursts and ceilings (proves the bench works; results in "
+                             "smoke.scale.json, which git ignores)")
     return parser.parse_args(argv)
 
 

@@ -117,8 +117,9 @@ def format_scale(results: dict) -> str:
         "",
         *_engine_lines(results),
         "ratios: " + "; ".join(f"{name} = {_f(value, 2)}" for name, value in projection["ratios"].items()),
-        f"On {m['cores']} cores more replicas cannot add CPU (the burst keeps every core busy): a ratio near 1 "
-        "says replicas cost little to coordinate; the projection below is what tells how throughput grows.",
+        f"On {m['cores']} cores more replicas cannot add CPU (busy × cores + others ≈ {m['cores']}: the cores "
+        "were full): a ratio near 1 says replicas cost little to coordinate; the projection below is what tells "
+        "how throughput grows.",
         "",
     ]
     pg, nats = results["ceilings"]["postgresql"], results["ceilings"]["nats"]
