@@ -15,8 +15,8 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors
-from snapshot_svc.database import the_row
-from snapshot_svc.tables import accounts
+from snapshot_svc.database import storable, the_row
+from snapshot_svc.tables import EMAIL_LENGTH, FULL_NAME_LENGTH, accounts
 
 EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
@@ -42,8 +42,10 @@ class AccountStore:
 
     def create(self, email: str, full_name: str = "") -> tuple[Account, str]:
         email = email.strip().lower()
-        if not EMAIL.fullmatch(email):
+        if not EMAIL.fullmatch(email) or len(email) > EMAIL_LENGTH or not storable(email):
             raise errors.InvalidParams.one("email", "is not a valid e-mail address")
+        if len(full_name) > FULL_NAME_LENGTH or not storable(full_name):
+            raise errors.InvalidParams.one("name", f"must be at most {FULL_NAME_LENGTH} characters, without U+0000")
         token = secrets.token_hex(32)
         try:
             with self.engine.begin() as conn:

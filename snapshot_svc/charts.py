@@ -15,7 +15,7 @@ from chartsnap import errors
 from chartsnap.bounds import MAX_STREAMS, MAX_TAG_FILTERS, MAX_TAG_VALUES, MAX_THRESHOLDS
 from chartsnap.charts import CHART_TYPES
 from chartsnap.errors import ParamErrors
-from snapshot_svc.database import the_row
+from snapshot_svc.database import NOT_STORABLE, storable, the_row
 from snapshot_svc.measurements import METRIC_NAME
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import charts, spaces
@@ -96,6 +96,8 @@ def validate_chart(fields: dict, *, creating: bool, current: dict | None = None)
         name = (fields.get("name") or "").strip()
         if not name or len(name) > 255:
             problems.add("name", "is required (1 to 255 characters)")
+        elif not storable(name):
+            problems.add("name", NOT_STORABLE)
         chart["name"] = name
     if fields.get("type") not in (None, ""):
         if fields["type"] not in CHART_TYPES:
@@ -150,6 +152,8 @@ class SpaceStore:
         name = (name or "").strip()
         if not name or len(name) > 255:
             raise errors.InvalidParams.one("name", "is required (1 to 255 characters)")
+        if not storable(name):
+            raise errors.InvalidParams.one("name", NOT_STORABLE)
         try:
             with self.engine.begin() as conn:
                 space_id = conn.execute(
@@ -192,6 +196,8 @@ class SpaceStore:
                     name = name.strip()
                     if not name or len(name) > 255:
                         raise errors.InvalidParams.one("name", "is required (1 to 255 characters)")
+                    if not storable(name):
+                        raise errors.InvalidParams.one("name", NOT_STORABLE)
                     conn.execute(update(spaces).where(spaces.c.id == space_id).values(name=name))
         except IntegrityError:
             raise errors.AlreadyExists(f"a space named {name!r} already exists") from None

@@ -13,13 +13,24 @@ turns, and the second reads what the first committed."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import Engine, Table, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, update
 
 from chartsnap import errors
+
+
+# PostgreSQL's text columns cannot hold U+0000 (SQLite's can): text that goes
+# into one is refused with this, the same on both engines, naming its field.
+NOT_STORABLE = "must not contain the NUL character (U+0000)"
+
+
+def storable(value: str | None) -> bool:
+    """Whether a text column on every engine can hold `value`."""
+    return value is None or "\x00" not in value
 
 
 def the_row(conn: Any, query: Any, what: str) -> Any:
@@ -92,9 +103,30 @@ def lock_row(conn: Any, table: Table, *where: Any) -> Any:
 MIGRATION_LOCK = 0x63686172_74736E61  # "chartsna"
 
 
-def hold_migration_lock(conn: Any) -> None:
-    """Make concurrent `chartsnap db upgrade` runs take turns until this
-    transaction ends. PostgreSQL: a transaction-scoped advisory lock. SQLite
-    serialises its writers anyway."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+@contextmanager
+def migrating(engine: Engine) -> Iterator[Connection]:
+    """One connection and one transaction for changing the schema, committed
+    at the end, held so that concurrent `chartsnap db upgrade` runs (each
+    replica's, as it starts) take turns. PostgreSQL: a transaction-scoped
+    advisory lock; its DDL is transactional. SQLite: BEGIN IMMEDIATE takes
+    the database's write lock at once (and makes the DDL transactional), and
+    foreign keys are off meanwhile, as SQLite's copy-and-rename table changes
+    require (the setting cannot change inside a transaction)."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+        try:
+            yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from chartsnap import errors
 from chartsnap.errors import ParamErrors
 from snapshot_svc.accounts import EMAIL
-from snapshot_svc.database import the_row
+from snapshot_svc.database import NOT_STORABLE, storable, the_row
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import destinations
 
@@ -95,6 +95,8 @@ class DestinationStore:
         title = (title or "").strip()
         if not title or len(title) > 255:
             problems.add("title", "is required (1 to 255 characters)")
+        elif not storable(title):
+            problems.add("title", NOT_STORABLE)
         clean = validate(kind, settings, problems)
         problems.raise_if_any()
         with self.engine.begin() as conn:
@@ -118,6 +120,8 @@ class DestinationStore:
         new_title = current["title"] if title is None else title.strip()
         if not new_title or len(new_title) > 255:
             problems.add("title", "is required (1 to 255 characters)")
+        elif not storable(new_title):
+            problems.add("title", NOT_STORABLE)
         new_kind = kind or current["type"]
         clean = validate(new_kind, current["settings"] if settings is None else settings, problems)
         problems.raise_if_any()

@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
 from chartsnap.service_main import StartRefused
-from snapshot_svc.database import hold_migration_lock
+from snapshot_svc.database import migrating
 from snapshot_svc.migrations import baseline_tables
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -58,8 +58,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     recorded at the baseline, then migrated like any other. One transaction,
     under a lock: replicas that each run `chartsnap db upgrade` as they start
     take turns, and all but the first find nothing to do."""
-    with engine.begin() as conn:
-        hold_migration_lock(conn)
+    with migrating(engine) as conn:
         before = MigrationContext.configure(conn).get_current_revision()
         if before is None and set(inspect(conn).get_table_names()) & set(baseline_tables.metadata.tables):
             baseline_tables.bring_to_baseline(conn)  # what start-up used to do, then its column upgrade

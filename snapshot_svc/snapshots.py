@@ -23,7 +23,7 @@ from chartsnap.errors import ParamErrors
 from chartsnap.idempotency_key import REUSE_AFTER
 from chartsnap.image_keys import new_image_key
 from chartsnap.job_states import COMPLETE, FAILED, QUEUED, TERMINAL, WORKING
-from snapshot_svc.database import lock_row, the_row
+from snapshot_svc.database import NOT_STORABLE, lock_row, storable, the_row
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import deliveries, idempotency_keys, jobs, snapshots
 
@@ -141,6 +141,8 @@ def validate(data: SnapshotInput, now: float) -> ValidSnapshot:
             problems.add(name, f"must be from {SIZE_RANGE[0]} to {SIZE_RANGE[1]} pixels")
     if data.message is not None and len(data.message) > MAX_MESSAGE:
         problems.add("message", f"must be at most {MAX_MESSAGE} characters")
+    elif not storable(data.message):
+        problems.add("message", NOT_STORABLE)
     for i, tag in enumerate(data.tags):
         if not tag.get("name") or not tag.get("values"):
             problems.add(f"subject.chart.tags[{i}]", "needs a name and at least one value")
@@ -151,6 +153,11 @@ def validate(data: SnapshotInput, now: float) -> ValidSnapshot:
         data.chart_id, data.chart_type, duration, float(int(end_time)), data.tags, data.source or None,
         data.services, data.message, width, height,
     )
+
+
+def _storable(error: str) -> str:
+    """A worker's error text as a text column holds it (it may quote anything it was sent)."""
+    return error.replace("\x00", "\N{REPLACEMENT CHARACTER}")
 
 
 def _snapshot_out(row: Any, job_id: int) -> dict:
@@ -509,7 +516,7 @@ class SnapshotStore:
             conn.execute(
                 update(deliveries).where(deliveries.c.snapshot_id == snapshot_id,
                                          deliveries.c.service_id == service_id, deliveries.c.state == "pending")
-                .values(state=state, attempts=attempts, error=error or None)
+                .values(state=state, attempts=attempts, error=_storable(error) or None)
             )
             return self._advance(conn, snapshot_id, job, now)
 

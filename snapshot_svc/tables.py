@@ -34,12 +34,15 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 # does, whatever collation the PostgreSQL database was created with.
 SortedName = String(255).with_variant(String(255, collation="C"), "postgresql")
 
+EMAIL_LENGTH = 320      # RFC 5321's longest address
+FULL_NAME_LENGTH = 200
+
 accounts = Table(
     "accounts",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("email", String(320), nullable=False, unique=True),
-    Column("full_name", String(200), nullable=False, default=""),
+    Column("email", String(EMAIL_LENGTH), nullable=False, unique=True),
+    Column("full_name", String(FULL_NAME_LENGTH), nullable=False, default=""),
     # SHA-256 of the API token: tokens are long and random, so a fast digest is
     # enough and keeps authentication off the slow-hash path.
     Column("token_sha256", String(64), nullable=False),

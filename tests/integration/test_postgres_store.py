@@ -188,6 +188,38 @@ def _listed(store: SnapshotStore, account: int, snapshot_id: int) -> dict:
     return got
 
 
+def _refused(call: Callable[[], object]) -> dict[str, list[str]]:
+    with pytest.raises(errors.InvalidParams) as refused:
+        call()
+    return refused.value.fields
+
+
+def test_text_postgresql_cannot_store_is_refused_alike_naming_its_field(engine: Engine) -> None:
+    """U+0000 (PostgreSQL's text refuses it, SQLite's takes it) and text longer
+    than its column (PostgreSQL refuses it, SQLite truncates nothing): a 400
+    naming the field on both engines, never a database error."""
+    accounts, spaces, destinations = AccountStore(engine), SpaceStore(engine), DestinationStore(engine)
+    assert list(_refused(lambda: accounts.create("a" * 310 + "@example.com"))) == ["email"]
+    assert list(_refused(lambda: accounts.create("nul\x00@example.com"))) == ["email"]
+    assert list(_refused(lambda: accounts.create("ok@example.com", "x" * 201))) == ["name"]
+    account = _account(engine)
+    assert list(_refused(lambda: spaces.create_space(account, "a\x00b"))) == ["name"]
+    space = spaces.create_space(account, "s")["id"]
+    assert list(_refused(lambda: spaces.update_space(account, space, "a\x00b"))) == ["name"]
+    assert list(_refused(lambda: spaces.create_chart(account, space, {"name": "c\x00"}))) == ["name"]
+    assert list(_refused(lambda: destinations.create(account, "t\x00", "slack", {"url": "https://x/y"}))) == [
+        "title"]
+    assert list(_refused(lambda: validate(SnapshotInput(5, "line", message="hi\x00"), NOW))) == ["message"]
+    assert spaces.list_spaces(account, Page(0, 10, "id", False))[0] == 1  # nothing else was stored
+    # JSON columns hold it escaped, and a worker's error text is stored with U+FFFD in its place.
+    chart = spaces.create_chart(account, space, {"name": "c", "streams": [{"metric": "m", "name": "a\x00"}]})
+    assert spaces.get_chart(account, chart["id"])["streams"][0]["name"] == "a\x00"
+    store = SnapshotStore(engine)
+    snap = _rendered_with_deliveries(store, account, 1)
+    store.delivery_ended(snap["id"], "1", "failed", 1, "smtp said \x00", NOW + 2)
+    assert store.get_job(account, snap["job_id"]).deliveries[0]["error"] == "smtp said \ufffd"
+
+
 # -- results applied by several replicas at once --------------------------------------------------
 
 DELIVERIES = 5
