@@ -22,7 +22,7 @@ import time
 
 from chartsnap.settings import SettingsError
 from devstack.processes import Stack, StartupError
-from devstack.replicas import BOUND_ADDRESSES
+from devstack.replicas import BOUND_ADDRESSES, REPLICATED_SERVICES
 from devstack.settings import DevstackSettings
 from devstack.supervisor import Supervisor
 
@@ -81,12 +81,9 @@ def main() -> int:
         started = time.monotonic()
         stack.start_infrastructure()
         say(*nats_lines(stack), ready_line("S3 store", f"http://{stack.s3_endpoint}"))
-        stack.start_snapshot_svc()
-        say(*service_lines(stack, "snapshot_svc"))
-        stack.start_render_svc()
-        say(*service_lines(stack, "render_svc"))
-        stack.start_notifier_svc()
-        say(*service_lines(stack, "notifier_svc"))
+        stack.start_services()
+        for service in REPLICATED_SERVICES:
+            say(*service_lines(stack, service))
         stack.start_gateway()
         say(ready_line("gateway", f"{stack.env['CHARTSNAP_PUBLIC_URL']} -> snapshot_svc "
                                   f"{', '.join(stack.snapshot_addrs)} (round-robin)"))

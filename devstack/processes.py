@@ -25,7 +25,7 @@ from chartsnap import nats_authorization
 from chartsnap.settings import NatsLogin, NatsSettings, S3Settings
 from devstack import nats_cluster
 from devstack.nats_cluster import NatsNode
-from devstack.replicas import BOUND_ADDRESSES, health_variable, reachable, replica_names, service_of
+from devstack.replicas import BOUND_ADDRESSES, REPLICATED_SERVICES, health_variable, reachable, replica_names, service_of
 
 if TYPE_CHECKING:
     from devstack.supervisor import Supervisor
@@ -553,13 +553,21 @@ class Stack:
     def _start_service(self, module: str, ready: Callable[[], bool], timeout: float = 60.0) -> None:
         self.start(self._service_spec(module, ready, timeout))
 
-    def _start_replicas(self, service: str, timeout: float = 60.0) -> None:
-        """Every replica of `service`, launched together, each ready by its gRPC health."""
+    # Seconds each service has to answer SERVING once launched; render_svc
+    # starts its Chromium browsers first.
+    READY_TIMEOUTS = {"snapshot_svc": 60.0, "render_svc": 120.0, "notifier_svc": 60.0}
+
+    def _replica_specs(self, service: str) -> list[ProcessSpec]:
+        """Every replica of `service`, each ready by its gRPC health."""
         specs = []
         for name in self.replica_names(service):
             addr = self.health_addr(name)
-            specs.append(self._service_spec(name, lambda addr=addr: grpc_serving(addr), timeout))
-        self.start_together(specs)
+            specs.append(self._service_spec(name, lambda addr=addr: grpc_serving(addr),
+                                            self.READY_TIMEOUTS[service]))
+        return specs
+
+    def _start_replicas(self, service: str) -> None:
+        self.start_together(self._replica_specs(service))
 
     def migrate_database(self, timeout: float = 120.0) -> str:
         """`chartsnap db upgrade` on the snapshot service's database, as a
@@ -578,10 +586,17 @@ class Stack:
         self._start_replicas("snapshot_svc")
 
     def start_render_svc(self) -> None:
-        self._start_replicas("render_svc", timeout=120)
+        self._start_replicas("render_svc")
 
     def start_notifier_svc(self) -> None:
         self._start_replicas("notifier_svc")
+
+    def start_services(self) -> None:
+        """The migration once, then every replica of snapshot_svc, render_svc
+        and notifier_svc launched together (none waits on another: each needs
+        only NATS, the S3 store and the database), as `make run` does."""
+        self.migrate_database()
+        self.start_together([spec for service in REPLICATED_SERVICES for spec in self._replica_specs(service)])
 
     def start_gateway(self) -> None:
         url = f"{self.gateway_url}/healthz"
