@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chartsnap import errors
+from chartsnap import errors, queue
 from chartsnap.job_states import COMPLETE, FAILED
 from devstack.postgres import ThrowawayPostgres
 from snapshot_svc.accounts import AccountStore
@@ -31,6 +31,7 @@ from snapshot_svc.destinations import DestinationStore
 from snapshot_svc.jobs import Jobs
 from snapshot_svc.measurements import MeasurementStore, validate_samples
 from snapshot_svc.pagination import Page
+from snapshot_svc.render_queue import RenderQueue
 from snapshot_svc.settings import JobBounds
 from snapshot_svc.snapshots import IdempotencyClaim, SnapshotInput, SnapshotStore, validate
 from snapshot_svc.sweeping import SWEEP_BATCH, SWEEP_LEASE, Sweeper
@@ -315,14 +316,18 @@ STALE_JOBS = 200
 
 
 class CountingPublisher:
-    """A RenderPublisher that counts what each replica put on the queue."""
+    """A RenderPublisher that counts what each replica put on the queue, and
+    passes it on to the real one (RenderQueue) when given it."""
 
-    def __init__(self, counts: Counter) -> None:
+    def __init__(self, counts: Counter, render_queue: RenderQueue | None = None) -> None:
         self.counts = counts
+        self.render_queue = render_queue
         self.seq = itertools.count(1)
 
     async def publish(self, request, publish: int) -> int:  # noqa: ANN001 - a RenderRequest
         self.counts[request.snapshot_id] += 1
+        if self.render_queue is not None:
+            return await self.render_queue.publish(request, publish)
         await asyncio.sleep(0)  # let the other replica run between two publishes, as a real publish does
         return next(self.seq)
 
@@ -340,9 +345,9 @@ class NoQueue:
         raise AssertionError("not asked")
 
 
-def _sweeper(engine: Engine, counts: Counter) -> Sweeper:
+def _sweeper(engine: Engine, counts: Counter, render_queue: RenderQueue | None = None) -> Sweeper:
     snapshots = SnapshotStore(engine)
-    jobs_ = Jobs(snapshots, SpaceStore(engine), MeasurementStore(engine), CountingPublisher(counts))
+    jobs_ = Jobs(snapshots, SpaceStore(engine), MeasurementStore(engine), CountingPublisher(counts, render_queue))
     return Sweeper(snapshots, jobs_, NoQueue(), JobBounds(job_deadline=10 * 86_400.0, delivery_deadline=600.0,
                                                              lost_request_grace=86_400.0, sweep_interval=0.1))
 
@@ -358,25 +363,43 @@ def _stale_jobs(engine: Engine, count: int) -> list[int]:
             for i in range(count)]
 
 
-@pytest.mark.parametrize("backend", [POSTGRESQL, SQLITE])
-async def test_two_sweepers_publish_each_stale_job_once(backend: str, new_url) -> None:  # noqa: ANN001
-    url = new_url(backend)
+async def _sweep_all_with_two_replicas(url: str, render_queue: RenderQueue | None = None
+                                       ) -> tuple[list[int], list[Counter]]:
+    """200 stale jobs swept by two replicas (two engines) at once until none
+    is left: the jobs, and what each replica published."""
     engines = [migrated_engine(url), make_engine(url)]
     try:
         stale = _stale_jobs(engines[0], STALE_JOBS)
         counts: list[Counter] = [Counter(), Counter()]
-        sweepers = [_sweeper(e, c) for e, c in zip(engines, counts)]
+        sweepers = [_sweeper(e, c, render_queue) for e, c in zip(engines, counts)]
         sweeps = 0
         while SnapshotStore(engines[0]).unpublished(time.time()):
             sweeps += 1
             assert sweeps <= 2 * STALE_JOBS // SWEEP_BATCH, "the sweepers left stale jobs unpublished"
             await asyncio.wait_for(asyncio.gather(*(s.sweep_once() for s in sweepers)), timeout=60)
-        total = counts[0] + counts[1]
-        assert sorted(total) == stale and set(total.values()) == {1}  # each published once, by one replica
-        assert not set(counts[0]) & set(counts[1])
+        return stale, counts
     finally:
         for e in engines:
             e.dispose()
+
+
+def _once_each(stale: list[int], counts: list[Counter]) -> None:
+    total = counts[0] + counts[1]
+    assert sorted(total) == stale and set(total.values()) == {1}  # each published once, by one replica
+    assert not set(counts[0]) & set(counts[1])
+
+
+@pytest.mark.parametrize("backend", [POSTGRESQL, SQLITE])
+async def test_two_sweepers_publish_each_stale_job_once(backend: str, new_url) -> None:  # noqa: ANN001
+    _once_each(*await _sweep_all_with_two_replicas(new_url(backend)))
+
+
+async def test_two_sweepers_put_each_stale_job_on_jetstream_once(js, new_url) -> None:  # noqa: ANN001
+    """The same through the real publisher: the render stream holds one request per job."""
+    stale, counts = await _sweep_all_with_two_replicas(new_url(POSTGRESQL), RenderQueue(js))
+    _once_each(stale, counts)
+    state = (await js.stream_info(queue.RENDER_STREAM)).state
+    assert (state.messages, state.last_seq) == (STALE_JOBS, STALE_JOBS)  # no copy even reached the stream
 
 
 def test_a_claim_is_held_by_its_lease_and_taken_over_when_it_runs_out(engine: Engine) -> None:
