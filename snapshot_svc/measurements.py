@@ -237,7 +237,9 @@ class MeasurementStore:
                 index_elements=[points.c.series_id, points.c.time],
                 set_={k: stmt.excluded[k] for k in ("value", "count", "sum", "min", "max", "last")},
             )
-            conn.execute(stmt, list(rows.values()))
+            # In key order, as the series above: two replicas writing the same
+            # points at once then lock them in the same order and never deadlock.
+            conn.execute(stmt, [rows[key] for key in sorted(rows)])
         return len(samples)
 
     def _series_ids(self, conn: Any, account_id: int, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:

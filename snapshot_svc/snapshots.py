@@ -416,8 +416,11 @@ class SnapshotStore:
 
     def mark_dispatched(self, snapshot_id: int, request_seqs: dict[str, int], now: float) -> None:
         """Their DeliveryRequests are queued at these stream sequences: the
-        delivery deadline runs from the first time (a redispatch keeps it)."""
+        delivery deadline runs from the first time (a redispatch keeps it).
+        The job's row is locked first, as by every transition that writes
+        several of its deliveries, so they are always locked in one order."""
         with self.engine.begin() as conn:
+            self._lock_job(conn, snapshot_id)
             for service_id, seq in request_seqs.items():
                 conn.execute(update(deliveries).where(deliveries.c.snapshot_id == snapshot_id,
                                                       deliveries.c.service_id == service_id,

@@ -310,6 +310,19 @@ def test_the_deadline_and_the_last_delivery_racing_end_the_job_once(replicas: li
         assert (ended.completed_in is not None) is (second == "delivered")
 
 
+def test_replicas_writing_the_same_points_at_once_do_not_deadlock(replicas: list[SnapshotStore]) -> None:
+    """Two batches of the same series and seconds in opposite orders, from two
+    replicas at once: rows are written in one order, so neither waits on the other."""
+    engines = [r.engine for r in replicas]
+    account = _account(engines[0])
+    for round_ in range(10):
+        raw = [{"name": "cpu", "value": float(i), "time": 1000 * round_ + i % 100, "has_tags": True,
+                "tags": {"host": f"h{i // 100}"}} for i in range(1000)]
+        batches = [validate_samples(order, {}, None, 100_000)[0] for order in (raw, raw[::-1])]
+        outcomes = _race([lambda i=i: MeasurementStore(engines[i]).submit(account, batches[i]) for i in range(2)])
+        assert outcomes == [1000, 1000]
+
+
 # -- two sweepers, one database -------------------------------------------------------------------
 
 STALE_JOBS = 200
