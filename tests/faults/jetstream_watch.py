@@ -22,7 +22,8 @@ from devstack.processes import Stack
 
 LEDGER_STREAM = f"KV_{queue.DELIVERY_LEDGER_BUCKET}"   # the stream under a JetStream KV bucket
 WATCHED_STREAMS = (*(config.name for config in queue.STREAMS), LEDGER_STREAM)
-CALL_TIMEOUT = 15.0   # seconds for one admin call (JetStream API requests time out at 5 s each)
+API_TIMEOUT = 5.0     # seconds for one JetStream API request (nats-py's default)
+CALL_TIMEOUT = len(WATCHED_STREAMS) * API_TIMEOUT + 5.0   # seconds for one call of the watch
 ENDED = ("SUCCEEDED", "FAILED")
 
 
@@ -105,11 +106,12 @@ class JetStreamWatch:
 
     # -- cluster state -----------------------------------------------------
 
-    def clusters(self) -> dict[str, StreamCluster]:
-        return self._call(self._clusters())
+    def clusters(self, api_timeout: float = API_TIMEOUT) -> dict[str, StreamCluster]:
+        """Each stream's leader and followers; TimeoutError while one has no leader."""
+        return self._call(self._clusters(api_timeout))
 
-    async def _clusters(self) -> dict[str, StreamCluster]:
-        js = self._nc.jetstream(timeout=5.0)
+    async def _clusters(self, api_timeout: float) -> dict[str, StreamCluster]:
+        js = self._nc.jetstream(timeout=api_timeout)
         found: dict[str, StreamCluster] = {}
         for name in WATCHED_STREAMS:
             info = await js.stream_info(name)
