@@ -18,8 +18,9 @@ from collections import Counter
 from typing import Callable, Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, select, update
+from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from chartsnap import errors, queue
 from chartsnap.job_states import COMPLETE, FAILED
@@ -455,13 +456,21 @@ def test_the_claim_skips_rows_another_replica_is_claiming(pg_url: str) -> None:
 
 # -- the pool -----------------------------------------------------------------------------------
 
-def test_the_pool_is_sized_by_its_settings(pg_url: str) -> None:
-    engine = make_engine(pg_url, PoolSize(size=3, overflow=2))
+def test_the_pool_opens_at_most_its_size_plus_overflow(pg_url: str) -> None:
+    pool = PoolSize(size=3, overflow=2, timeout=0.5)
+    engine = make_engine(pg_url, pool)
     try:
-        assert (engine.pool.size(), engine.pool._max_overflow) == (3, 2)  # noqa: SLF001 - what it was given
-        assert PoolSize(size=3, overflow=2).most == 5
-        with engine.connect() as conn:
-            assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
+        held = [engine.connect() for _ in range(pool.most)]
+        with pytest.raises(PoolTimeout):  # the next caller waits, then fails: no sixth connection
+            engine.connect()
+        watcher = make_engine(pg_url)
+        with watcher.connect() as conn:
+            opened = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND pid <> pg_backend_pid()")).scalar()
+        watcher.dispose()
+        assert opened == pool.most == 5
+        assert held[0].exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
+        for conn in held:
+            conn.close()
     finally:
         engine.dispose()
-
