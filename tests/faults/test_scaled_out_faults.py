@@ -37,16 +37,19 @@ What must hold, and is asserted:
   message may be lost, never sent twice;
 - after the NATS node's death every stream and the ledger have a leader
   again within the election bound (the restarted node may be it), the burst
-  goes on, and the restarted node is current again in every one. It adds no window
-  for a second message: a ledger write the old leader acknowledged is on a
-  quorum (2 of 3) and survives it, and one whose answer was lost is read back
-  and matched (the runner's _write). It does add one for a wrong report:
-  while the ledger's stream has no leader, writes fail at once ("no response
-  from stream"), and the runner's retries (JOURNAL_RETRY_PAUSES, 3.7 s in
-  all) can end before an election does (nats-server: up to its 9 s maximum
-  election timeout). A DELIVERED write right after a send that fails through
-  them leaves the attempt SENDING: the message arrived, the delivery is
-  reported failed. Still at most one message; the test counts those;
+  goes on, and the restarted node is current again in every one. It adds no
+  window for a second message: a ledger write the old leader acknowledged is
+  on a quorum (2 of 3) and survives it, and one whose answer was lost is read
+  back and matched (the runner's _write). It leaves one for a wrong report: while
+  the ledger's stream has no leader a write fails at once ("no response from
+  stream") or times out (5 s), and a read times out or answers. The runner
+  retries a write 5 times (JOURNAL_RETRY_PAUSES: 3.7 s of pauses, plus each
+  try's own wait: ~5 s a try in these runs, so ~24 s in all), which outlasts
+  the elections seen here (4-7 s; ELECTION_BOUND 12 s) but is bounded by a
+  count, not by time: were every try to fail at once, 3.7 s. A DELIVERED
+  write right after a send that fails through them leaves the attempt
+  SENDING: the message arrived, the delivery is reported failed. Still at
+  most one message; the test counts those ("arrived but reported failed");
 - each killed process is restarted by the supervisor and ready again within
   its first backoff delay plus its readiness timeout plus SLACK.
 The test prints what it injected and what it counted."""
