@@ -50,6 +50,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("database", backends_for(metafunc.definition.path), indirect=True, scope="session")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # After pytest has grouped the tests by backend, the tests with no backend go
+    # first (in their order), so none runs beside the last backend's idle `stack`:
+    # `make bench --smoke` starts a stack of its own, the browser tests want the CPU.
+    items.sort(key=lambda item: "database" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[ThrowawayPostgres]:
     """One throwaway PostgreSQL cluster for the run, started when a test first needs it."""
