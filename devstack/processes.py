@@ -17,7 +17,6 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field, fields
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -233,12 +232,12 @@ class S3Credentials:
     secret_key: str = field(default=S3Settings.secret_key, repr=False)
 
 
-def load_nats_passwords(data_dir: Path) -> dict[str, str]:
-    """One random password per NATS user (and one for the cluster's routes),
-    made once per data dir and kept (mode 0600) in it, so a restarted stack
-    keeps its logins; one missing from an older file is added."""
+def load_nats_passwords(data_dir: Path, clustered: bool = False) -> dict[str, str]:
+    """One random password per NATS user (and, for a cluster, one for its
+    routes), made once per data dir and kept (mode 0600) in it, so a
+    restarted stack keeps its logins; one missing from an older file is added."""
     path = data_dir / NATS_PASSWORDS_FILE
-    logins = (*nats_authorization.USERS, nats_cluster.ROUTE_USER)
+    logins = (*nats_authorization.USERS, *((nats_cluster.ROUTE_USER,) if clustered else ()))
     passwords: dict[str, str] = {}
     if path.exists():
         passwords = json.loads(path.read_text())
@@ -351,6 +350,7 @@ class Stack:
     # Chosen on first use: the extra replicas' addresses, the NATS nodes' ports.
     _replica_addresses: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _nats_layout: list[NatsNode] = field(default_factory=list, repr=False)
+    _nats_passwords: dict[str, str] | None = field(default=None, repr=False)
 
     # --- NATS --------------------------------------------------------------
 
@@ -422,9 +422,13 @@ class Stack:
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 
-    @cached_property
+    @property
     def nats_passwords(self) -> dict[str, str]:
-        return load_nats_passwords(self.data_dir)
+        """Every NATS login's password (the routes' too, for a cluster); read once."""
+        clustered = self.nats_nodes > 1
+        if self._nats_passwords is None or (clustered and nats_cluster.ROUTE_USER not in self._nats_passwords):
+            self._nats_passwords = load_nats_passwords(self.data_dir, clustered)
+        return self._nats_passwords
 
     @property
     def nats_admin_login(self) -> NatsLogin:

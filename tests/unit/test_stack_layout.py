@@ -114,3 +114,16 @@ def test_bad_values_fail_fast_naming_the_variable(tmp_path: Path, variable: str,
     with pytest.raises(SettingsError) as info:
         stack_from(tmp_path, **{variable: value})
     assert fragment in str(info.value)
+
+
+def test_only_a_cluster_has_a_route_login(tmp_path: Path) -> None:
+    from chartsnap import nats_authorization
+
+    single = stack_from(tmp_path / "one")
+    assert set(single.nats_passwords) == set(nats_authorization.USERS)
+    cluster = stack_from(tmp_path / "three", NATS_NODES="3")
+    assert set(cluster.nats_passwords) == {*nats_authorization.USERS, nats_cluster.ROUTE_USER}
+    assert len(set(cluster.nats_passwords.values())) == len(cluster.nats_passwords)
+    # The same data dir run as a cluster later keeps its users' passwords and adds the route's.
+    again = stack_from(tmp_path / "one", NATS_NODES="3")
+    assert {u: again.nats_passwords[u] for u in nats_authorization.USERS} == single.nats_passwords
