@@ -94,6 +94,14 @@ class JetStreamWatch:
             latest[event.snapshot_id] = event.state
         return {snapshot_id for snapshot_id, state in latest.items() if state == "STARTED"}
 
+    def snapshots_seen(self) -> set[int]:
+        """Snapshots a render service has taken (reported at least STARTED)."""
+        return {event.snapshot_id for event in self.render_events()}
+
+    def redelivered_since(self, after: float) -> set[int]:
+        """Snapshots whose request a render service took again (attempt > 1) after `after`."""
+        return {e.snapshot_id for e in self.render_events() if e.state == "STARTED" and e.attempt > 1 and e.at > after}
+
     def redeliveries_of(self, snapshot_id: int, after: float) -> list[RenderEvent]:
         """STARTED of a later delivery (attempt > 1) of the snapshot's request, seen after `after`."""
         return [e for e in self.render_events()

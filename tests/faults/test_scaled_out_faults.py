@@ -7,8 +7,9 @@ these, one at a time (each once the process killed before is ready again),
 each after a new chunk of snapshots was submitted:
 
 1. one snapshot_svc replica while clients' POSTs are in flight;
-2. one render_svc replica while it renders (each replica renders one chart
-   at a time, so two charts STARTED and not ended are one on each);
+2. one render_svc replica while both replicas render and requests wait (each
+   renders one chart at a time and takes the next at once, so the victim
+   holds one; its request is known by coming back);
 3. one notifier_svc replica while it is inside an attempt: the Slack peer
    holds its request unanswered (each replica runs one delivery at a time, so
    two requests held at once are one from each);
@@ -318,25 +319,33 @@ def test_scaled_out_stack_survives_kill_9_of_a_replica_of_each_and_a_nats_node( 
         clients.wait_accepted(clients.submitted, clients.give_up_after + SLACK, "after the snapshot kill")
         back(snapshot_kill)
 
-        # 2. A render replica inside a render: two STARTED and not ended are one in each replica.
+        # 2. A render replica inside a render. Each replica renders one chart
+        # at a time and takes the next request as soon as one is done: killed
+        # while both render and requests wait, the victim holds one. Which one,
+        # the watch cannot tell for sure (a SUCCEEDED may still be on its way),
+        # so its request is known by its coming back: a later delivery of it.
         render_victim = stack.replica_names("render_svc")[-1]
+        chunk_from = len(clients.accepted)
         clients.submit(BURST)
+        clients.wait_accepted(clients.submitted, JOB_BOUND, "before the render kill")
+        chunk = {snap["id"] for snap, _ in clients.accepted[chunk_from:]}
 
-        def rendering_in_each() -> set[int]:
-            found = watch.rendering_now()
-            return found if len(found) >= REPLICAS else set()
+        def busy_with_requests_waiting() -> set[int]:
+            rendering, waiting = watch.rendering_now(), chunk - watch.snapshots_seen()
+            return rendering if len(rendering) >= REPLICAS and waiting else set()
 
-        in_render = wait_for("a render in each render replica", rendering_in_each, JOB_BOUND)
-        render_kill = kill(render_victim, f"rendering snapshots {sorted(in_render)} (one of them its own)")
+        in_render = wait_for("a render in each render replica, more waiting", busy_with_requests_waiting, JOB_BOUND)
+        render_kill = kill(render_victim, f"renders STARTED and not ended: {sorted(in_render)}, "
+                                          f"{len(chunk - watch.snapshots_seen())} requests waiting")
         render_log = stack.log_dir / f"{render_victim}.log"
         render_log_at_kill = render_log.stat().st_size
 
-        # The render replica's request came back (ack wait) and was drawn again.
+        # The killed replica's request came back (ack wait) and was drawn again.
         # Waited for until drawn, so the NATS node's death below does not overlap it.
         redelivered = wait_for(
             "the killed render replica's request delivered again and drawn",
-            lambda: [s for s in in_render if watch.redeliveries_of(s, render_kill.at)
-                     and watch.ended_after(s, min(e.at for e in watch.redeliveries_of(s, render_kill.at)))],
+            lambda: [s for s in watch.redelivered_since(render_kill.at)
+                     if watch.ended_after(s, min(e.at for e in watch.redeliveries_of(s, render_kill.at)))],
             RENDER_REDELIVERY_BOUND)
         redelivered_after = min(e.at for s in redelivered for e in watch.redeliveries_of(s, render_kill.at)) \
             - render_kill.at
