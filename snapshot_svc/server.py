@@ -41,6 +41,12 @@ from snapshot_svc.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
 
+# Clients balance round-robin over the addresses they resolved (a headless
+# Service's pods), and re-resolve only when a connection ends: closing each
+# connection after a while (calls in flight get the grace) lets gateways find
+# replicas added since.
+CONNECTION_AGE = [("grpc.max_connection_age_ms", 300_000), ("grpc.max_connection_age_grace_ms", 30_000)]
+
 SERVICE_NAMES = ["chartsnap.v1.SpaceService", "chartsnap.v1.MeasurementService", "chartsnap.v1.SnapshotService",
                  "chartsnap.v1.DestinationService", "chartsnap.v1.AccountService"]
 
@@ -96,7 +102,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     sweeper = JobSweeper(js, snapshots, jobs, settings.bounds)
     await sweeper.watch_crash_loops()
 
-    server = grpc.aio.server(interceptors=[RpcMetricsInterceptor()], options=MESSAGE_LIMITS)
+    server = grpc.aio.server(interceptors=[RpcMetricsInterceptor()], options=MESSAGE_LIMITS + CONNECTION_AGE)
     auth = Authenticator(accounts)
     spaces_pb2_grpc.add_SpaceServiceServicer_to_server(SpaceServicer(auth, spaces), server)
     measurements_pb2_grpc.add_MeasurementServiceServicer_to_server(MeasurementServicer(auth, measurements), server)

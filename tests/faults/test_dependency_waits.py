@@ -17,7 +17,7 @@ from devstack.processes import Stack, grpc_serving, launch, nats_spec, s3_spec, 
 
 pytestmark = pytest.mark.timeout(120)
 
-DOWN_FOR = 4.0          # seconds NATS stays down after the services start
+DOWN_FOR = 4.0          # seconds NATS stays down after the services start (at least until they say they wait)
 STARTUP_MARGIN = 10.0   # seconds for a service to finish starting once connected, on 2 cores
 
 
@@ -25,17 +25,25 @@ def test_services_wait_for_nats(tmp_path: Path) -> None:
     stack = Stack.on_free_ports(tmp_path)
     try:
         stack.start(s3_spec(stack.ports.s3, stack.data_dir, stack.log_dir, stack.creds))
+        stack.migrate_database()  # as a deployment does before the snapshot service starts
         health = {"snapshot_svc": f"127.0.0.1:{stack.ports.snapshot}",
                   "notifier_svc": f"127.0.0.1:{stack.ports.notifier_health}"}
         for name, addr in health.items():
             stack.processes[name] = launch(service_spec(
                 name, stack.service_env(name), stack.log_dir, lambda addr=addr: grpc_serving(addr),
                 tmp_dir=stack.tmp_dir(name)))
-        time.sleep(DOWN_FOR)
+        launched = time.monotonic()
+        for name in health:  # each reaches its NATS connect (imports, settings, schema check) and says it waits
+            proc = stack.processes[name]
+            deadline = launched + STARTUP_MARGIN
+            while "waiting for NATS" not in proc.log_path.read_text():
+                assert proc.popen.poll() is None, f"{name} exited with {proc.popen.returncode} while NATS was down"
+                assert time.monotonic() < deadline, f"{name} does not say it waits within {STARTUP_MARGIN:.0f}s"
+                time.sleep(0.1)
+        time.sleep(max(0.0, launched + DOWN_FOR - time.monotonic()))  # NATS stays down a while longer
         for name in health:
             proc = stack.processes[name]
             assert proc.popen.poll() is None, f"{name} exited with {proc.popen.returncode} while NATS was down"
-            assert "waiting for NATS" in proc.log_path.read_text(), f"{name} does not say it waits"
             with pytest.raises(Exception):  # noqa: PT011, B017 - no health endpoint yet: not ready
                 grpc_serving(health[name])
 
