@@ -87,6 +87,18 @@ def _engine_lines(results: dict) -> list[str]:
     return [*lines, ""] if lines else []
 
 
+NOISY_OTHERS_CORES = 0.2  # other people's processes using more than this during a burst skew its figures
+
+
+def _noise_lines(results: dict) -> list[str]:
+    others = [c.get("other_processes_cores") or 0.0 for c in results["configurations"].values()]
+    if max(others, default=0.0) <= NOISY_OTHERS_CORES:
+        return []
+    return [f"Other processes used {min(others):.2f}–{max(others):.2f} of the {results['machine']['cores']} cores "
+            "during the bursts (load average above): throughputs and ratios are below a quiet machine's, and CPU "
+            "ms per snapshot above (contention); the projection uses CPU ms per snapshot, which contention affects less."]
+
+
 def format_scale(results: dict) -> str:
     m = results["machine"]
     projection = results["projection"]
@@ -117,9 +129,10 @@ def format_scale(results: dict) -> str:
         "",
         *_engine_lines(results),
         "ratios: " + "; ".join(f"{name} = {_f(value, 2)}" for name, value in projection["ratios"].items()),
-        f"On {m['cores']} cores more replicas cannot add CPU (busy × cores + others ≈ {m['cores']}: the cores "
-        "were full): a ratio near 1 says replicas cost little to coordinate; the projection below is what tells "
-        "how throughput grows.",
+        f"On {m['cores']} cores more replicas cannot add CPU: a ratio near 1 says replicas cost little to "
+        "coordinate, below 1 it is their coordination or other processes taking the cores (others); the "
+        "projection below is what tells how throughput grows.",
+        *_noise_lines(results),
         "",
     ]
     pg, nats = results["ceilings"]["postgresql"], results["ceilings"]["nats"]
