@@ -96,7 +96,8 @@ def _noise_lines(results: dict) -> list[str]:
         return []
     return [f"Other processes used {min(others):.2f}–{max(others):.2f} of the {results['machine']['cores']} cores "
             "during the bursts (load average above): throughputs and ratios are below a quiet machine's, and CPU "
-            "ms per snapshot above (contention); the projection uses CPU ms per snapshot, which contention affects less."]
+            "ms per snapshot above (contention); the projection uses CPU ms per snapshot, which contention "
+            "affects less."]
 
 
 def format_scale(results: dict) -> str:
