@@ -19,6 +19,16 @@ RENDER_ACK_WAIT_S = 15.0
 RENDER_RETRY_FIRST_DELAY_S = 1.0  # nak delay after the first failed attempt, doubling after each
 RENDER_RETRY_MAX_DELAY_S = 30.0
 
+# -- JetStream ------------------------------------------------------------------
+# How long a stream or key-value bucket of a JetStream cluster may be without a
+# leader after a node died: a follower of its Raft group waits 4-9 s before it
+# campaigns (nats-server's raft.go: minElectionTimeoutDefault..
+# maxElectionTimeoutDefault), then campaigns for up to 0.8 s
+# (maxCampaignTimeoutDefault). Bound: one full timeout, a second round if the
+# first vote splits, and time to answer. Writes that must land (the delivery
+# journal) keep trying at least this long.
+JETSTREAM_ELECTION_BOUND_S = 20.0
+
 # -- delivering -----------------------------------------------------------------
 NOTIFY_MAX_TOTAL_S = 60.0     # CHARTSNAP_NOTIFY_MAX_TOTAL_SECONDS: one delivery, retries included
 NOTIFY_ATTEMPT_TIMEOUT_S = 20.0  # CHARTSNAP_NOTIFY_ATTEMPT_TIMEOUT

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chartsnap import nats_authorization
+from chartsnap.budgets import JETSTREAM_ELECTION_BOUND_S
 
 NODE_COUNTS = (1, 3)      # CHARTSNAP_NATS_NODES: one server, or a cluster that survives losing one
 CLUSTER_NAME = "chartsnap"
@@ -28,12 +29,8 @@ ROUTE_USER = "chartsnap_route"   # the login nodes use on each other's route por
 # A render request carries its chart's data; 8 MB (the server's ceiling)
 # instead of the 1 MB default leaves room for big windows and many series.
 MAX_PAYLOAD = "8MB"
-# A follower of a Raft group (a stream, the meta group) whose leader died
-# waits 4-9 s before it campaigns (nats-server's raft.go:
-# minElectionTimeoutDefault..maxElectionTimeoutDefault), then campaigns for
-# up to 0.8 s (maxCampaignTimeoutDefault). Bound: one full timeout, a second
-# round if the first vote splits, and time to answer.
-ELECTION_BOUND = 20.0     # seconds
+# Seconds a Raft group (a stream, the meta group) may be leaderless after a node died.
+ELECTION_BOUND = JETSTREAM_ELECTION_BOUND_S
 
 
 @dataclass(frozen=True)

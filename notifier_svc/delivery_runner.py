@@ -14,6 +14,7 @@ that comes back finds one of these:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
@@ -21,6 +22,7 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Awaitable, Callable, Mapping
 
+from chartsnap.budgets import JETSTREAM_ELECTION_BOUND_S
 from notifier_svc.delivery import Delivery
 from notifier_svc.delivery_journal import (DELIVERED, FAILED, SENDING, WAITING, DeliveryRecord, Journal,
                                            JournalConflict)
@@ -35,7 +37,12 @@ log = logging.getLogger(__name__)
 # unknown or misdeclared type cannot leak them into an error text.
 ALWAYS_SECRET = ("url", "auth_token", "api_token", "token", "password")
 MAX_JOURNAL_CONFLICTS = 10
+# A journal write that fails (NATS unreachable, or the ledger's stream without
+# a leader while a cluster elects one) is tried again after these pauses, the
+# last repeated, for as long as a JetStream election may take: a write given up
+# too soon leaves a sent message reading as an interrupted attempt.
 JOURNAL_RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)
+JOURNAL_RETRY_FOR_S = JETSTREAM_ELECTION_BOUND_S
 # How long past an attempt's deadline the runner waits for the notifier to
 # keep to it before cutting the attempt off itself.
 BACKSTOP_GRACE = 0.5
@@ -215,13 +222,15 @@ class DeliveryRunner:
         send would later read as an interrupted attempt. When a write's answer
         is lost but the write itself landed, the journal already holds our
         very record (timestamps included), and that counts as written."""
-        for pause in (*JOURNAL_RETRY_PAUSES, None):
+        give_up_at = time.monotonic() + JOURNAL_RETRY_FOR_S
+        for tries in itertools.count():
             try:
                 return await self.journal.write(d.delivery_id, record, revision)
             except JournalConflict:
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS trouble; try again shortly
-                if pause is None:
+                pause = JOURNAL_RETRY_PAUSES[min(tries, len(JOURNAL_RETRY_PAUSES) - 1)]
+                if time.monotonic() + pause > give_up_at:
                     raise
                 log.warning("journal write for %s failed, retrying in %.1f s: %s", d.delivery_id, pause, exc)
                 await asyncio.sleep(pause)

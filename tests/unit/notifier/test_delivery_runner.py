@@ -273,3 +273,41 @@ async def test_an_attempt_is_cut_off_at_the_attempt_timeout():
     assert outcome == Outcome(True, 2, "")
     assert 0.2 <= took < 0.2 + 5.0, took
     assert n.calls[0].deadline is not None and n.calls[0].deadline <= t + 0.2 + 0.05
+
+
+async def test_a_journal_outage_is_ridden_out_for_as_long_as_an_election_may_take(monkeypatch):
+    """Retries are bounded by time (JOURNAL_RETRY_FOR_S, a JetStream election),
+    not by count: an outage of many quick failures — a leaderless ledger
+    answers 'no responders' at once — still ends in the DELIVERED record."""
+    monkeypatch.setattr("notifier_svc.delivery_runner.JOURNAL_RETRY_PAUSES", (0.001,))
+    monkeypatch.setattr("notifier_svc.delivery_runner.JOURNAL_RETRY_FOR_S", 0.5)
+
+    class LeaderlessJournal(MemoryJournal):
+        failures = 40  # 40 × 1 ms of pauses: far more tries than the pauses list, well within 0.5 s
+
+        async def write(self, delivery_id: str, record: DeliveryRecord, revision: int) -> int:
+            if record.state == DELIVERED and self.failures:
+                self.failures -= 1
+                raise ConnectionError("nats: no responders available for request")
+            return await super().write(delivery_id, record, revision)
+
+    journal, n = LeaderlessJournal(), ScriptedNotifier()
+    outcome = await runner(n, journal).run(delivery())
+    assert outcome == Outcome(True, 1, "")
+    assert journal.states() == [SENDING, DELIVERED] and journal.failures == 0
+
+
+async def test_a_journal_write_gives_up_once_the_election_bound_has_passed(monkeypatch):
+    monkeypatch.setattr("notifier_svc.delivery_runner.JOURNAL_RETRY_PAUSES", (0.01,))
+    monkeypatch.setattr("notifier_svc.delivery_runner.JOURNAL_RETRY_FOR_S", 0.2)
+
+    class DownJournal(MemoryJournal):
+        async def write(self, delivery_id: str, record: DeliveryRecord, revision: int) -> int:
+            if record.state == DELIVERED:
+                raise ConnectionError("nats: connection closed")
+            return await super().write(delivery_id, record, revision)
+
+    started = time.monotonic()
+    with pytest.raises(ConnectionError):
+        await runner(ScriptedNotifier(), DownJournal()).run(delivery())
+    assert 0.2 - 0.01 <= time.monotonic() - started < 0.2 + 5.0  # the bound, plus scheduling noise
