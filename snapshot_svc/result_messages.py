@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
+from nats.errors import Error as NatsError
+
 from chartsnap import pull_consumer
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,12 @@ async def consume_results(js: Any, subject: str, durable: str, stream: str, read
             return
         try:
             await apply(result)
-        except Exception:  # noqa: BLE001 - database or queue trouble: try again shortly
+        except NatsError as exc:  # the queue is unreachable or electing a leader: expected, and passes
+            log.warning("applying %s waits for NATS (%s); retrying in %.0f s", describe(result),
+                        exc or type(exc).__name__, RETRY_DELAY_S)
+            await msg.nak(delay=RETRY_DELAY_S)
+            return
+        except Exception:  # noqa: BLE001 - database trouble or a bug: try again shortly, with the trace
             log.exception("applying %s failed", describe(result))
             await msg.nak(delay=RETRY_DELAY_S)
             return
