@@ -145,8 +145,11 @@ class ManagedProcess:
         self.clean_up()
 
     def kill(self) -> None:
-        """SIGKILL the process and everything it started (a crash, for tests)."""
-        self.clean_up()
+        """SIGKILL the process and everything it started (a crash, for tests).
+        Its temp dir is left to whoever handles the exit (the supervisor, or
+        stop()): removing it here could race a supervisor that already
+        started the process again in the same dir."""
+        self._kill_group()
 
     def clean_up(self) -> None:
         """Kill whatever is left of the process's tree and remove its temp dir."""
