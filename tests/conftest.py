@@ -55,7 +55,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # After pytest has grouped the tests by backend, the tests with no backend go
     # first (in their order), so none runs beside the last backend's idle `stack`:
     # `make bench --smoke` starts a stack of its own, the browser tests want the CPU.
-    items.sort(key=lambda item: "database" in getattr(item, "fixturenames", ()))
+    # A module moves as a whole (by whether any of its tests has a backend), so
+    # a module's own order holds: its last test may count what the others did.
+    with_backend = {item.module for item in items if "database" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: getattr(item, "module", None) in with_backend)
 
 
 @pytest.fixture(scope="session")
