@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from bench.bench_process import configure_bench_process
 from bench.end_to_end import EndToEndPlan
 from bench.render_only import RenderIterations
 
@@ -89,10 +90,7 @@ def run_end_to_end_phase(plan: EndToEndPlan, keep_data: bool, env: dict[str, str
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s bench %(levelname)s %(message)s")
-    for noisy in ("urllib3", "selenium", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    os.environ.setdefault("BOKEH_IN_DOCKER", "1")  # as render_svc: bokeh's Chromium flags for root/containers
+    configure_bench_process()
 
     from bench.machine import describe_machine
     from bench.plot import plot_results

@@ -25,6 +25,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.bench_process import configure_bench_process
 from bench.end_to_end import AccountSnapshots, EndToEndPlan, run_burst
 
 log = logging.getLogger("bench.scale")
@@ -90,10 +91,7 @@ def measure_configuration(pg, replicas: Replicas, warm_up: int, burst: int) -> d
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s bench %(levelname)s %(message)s")
-    for noisy in ("urllib3", "selenium", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    os.environ.setdefault("BOKEH_IN_DOCKER", "1")  # as render_svc: bokeh's Chromium flags for root/containers
+    configure_bench_process()
 
     from bench.engine_ceilings import nats_stream_ceiling, postgres_write_ceiling
     from bench.machine import describe_machine

@@ -18,9 +18,7 @@ test counts its kills, 202s and retries."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
 import time
 import uuid
@@ -28,7 +26,6 @@ from typing import Iterator
 
 import pytest
 import requests
-from minio import Minio
 
 from devstack.processes import Stack, group_alive
 from chartsnap.settings import EnvReader
@@ -36,6 +33,7 @@ from devstack.supervisor import RestartPolicy, Supervisor
 from snapshot_svc.settings import job_bounds_from
 from tests.conftest import Peers, add_account, use_peers
 from tests.e2e.api_client import Api
+from tests.faults.counting import images_per_snapshot, messages_per_delivery
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -44,7 +42,6 @@ BURST = 8            # snapshots per kill: half before it, half while the proces
 SLACK = 10.0         # seconds of scheduling noise on a shared 2-core machine
 TERMINAL = ("complete", "failed")
 RETRIED_STATUSES = (502, 503)
-IMAGE_ID = re.compile(r"-(\d+)\.png")
 
 
 @pytest.fixture(scope="module")
@@ -154,12 +151,7 @@ def test_kill_each_process_mid_burst(supervised, peers: Peers) -> None:  # noqa:
     assert slowest <= job_bound
 
     # One image per rendered snapshot, none twice.
-    s3 = Minio(stack.s3_endpoint, access_key=stack.creds.access_key, secret_key=stack.creds.secret_key, secure=False)
-    images: dict[int, int] = {}
-    for obj in s3.list_objects("chartsnap", prefix="chart/"):
-        found = IMAGE_ID.search(obj.object_name)
-        if found:
-            images[int(found.group(1))] = images.get(int(found.group(1)), 0) + 1
+    images = images_per_snapshot(stack)
     snapshot_ids = [snap["id"] for snap, _ in client.accepted]
     assert len(set(snapshot_ids)) == len(snapshot_ids), "a retried POST answered another snapshot"
     listed = api.get("/v1/snapshots", timeout=15).json()["query"]
@@ -172,14 +164,7 @@ def test_kill_each_process_mid_burst(supervised, peers: Peers) -> None:  # noqa:
 
     # At most one message per (snapshot, destination); one for each reported delivered.
     time.sleep(1.0)   # a message the notifier just sent is recorded by the peer's own thread
-    received: dict[tuple[int, str], int] = {}
-    for kind, peer in (("slack", peers.slack), ("hipchat", peers.hipchat)):
-        for message in list(peer.messages):
-            text = json.dumps(message.body)
-            found = IMAGE_ID.search(text)
-            if marker in text and found:
-                pair = (int(found.group(1)), destinations[kind])
-                received[pair] = received.get(pair, 0) + 1
+    received = messages_per_delivery({"slack": peers.slack, "hipchat": peers.hipchat}, destinations, marker)
     assert all(count == 1 for count in received.values()), {p: c for p, c in received.items() if c > 1}
     delivered = 0
     for snap_id, (job, _) in ended.items():

@@ -59,7 +59,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import re
 import signal
 import threading
 import time
@@ -69,7 +68,6 @@ from typing import Callable, Iterator
 
 import pytest
 import requests
-from minio import Minio
 
 from chartsnap import budgets
 from chartsnap.job_states import TERMINAL
@@ -82,6 +80,7 @@ from render_svc.retry_budget import ACK_WAIT_S as RENDER_ACK_WAIT_S
 from snapshot_svc.settings import job_bounds_from
 from tests.conftest import Peers, add_account, use_peers
 from tests.e2e.api_client import Api
+from tests.faults.counting import IMAGE_ID, images_per_snapshot, messages_per_delivery
 from tests.faults.jetstream_watch import LEDGER_STREAM, JetStreamWatch
 
 REPLICAS = 2
@@ -117,7 +116,6 @@ BURST = 6             # snapshots submitted at each kill
 WARM_UP = 4           # accepted before the first kill
 AFTER_LAST_KILL = 6   # submitted after the NATS node came back
 CLIENT_THREADS = 3
-IMAGE_ID = re.compile(r"-(\d+)\.png")
 POLL = 0.1
 ELECTION_POLL = 2.0   # seconds a look at the streams waits for an answer while leaders are elected
 
@@ -449,12 +447,7 @@ def test_scaled_out_stack_survives_kill_9_of_a_replica_of_each_and_a_nats_node( 
     assert listed["total"] == len(snapshot_ids), f"a retried POST made a second snapshot: {listed}"
 
     # One image per rendered snapshot, none twice.
-    s3 = Minio(stack.s3_endpoint, access_key=stack.creds.access_key, secret_key=stack.creds.secret_key, secure=False)
-    images: dict[int, int] = {}
-    for obj in s3.list_objects("chartsnap", prefix="chart/", recursive=True):
-        found = IMAGE_ID.search(obj.object_name)
-        if found:
-            images[int(found.group(1))] = images.get(int(found.group(1)), 0) + 1
+    images = images_per_snapshot(stack)
     states = {snap_id: job["state"] for snap_id, (job, _) in ended.items()}
     rendered = {snap_id for snap_id, (job, _) in ended.items() if job.get("output", {}).get("image_href")}
     assert all(count == 1 for count in images.values()), {s: c for s, c in images.items() if c > 1}
@@ -475,15 +468,9 @@ def test_scaled_out_stack_survives_kill_9_of_a_replica_of_each_and_a_nats_node( 
 
     # Messages: at most one per (snapshot, service); one for each delivered.
     time.sleep(1.0)  # a message the notifier just sent is recorded by the peer's own thread
-    received: dict[tuple[int, str], int] = {}
+    received = messages_per_delivery({"slack": peers.slack, "hipchat": peers.hipchat}, destinations, marker)
     requested: dict[tuple[int, str], int] = {}
     for kind, peer in (("slack", peers.slack), ("hipchat", peers.hipchat)):
-        for message in list(peer.messages):
-            text = json.dumps(message.body)
-            found = IMAGE_ID.search(text)
-            if marker in text and found:
-                pair = (int(found.group(1)), destinations[kind])
-                received[pair] = received.get(pair, 0) + 1
         for request in list(peer.requests):
             found = IMAGE_ID.search(request.body.decode("utf-8", "replace"))
             if found:
