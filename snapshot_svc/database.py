@@ -13,6 +13,7 @@ turns, and the second reads what the first committed."""
 
 from __future__ import annotations
 
+import fcntl
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,18 @@ MIGRATION_LOCK = 0x63686172_74736E61  # "chartsna"
 
 
 @contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive flock on `<database file>.migration-lock` (nothing for other databases)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migration-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+@contextmanager
 def migrating(engine: Engine) -> Iterator[Connection]:
     """One connection and one transaction for changing the schema, committed
     at the end, held so that concurrent `chartsnap db upgrade` runs (each
@@ -111,9 +124,12 @@ def migrating(engine: Engine) -> Iterator[Connection]:
     advisory lock; its DDL is transactional. SQLite: BEGIN IMMEDIATE takes
     the database's write lock at once (and makes the DDL transactional), and
     foreign keys are off meanwhile, as SQLite's copy-and-rename table changes
-    require (the setting cannot change inside a transaction)."""
+    require (the setting cannot change inside a transaction). Before any of
+    that, SQLite's runs also take an exclusive lock on a file beside the
+    database: a brand-new file's first connections race to switch it to WAL,
+    and SQLite answers one of them "database is locked" without waiting."""
     sqlite = engine.dialect.name == "sqlite"
-    with engine.connect() as conn:
+    with _sqlite_file_lock(engine), engine.connect() as conn:
         if sqlite:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             conn.commit()

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import pytest
 
 from devstack.postgres import ThrowawayPostgres
-from devstack.processes import S3Credentials, Stack
+from devstack.processes import Stack
 from tests.databases import POSTGRESQL, TestDatabases, backends_for
 
 

@@ -21,9 +21,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, insert, inspect, select, text
+from sqlalchemy import Engine, MetaData, insert, select, text
 
 from devstack.postgres import ThrowawayPostgres
+from tests.databases import POSTGRESQL, SQLITE
 from snapshot_svc import schema
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.database import make_engine
@@ -36,15 +37,14 @@ from snapshot_svc.tables import metadata
 
 pytestmark = [pytest.mark.timeout(180)]
 
-SQLITE, POSTGRESQL = "sqlite", "postgresql"
 NOW = 1_700_000_000.0
 _names = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[ThrowawayPostgres]:
-    with ThrowawayPostgres.start() as pg:
-        yield pg
+def cluster(postgres_cluster: ThrowawayPostgres) -> ThrowawayPostgres:
+    """The run's throwaway cluster (tests/conftest.py); each test makes its own databases in it."""
+    return postgres_cluster
 
 
 @pytest.fixture(params=[SQLITE, POSTGRESQL])

@@ -37,19 +37,18 @@ from snapshot_svc.settings import JobBounds
 from snapshot_svc.snapshots import IdempotencyClaim, SnapshotInput, SnapshotStore, validate
 from snapshot_svc.sweeping import SWEEP_BATCH, SWEEP_LEASE, Sweeper
 from snapshot_svc.tables import jobs
-from tests.databases import migrated_engine
+from tests.databases import POSTGRESQL, SQLITE, migrated_engine
 
 pytestmark = [pytest.mark.timeout(300)]
 
 NOW = 1_700_000_000.0
-SQLITE, POSTGRESQL = "sqlite", "postgresql"
 _names = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[ThrowawayPostgres]:
-    with ThrowawayPostgres.start() as pg:
-        yield pg
+def cluster(postgres_cluster: ThrowawayPostgres) -> ThrowawayPostgres:
+    """The run's throwaway cluster (tests/conftest.py); each test makes its own databases in it."""
+    return postgres_cluster
 
 
 @pytest.fixture

@@ -44,13 +44,13 @@ BIG_TABLES = {t.name for t in (accounts, spaces, charts, destinations, series, p
 
 
 @pytest.fixture(scope="module")
-def filled() -> Iterator[tuple[Engine, dict[str, Any]]]:
-    with ThrowawayPostgres.start() as pg:
-        engine = migrated_engine(pg.url)
-        try:
-            yield engine, _fill(engine)
-        finally:
-            engine.dispose()
+def filled(postgres_cluster: ThrowawayPostgres) -> Iterator[tuple[Engine, dict[str, Any]]]:
+    """A database of its own in the run's cluster (tests/conftest.py), filled."""
+    engine = migrated_engine(postgres_cluster.create_database("query_plans"))
+    try:
+        yield engine, _fill(engine)
+    finally:
+        engine.dispose()
 
 
 def _fill(engine: Engine) -> dict[str, Any]:
