@@ -44,8 +44,9 @@ class Permissions:
 
 
 def _stream_upkeep() -> tuple[str, ...]:
-    # Every service creates or updates every stream at start (queue.ensure_streams).
-    return tuple(f"{JS_API}.STREAM.{verb}.{name}" for name in STREAM_NAMES for verb in ("CREATE", "UPDATE"))
+    # Every service creates or updates every stream at start, then waits until
+    # each is led (queue.ensure_streams).
+    return tuple(f"{JS_API}.STREAM.{verb}.{name}" for name in STREAM_NAMES for verb in ("CREATE", "UPDATE", "INFO"))
 
 
 def _pull_consumer(stream: str, durable: str) -> tuple[str, ...]:
@@ -75,6 +76,10 @@ def _key_value(bucket: str) -> tuple[str, ...]:
     )
 
 
+def _unique(*subjects: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(subjects))
+
+
 def permissions_of(user: str) -> Permissions:
     inbox = f"{inbox_prefix(user)}.>"
     if user == SNAPSHOT_USER:
@@ -87,15 +92,15 @@ def permissions_of(user: str) -> Permissions:
         )
     if user == RENDER_USER:
         return Permissions(
-            publish=(queue.RENDER_RESULTS, f"{JS_API}.INFO", *_stream_upkeep(),
-                     *_pull_consumer(queue.RENDER_STREAM, queue.RENDER_WORKERS)),
+            publish=_unique(queue.RENDER_RESULTS, f"{JS_API}.INFO", *_stream_upkeep(),
+                            *_pull_consumer(queue.RENDER_STREAM, queue.RENDER_WORKERS)),
             subscribe=(inbox,),
         )
     if user == NOTIFIER_USER:
         return Permissions(
-            publish=(queue.DELIVERY_RESULTS, f"{JS_API}.INFO", *_stream_upkeep(),
-                     *_pull_consumer(queue.DELIVERY_STREAM, queue.NOTIFIER_WORKERS),
-                     *_key_value(DELIVERY_LEDGER_BUCKET)),
+            publish=_unique(queue.DELIVERY_RESULTS, f"{JS_API}.INFO", *_stream_upkeep(),
+                            *_pull_consumer(queue.DELIVERY_STREAM, queue.NOTIFIER_WORKERS),
+                            *_key_value(DELIVERY_LEDGER_BUCKET)),
             subscribe=(inbox,),
         )
     if user == ADMIN_USER:

@@ -3,11 +3,16 @@ durable consumer names live here so publishers and consumers cannot drift."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import replace
 
 from nats.js import JetStreamContext
-from nats.js.api import RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.api import PubAck, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NoStreamResponseError
+
+from chartsnap import message_ids
+from chartsnap.budgets import JETSTREAM_ELECTION_BOUND_S
 
 RENDER_REQUESTS = "chartsnap.render.requests"
 RENDER_RESULTS = "chartsnap.render.results"
@@ -26,6 +31,15 @@ NOTIFIER_WORKERS = "notifier-workers"      # durable pull consumer of notifier_s
 # The notifier's delivery journal, a JetStream key-value bucket (which delivery
 # was sent); named here because the NATS permissions grant it too.
 DELIVERY_LEDGER_BUCKET = "chartsnap_deliveries"
+
+# A stream of a cluster answers no publish ("no responders") while its Raft
+# group elects a leader, and for the moment after that it takes the leader's
+# interest in the subject to reach the node a client is on. nats.go retries
+# such a publish (RetryAttempts 2, RetryWait 250 ms); so do we, bounded in
+# time. Longer outages stay the caller's: an unpublished job is swept.
+PUBLISH_NO_RESPONDERS_RETRY_S = 1.0
+PUBLISH_RETRY_WAIT_S = 0.25
+PUBLISH_TIMEOUT_S = 5.0
 
 # Seconds in which JetStream drops a second message with the same Nats-Msg-Id
 # (chartsnap.message_ids): a publish retried within it lands once.
@@ -50,10 +64,41 @@ STREAMS = (
 
 async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
     """Create or update every stream, kept in `replicas` copies
-    (CHARTSNAP_NATS_REPLICAS); safe to run from every service at start."""
+    (CHARTSNAP_NATS_REPLICAS), and return once each has a leader; safe to run
+    from every service at start."""
     for config in STREAMS:
         config = replace(config, num_replicas=replicas)
         try:
             await js.add_stream(config)
         except BadRequestError:
             await js.update_stream(config)
+    await wait_until_led(js, [config.name for config in STREAMS])
+
+
+async def wait_until_led(js: JetStreamContext, streams: list[str],
+                         bound_s: float = JETSTREAM_ELECTION_BOUND_S) -> None:
+    """Wait until every stream reports a leader (a single server's streams
+    always do); TimeoutError after `bound_s`, an election's worst case."""
+    deadline = time.monotonic() + bound_s
+    for name in streams:
+        while True:
+            info = await js.stream_info(name)
+            if info.cluster is None or info.cluster.leader:
+                break
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"stream {name} has no leader after {bound_s:.0f} s")
+            await asyncio.sleep(PUBLISH_RETRY_WAIT_S)
+
+
+async def publish(js: JetStreamContext, subject: str, payload: bytes, msg_id: str) -> PubAck:
+    """Publish to the stream holding `subject`, de-duplicated by `msg_id`
+    (chartsnap.message_ids);
+    a "no responders" answer is retried for PUBLISH_NO_RESPONDERS_RETRY_S."""
+    deadline = time.monotonic() + PUBLISH_NO_RESPONDERS_RETRY_S
+    while True:
+        try:
+            return await js.publish(subject, payload, timeout=PUBLISH_TIMEOUT_S, headers={message_ids.HEADER: msg_id})
+        except NoStreamResponseError:
+            if time.monotonic() + PUBLISH_RETRY_WAIT_S > deadline:
+                raise
+            await asyncio.sleep(PUBLISH_RETRY_WAIT_S)

@@ -82,8 +82,8 @@ class NotifierWorker:
     async def _report(self, msg, delivery: Delivery, outcome: Outcome) -> None:  # noqa: ANN001
         result = result_message(delivery, outcome)
         try:
-            await self.js.publish(queue.DELIVERY_RESULTS, result.SerializeToString(),
-                                  headers={message_ids.HEADER: message_ids.delivery_result_id(delivery.delivery_id)}, timeout=5.0)
+            await queue.publish(self.js, queue.DELIVERY_RESULTS, result.SerializeToString(),
+                                message_ids.delivery_result_id(delivery.delivery_id))
         except Exception as exc:  # noqa: BLE001 - the journal holds the end; redelivery re-publishes it
             log.warning("publishing the result of delivery %s failed, will re-publish: %s",
                         delivery.delivery_id, exc)

@@ -121,8 +121,8 @@ class RenderWorker:
 
     async def _publish(self, result: render_pb2.RenderResult) -> None:
         suffix = RESULT_ID_SUFFIX[result.state]
-        await self.js.publish(queue.RENDER_RESULTS, result.SerializeToString(),
-                              headers={message_ids.HEADER: message_ids.render_result_id(result.snapshot_id, suffix)}, timeout=5.0)
+        await queue.publish(self.js, queue.RENDER_RESULTS, result.SerializeToString(),
+                            message_ids.render_result_id(result.snapshot_id, suffix))
 
     async def _work(self, msg) -> None:  # noqa: ANN001 - nats Msg
         loop = asyncio.get_running_loop()

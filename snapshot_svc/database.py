@@ -34,6 +34,12 @@ def storable(value: str | None) -> bool:
     return value is None or "\x00" not in value
 
 
+def made_storable(text: str) -> str:
+    """`text` with every NUL replaced, for text we did not take from a user and
+    cannot refuse (a worker's error may quote anything it was sent)."""
+    return text.replace("\x00", "\N{REPLACEMENT CHARACTER}")
+
+
 def the_row(conn: Any, query: Any, what: str) -> Any:
     """The one row `query` finds, or NotFound naming `what` (the same answer
     whether the row does not exist or belongs to another account)."""

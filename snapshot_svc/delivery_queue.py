@@ -17,7 +17,6 @@ from snapshot_svc.jobs import Deliveries
 from snapshot_svc.result_messages import Unreadable, consume_results
 
 
-PUBLISH_TIMEOUT = 5.0
 STATES = {delivery_pb2.DeliveryResult.DELIVERED: "delivered", delivery_pb2.DeliveryResult.FAILED: "failed"}
 
 
@@ -26,9 +25,8 @@ class DeliveryQueue:
         self.js = js
 
     async def publish(self, request: delivery_pb2.DeliveryRequest) -> int:
-        ack = await self.js.publish(
-            queue.DELIVERY_REQUESTS, request.SerializeToString(), timeout=PUBLISH_TIMEOUT,
-            headers={message_ids.HEADER: message_ids.delivery_request_id(request.snapshot_id, request.service_id)})
+        ack = await queue.publish(self.js, queue.DELIVERY_REQUESTS, request.SerializeToString(),
+                                  message_ids.delivery_request_id(request.snapshot_id, request.service_id))
         return ack.seq
 
 

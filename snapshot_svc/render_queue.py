@@ -20,8 +20,6 @@ from snapshot_svc.jobs import Jobs, RequestTooLarge
 from snapshot_svc.result_messages import consume_results
 
 
-PUBLISH_TIMEOUT = 5.0
-
 
 class RenderQueue:
     def __init__(self, js: JetStreamContext) -> None:
@@ -32,9 +30,8 @@ class RenderQueue:
         if len(payload) > self.js._nc.max_payload:  # noqa: SLF001 - the connected server's limit
             raise RequestTooLarge(f"{len(payload)} bytes")
         try:
-            ack = await self.js.publish(
-                queue.RENDER_REQUESTS, payload, timeout=PUBLISH_TIMEOUT,
-                headers={message_ids.HEADER: message_ids.render_request_id(request.snapshot_id, publish)})
+            ack = await queue.publish(self.js, queue.RENDER_REQUESTS, payload,
+                                      message_ids.render_request_id(request.snapshot_id, publish))
         except MaxPayloadError as exc:
             raise RequestTooLarge(str(exc)) from exc
         # A duplicate's PubAck carries the first copy's sequence: the one on the stream.

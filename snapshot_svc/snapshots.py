@@ -23,7 +23,7 @@ from chartsnap.errors import ParamErrors
 from chartsnap.idempotency_key import REUSE_AFTER
 from chartsnap.image_keys import new_image_key
 from chartsnap.job_states import COMPLETE, FAILED, QUEUED, TERMINAL, WORKING
-from snapshot_svc.database import NOT_STORABLE, lock_row, storable, the_row
+from snapshot_svc.database import NOT_STORABLE, lock_row, made_storable, storable, the_row
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import deliveries, idempotency_keys, jobs, snapshots
 
@@ -153,11 +153,6 @@ def validate(data: SnapshotInput, now: float) -> ValidSnapshot:
         data.chart_id, data.chart_type, duration, float(int(end_time)), data.tags, data.source or None,
         data.services, data.message, width, height,
     )
-
-
-def _storable(error: str) -> str:
-    """A worker's error text as a text column holds it (it may quote anything it was sent)."""
-    return error.replace("\x00", "\N{REPLACEMENT CHARACTER}")
 
 
 def _snapshot_out(row: Any, job_id: int) -> dict:
@@ -491,6 +486,8 @@ class SnapshotStore:
                 update(snapshots).where(snapshots.c.id == snapshot_id, snapshots.c.image_key == image_key)
                 .values(image_ready=True, updated_at=now)
             )
+            # A result seen again (its dispatch of deliveries failed) moves
+            # nothing, yet still reports the pending deliveries to queue.
             changed = conn.execute(
                 update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)),
                                    jobs.c.progress < RENDERED)
@@ -519,7 +516,7 @@ class SnapshotStore:
             conn.execute(
                 update(deliveries).where(deliveries.c.snapshot_id == snapshot_id,
                                          deliveries.c.service_id == service_id, deliveries.c.state == "pending")
-                .values(state=state, attempts=attempts, error=_storable(error) or None)
+                .values(state=state, attempts=attempts, error=made_storable(error) or None)
             )
             return self._advance(conn, snapshot_id, job, now)
 

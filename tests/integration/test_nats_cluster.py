@@ -223,7 +223,7 @@ async def test_a_cluster_started_again_on_its_stores_keeps_its_streams_and_messa
             js = nc.jetstream()
             if run == "first":
                 await queue.ensure_streams(js, stack.nats_replicas)
-                await js.publish(queue.RENDER_REQUESTS, kept, stream=queue.RENDER_STREAM)
+                await queue.publish(js, queue.RENDER_REQUESTS, kept, f"kept-{run}")
             else:
                 # Ready means led: answered at once, no waiting here.
                 for config in queue.STREAMS:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import nats
 import pytest
 import requests
 
@@ -33,17 +32,6 @@ def stores(database_url: str):  # noqa: ANN201
     space = spaces.create_space(account.id, "s")
     chart = spaces.create_chart(account.id, space["id"], {"name": "c", "streams": [{"metric": "m"}]})
     return account, chart, spaces, MeasurementStore(engine), SnapshotStore(engine)
-
-
-@pytest.fixture
-async def js(infra):  # noqa: ANN001, ANN201
-    nc = await nats.connect(infra.nats_url, **infra.nats_admin_options)
-    js = nc.jetstream()
-    await queue.ensure_streams(js)
-    await js.purge_stream("CHARTSNAP_RENDER")
-    await js.purge_stream("CHARTSNAP_RESULTS")
-    yield js
-    await nc.close()
 
 
 async def stream_messages(js, stream: str) -> int:  # noqa: ANN001
