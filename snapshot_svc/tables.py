@@ -47,6 +47,7 @@ accounts = Table(
     # enough and keeps authentication off the slow-hash path.
     Column("token_sha256", String(64), nullable=False),
     Column("created_at", Float, nullable=False),
+    Column("disabled_at", Float, nullable=True),  # set by `chartsnap user disable`: its token is refused
 )
 
 spaces = Table(
@@ -119,6 +120,10 @@ snapshots = Table(
     Column("image_ready", Boolean, nullable=False, default=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # The chart's name when taken (its share page outlives renames and deletes).
+    Column("chart_name", String(255), nullable=True),
+    # X-Request-Id of the call that took it: carried on every message about it.
+    Column("request_id", String(64), nullable=True),
 )
 # An account's snapshots, a page at a time, in each order the API offers
 # (ListSnapshots orderby id | created_at | end_time).
