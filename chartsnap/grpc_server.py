@@ -1,19 +1,22 @@
 """What every gRPC service does the same way: turn domain errors into status
-codes (through `status_table`), authenticate callers from metadata, register
+codes (through `status_table`), authenticate callers from metadata, carry the
+caller's request id into the log context (`RequestIdInterceptor`), register
 the standard health service, and build servers that can bind port 0."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
 from typing import Any, Awaitable, Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from chartsnap import errors
+from chartsnap import errors, request_ids
 from chartsnap.basic_auth import parse_basic
+from chartsnap.grpc_reflection import add_reflection
 from chartsnap.status_table import to_grpc_status
 
 log = logging.getLogger(__name__)
@@ -52,10 +55,37 @@ def domain_rpc(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable
     return wrapper
 
 
+class RequestIdInterceptor(grpc.aio.ServerInterceptor):
+    """Every unary call runs with its request id bound in the log context: the
+    caller's `x-request-id` metadata if sane (chartsnap.request_ids), else a
+    new one, so the lines of a call made without the gateway still group."""
+
+    async def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        # Streaming calls (health Watch, reflection) are about no request.
+        if handler is None or handler.unary_unary is None or not inspect.iscoroutinefunction(handler.unary_unary):
+            return handler
+        sent = next((value for key, value in handler_call_details.invocation_metadata or ()
+                     if key == request_ids.GRPC_METADATA_KEY), None)
+        inner = handler.unary_unary
+
+        async def with_request_id(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            with request_ids.bound(request_id=request_ids.from_client(sent)):
+                return await inner(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            with_request_id, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+
+
 def add_health(server: grpc.aio.Server) -> health.aio.HealthServicer:
     """The standard health service; mark_serving/mark_not_serving set what it answers."""
     servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    add_reflection(server, servicer)  # every server that has health has reflection: grpcurl needs no .proto
     return servicer
 
 
