@@ -1,15 +1,22 @@
-"""What every service's `__main__` does: log, read settings (failing fast with
-the variable's name), start, wait for SIGINT/SIGTERM, stop gracefully."""
+"""What every service's `__main__` does: log (CHARTSNAP_LOG_*), read settings
+(failing fast with the variable's name), start, wait for SIGINT/SIGTERM, stop
+gracefully. A service that cannot start says why in one log line and exits
+with START_REFUSED_EXIT."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from typing import Any, Awaitable, Callable
 
 from chartsnap import logs
 from chartsnap.settings import SettingsError
+
+log = logging.getLogger(__name__)
+
+START_REFUSED_EXIT = 2  # a bad setting or a refused start: restarting will not help
 
 
 class StartRefused(RuntimeError):
@@ -19,15 +26,20 @@ class StartRefused(RuntimeError):
 
 
 def run_service(name: str, read_settings: Callable[[], Any], start: Callable[[Any], Awaitable[Any]]) -> None:
-    logs.configure(name)
     try:
+        logs.configure_from_env(name)
         settings = read_settings()
     except SettingsError as exc:
-        sys.exit(f"{name}: {exc}")
+        refuse(name, exc)
     try:
         asyncio.run(_serve(settings, start))
     except StartRefused as exc:
-        sys.exit(f"{name}: {exc}")
+        refuse(name, exc)
+
+
+def refuse(name: str, exc: Exception) -> None:
+    log.critical("%s cannot start: %s", name, exc)
+    sys.exit(START_REFUSED_EXIT)
 
 
 async def _serve(settings: Any, start: Callable[[Any], Awaitable[Any]]) -> None:

@@ -22,6 +22,7 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Awaitable, Callable, Mapping
 
+from chartsnap import logs
 from chartsnap.budgets import JETSTREAM_ELECTION_BOUND_S
 from notifier_svc.delivery import Delivery
 from notifier_svc.delivery_journal import (DELIVERED, FAILED, SENDING, WAITING, DeliveryRecord, Journal,
@@ -232,7 +233,8 @@ class DeliveryRunner:
                 pause = JOURNAL_RETRY_PAUSES[min(tries, len(JOURNAL_RETRY_PAUSES) - 1)]
                 if time.monotonic() + pause > give_up_at:
                     raise
-                log.warning("journal write for %s failed, retrying in %.1f s: %s", d.delivery_id, pause, exc)
+                log.warning("journal write for %s failed, retrying in %.1f s: %s", d.delivery_id, pause,
+                            logs.failure(exc))  # never an empty reason (a bare TimeoutError)
                 await asyncio.sleep(pause)
                 try:
                     current, current_revision = await self.journal.read(d.delivery_id)
