@@ -325,6 +325,7 @@ class StackPorts:
     snapshot_metrics: int = 9101
     render_metrics: int = 9102
     gateway_metrics: int = 9100
+    notifier_metrics: int = 9103
 
 
 @dataclass
@@ -410,6 +411,7 @@ class Stack:
             "CHARTSNAP_SNAPSHOT_METRICS_ADDR": f"127.0.0.1:{p.snapshot_metrics}",
             "CHARTSNAP_RENDER_METRICS_ADDR": f"127.0.0.1:{p.render_metrics}",
             "CHARTSNAP_GATEWAY_METRICS_ADDR": f"127.0.0.1:{p.gateway_metrics}",
+            "CHARTSNAP_NOTIFIER_METRICS_ADDR": f"127.0.0.1:{p.notifier_metrics}",
             "CHARTSNAP_NOTIFIER_HEALTH_ADDR": f"127.0.0.1:{p.notifier_health}",
             "CHARTSNAP_GATEWAY_ADDR": f"127.0.0.1:{p.gateway}",
             "CHARTSNAP_PUBLIC_URL": f"http://127.0.0.1:{p.gateway}",
