@@ -57,12 +57,45 @@ class Outcome:
     replayed: bool = False     # the journal already held the end: nothing was sent now
 
 
+# Why a delivery was handed back (Postponed.cause): a label, not prose.
+ATTEMPT_ELSEWHERE = "attempt_elsewhere"    # a recent SENDING entry: another worker may be in that attempt
+STOPPING = "stopping"
+JOURNAL_CONFLICTS = "journal_conflicts"    # the entry kept changing under us
+
+# How one attempt went (DeliveryObserver.attempted).
+ATTEMPT_DELIVERED = "delivered"
+ATTEMPT_TRANSIENT_ERROR = "transient_error"   # may be retried, if the policy allows
+ATTEMPT_PERMANENT_ERROR = "permanent_error"
+
+
 @dataclass(frozen=True)
 class Postponed:
     """Not ours to finish now; hand the message back to the queue for `delay` s."""
 
     delay: float
     reason: str
+    cause: str      # one of the causes above
+
+
+class DeliveryObserver:
+    """What the runner tells about the deliveries it runs, for counting
+    (notifier_svc.delivery_metrics); this one ignores it all. Times are
+    time.monotonic() seconds, whatever clock the runner's journal uses."""
+
+    def taken(self, d: Delivery) -> None:
+        """run() began."""
+
+    def attempted(self, d: Delivery, result: str, seconds: float) -> None:
+        """One attempt ended (`result`: ATTEMPT_*), the image read included."""
+
+    def interrupted(self, d: Delivery) -> None:
+        """A stale SENDING entry was found: the delivery ends as failed, not retried."""
+
+    def journal_write_retried(self, d: Delivery) -> None:
+        """A journal write failed (NATS trouble) and is tried again."""
+
+    def finished(self, d: Delivery, result: "Outcome | Postponed | BaseException", seconds: float) -> None:
+        """run() returned `result`, or raised it, `seconds` after it began."""
 
 
 class DeliveryRunner:
@@ -71,7 +104,8 @@ class DeliveryRunner:
                  attempt_timeout: float | None = None,
                  global_secrets: tuple[str, ...] = (), global_pairs: tuple[tuple[str, str], ...] = (),
                  clock: Callable[[], float] = time.time,
-                 rand: Callable[[float, float], float] = random.uniform) -> None:
+                 rand: Callable[[float, float], float] = random.uniform,
+                 observer: DeliveryObserver | None = None) -> None:
         self.notifiers = notifiers
         self.journal = journal
         self.policy = policy
@@ -84,6 +118,7 @@ class DeliveryRunner:
         self.global_pairs = global_pairs
         self.clock = clock
         self.rand = rand
+        self.observer = observer or DeliveryObserver()
 
     def scrubber_for(self, d: Delivery) -> Scrubber:
         notifier = self.notifiers.get(d.type)
@@ -92,7 +127,17 @@ class DeliveryRunner:
         return Scrubber([*(d.settings.get(n, "") for n in names), *self.global_secrets], pairs)
 
     async def run(self, d: Delivery, stopping: asyncio.Event | None = None) -> Outcome | Postponed:
-        stopping = stopping or asyncio.Event()
+        self.observer.taken(d)
+        began = time.monotonic()
+        try:
+            result = await self._run(d, stopping or asyncio.Event())
+        except BaseException as exc:
+            self.observer.finished(d, exc, time.monotonic() - began)
+            raise
+        self.observer.finished(d, result, time.monotonic() - began)
+        return result
+
+    async def _run(self, d: Delivery, stopping: asyncio.Event) -> Outcome | Postponed:
         scrub = self.scrubber_for(d)
         png: bytes | None = None
         record, revision = await self.journal.read(d.delivery_id)
@@ -107,7 +152,9 @@ class DeliveryRunner:
                     age = now - record.at
                     if age < self.attempt_deadline:
                         return Postponed(self.attempt_deadline - age,
-                                         f"attempt {record.attempts} may still be running elsewhere")
+                                         f"attempt {record.attempts} may still be running elsewhere",
+                                         ATTEMPT_ELSEWHERE)
+                    self.observer.interrupted(d)
                     error = f"interrupted during attempt {record.attempts}; not retried to avoid a duplicate"
                     log.warning("delivery %s (%s, service %s): %s", d.delivery_id, d.type, d.service_id, error)
                     record, revision = await self._end(d, record, revision, FAILED, record.attempts, error)
@@ -122,23 +169,25 @@ class DeliveryRunner:
 
                 if record is not None and record.state == WAITING and record.not_before > now:
                     if await _wait_or_stop(record.not_before - now, stopping):
-                        return Postponed(max(0.0, record.not_before - self.clock()), "the service is stopping")
+                        return Postponed(max(0.0, record.not_before - self.clock()), "the service is stopping",
+                                         STOPPING)
                     continue
 
                 if stopping.is_set():
-                    return Postponed(0.5, "the service is stopping")
+                    return Postponed(0.5, "the service is stopping", STOPPING)
                 record, revision, png = await self._attempt(d, notifier, record, revision, png, scrub)
                 if record.ended:
                     return _outcome_of(record)
             except JournalConflict:
                 conflicts += 1
                 if conflicts > MAX_JOURNAL_CONFLICTS:
-                    return Postponed(1.0, "the journal keeps changing under us")
+                    return Postponed(1.0, "the journal keeps changing under us", JOURNAL_CONFLICTS)
                 record, revision = await self.journal.read(d.delivery_id)
 
     async def _attempt(self, d: Delivery, notifier: Notifier, record: DeliveryRecord | None, revision: int,
                        png: bytes | None, scrub: Scrubber) -> tuple[DeliveryRecord, int, bytes | None]:
         number = (record.attempts if record else 0) + 1
+        began = time.monotonic()
         started = self.clock()
         first = record.first_attempt_at if record else started
         steps = set(record.steps_done) if record else set()
@@ -173,6 +222,7 @@ class DeliveryRunner:
                           type(exc).__name__, scrub(str(exc)), "".join(traceback.format_tb(exc.__traceback__)))
                 error = PermanentDeliveryError(f"{d.type}: unexpected failure ({type(exc).__name__})")
 
+        self.observer.attempted(d, _attempt_result(error), time.monotonic() - began)
         if error is None:
             log.info("delivery %s (%s, service %s) delivered on attempt %s", d.delivery_id, d.type,
                      d.service_id, number)
@@ -235,6 +285,7 @@ class DeliveryRunner:
                     raise
                 log.warning("journal write for %s failed, retrying in %.1f s: %s", d.delivery_id, pause,
                             logs.failure(exc))  # never an empty reason (a bare TimeoutError)
+                self.observer.journal_write_retried(d)
                 await asyncio.sleep(pause)
                 try:
                     current, current_revision = await self.journal.read(d.delivery_id)
@@ -253,6 +304,12 @@ async def _within(deadline: float | None, work: Awaitable, words: str):  # noqa:
         return await asyncio.wait_for(work, timeout=max(0.0, deadline - time.monotonic()))
     except asyncio.TimeoutError:
         raise TransientDeliveryError(words) from None
+
+
+def _attempt_result(error: DeliveryError | None) -> str:
+    if error is None:
+        return ATTEMPT_DELIVERED
+    return ATTEMPT_TRANSIENT_ERROR if isinstance(error, TransientDeliveryError) else ATTEMPT_PERMANENT_ERROR
 
 
 def _outcome_of(record: DeliveryRecord) -> Outcome:

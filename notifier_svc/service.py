@@ -1,6 +1,6 @@
 """Builds the notifier service from settings: NATS and the delivery journal,
-the image store, the notifiers, the worker, and a gRPC health endpoint for
-probes."""
+the image store, the notifiers, the worker, a gRPC health endpoint for
+probes and Prometheus /metrics."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from chartsnap import queue
 from chartsnap.nats_connection import connect_nats
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
 from chartsnap.image_store import image_store_for
+from chartsnap.metrics import MetricsServer, serve_metrics
+from notifier_svc.delivery_metrics import DeliveryMetrics
 from notifier_svc.delivery_ledger import DeliveryLedger, open_bucket
 from notifier_svc.delivery_runner import DeliveryRunner
 from notifier_svc.notifier import Notifier
@@ -43,6 +45,7 @@ class NotifierService:
     notifiers: Mapping[str, Notifier]
     http: VendorHttp
     task: asyncio.Task
+    metrics: MetricsServer
 
     async def stop(self, grace: float = 10.0) -> None:
         await mark_not_serving(self.health, SERVICE_NAMES)
@@ -61,6 +64,7 @@ class NotifierService:
             log.warning("flushing NATS on stop failed: %s", exc)
         await self.nc.close()
         await self.server.stop(1.0)
+        self.metrics.close()
 
 
 async def start_notifier_service(settings: NotifierSettings) -> NotifierService:
@@ -77,7 +81,8 @@ async def start_notifier_service(settings: NotifierSettings) -> NotifierService:
                             attempt_deadline=settings.timeouts.total + ATTEMPT_DEADLINE_MARGIN,
                             attempt_timeout=settings.timeouts.total,
                             global_secrets=(settings.smtp.password,),
-                            global_pairs=((settings.smtp.user, settings.smtp.password),))
+                            global_pairs=((settings.smtp.user, settings.smtp.password),),
+                            observer=DeliveryMetrics(notifiers))
     worker = NotifierWorker(js, runner, settings.concurrency)
     task = asyncio.create_task(worker.run(), name="notifier-worker")
 
@@ -85,7 +90,8 @@ async def start_notifier_service(settings: NotifierSettings) -> NotifierService:
     health = add_health(server)
     port = bind(server, settings.health_addr)
     await server.start()
+    metrics = serve_metrics(settings.metrics_addr)
     await mark_serving(health, SERVICE_NAMES)
-    log.info("notifier service ready: %s deliveries at once, types %s, health on port %s",
-             settings.concurrency, ", ".join(sorted(notifiers)), port)
-    return NotifierService(server, port, nc, health, worker, notifiers, http, task)
+    log.info("notifier service ready: %s deliveries at once, types %s, health on port %s, metrics on port %s",
+             settings.concurrency, ", ".join(sorted(notifiers)), port, metrics.port)
+    return NotifierService(server, port, nc, health, worker, notifiers, http, task, metrics)

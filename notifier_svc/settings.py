@@ -13,6 +13,10 @@ from notifier_svc.retry_policy import RetryPolicy
 from notifier_svc.smtp_sender import DEFAULT_SMTP_FROM, SmtpServer
 from notifier_svc.vendor_http import AttemptTimeouts
 
+# Prometheus /metrics (CHARTSNAP_NOTIFIER_METRICS_ADDR), beside the gateway's
+# 9100, the snapshot service's 9101 and the render service's 9102.
+DEFAULT_METRICS_ADDR = "127.0.0.1:9103"
+
 
 @dataclass(frozen=True)
 class NotifierSettings:
@@ -23,6 +27,9 @@ class NotifierSettings:
     retry: RetryPolicy
     timeouts: AttemptTimeouts
     outbound: OutboundPolicy   # chat destinations allowed beyond public addresses (CHARTSNAP_OUTBOUND_ALLOW)
+    # host:port of /metrics. Settings built in code (tests, several notifiers
+    # in one process) get a free port; from_env defaults to DEFAULT_METRICS_ADDR.
+    metrics_addr: str = "127.0.0.1:0"
     nats: NatsSettings = NatsSettings()  # CHARTSNAP_NATS_URL, _USER, _PASSWORD, _REPLICAS
 
     @classmethod
@@ -71,6 +78,7 @@ class NotifierSettings:
                 total=budget.attempt_timeout,
             ),
             outbound=outbound,
+            metrics_addr=env.address("NOTIFIER_METRICS_ADDR", DEFAULT_METRICS_ADDR),
             nats=env.nats(),
         )
         env.finish()
