@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chartsnap.image_keys import SHARE_PATH
 from chartsnap.v1 import common_pb2, destinations_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
 
 
@@ -25,6 +26,8 @@ def snapshot(s: snapshots_pb2.Snapshot, base: str) -> dict:
         "href": f"{base}/v1/snapshots/{s.id}",
         "job_href": f"{base}/v1/jobs/{s.job_id}",
         "image_href": s.image_url or None,
+        # Public, no credentials: the page to send people (chartsnap.image_keys).
+        "share_href": f"{base}{SHARE_PATH}{s.share_token}" if s.share_token else None,
         "duration": s.duration,
         "end_time": iso(s.end_time),
         "created_at": iso(s.created_at),

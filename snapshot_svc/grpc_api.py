@@ -1,7 +1,8 @@
 """gRPC adapter: every call is authenticated here from its own metadata (the
 gateway passes the client's Basic credentials through), so no gRPC caller can
-act for another account. Database work runs in threads; domain errors map to
-status codes through chartsnap.status_table."""
+act for another account — except GetSharedSnapshot, whose share token is its
+permission (the public share page). Database work runs in threads; domain
+errors map to status codes through chartsnap.status_table."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from chartsnap import errors, idempotency_key
 from chartsnap.bounds import MAX_SNAPSHOT_SERVICES, MAX_TAG_FILTERS, MAX_TAG_VALUES
 from chartsnap.grpc_server import credentials_from, domain_rpc
+from chartsnap.image_keys import image_key_of
 from chartsnap.v1 import (
     accounts_pb2,
     accounts_pb2_grpc,
@@ -131,7 +133,22 @@ def snapshot_to_proto(snap: dict, image_url: str) -> snapshots_pb2.Snapshot:
         id=snap["id"], job_id=snap["job_id"], image_url=image_url, duration=snap["duration"],
         end_time=_ts(snap["end_time"]), created_at=_ts(snap["created_at"]), updated_at=_ts(snap["updated_at"]),
         chart_id=snap["chart_id"], chart_type=snap["chart_type"], sources=snap["sources"],
-        width=snap["width"], height=snap["height"],
+        width=snap["width"], height=snap["height"], share_token=snap["share_token"],
+    )
+
+
+SHARE_STATES = {snaps.SHARE_PENDING: snapshots_pb2.SharedSnapshot.PENDING,
+                snaps.SHARE_RENDERED: snapshots_pb2.SharedSnapshot.RENDERED,
+                snaps.SHARE_FAILED: snapshots_pb2.SharedSnapshot.FAILED}
+
+
+def shared_snapshot_to_proto(shared: dict, image_url: str) -> snapshots_pb2.SharedSnapshot:
+    return snapshots_pb2.SharedSnapshot(
+        token=shared["share_token"], state=SHARE_STATES[shared["state"]], image_url=image_url,
+        width=shared["width"], height=shared["height"], chart_name=shared["chart_name"],
+        chart_id=shared["chart_id"], chart_type=shared["chart_type"], duration=shared["duration"],
+        end_time=_ts(shared["end_time"]), created_at=_ts(shared["created_at"]),
+        taken_by_name=shared["taken_by_name"], taken_by_email=shared["taken_by_email"], message=shared["message"],
     )
 
 
@@ -328,6 +345,18 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
             page=_page_info(total, len(items), page.offset, total),
             snapshots=[snapshot_to_proto(s, self._url(s)) for s in items],
         )
+
+    @domain_rpc
+    async def GetSharedSnapshot(self, request, context):
+        # The one call with no credentials: the token is the permission (the
+        # share page is public, as the image is). A malformed token is
+        # NOT_FOUND before any query, exactly like an unknown one.
+        try:
+            image_key = image_key_of(request.token)
+        except ValueError:
+            raise errors.NotFound("snapshot not found") from None
+        shared = await asyncio.to_thread(self.snapshots.shared, image_key)
+        return shared_snapshot_to_proto(shared, self._url(shared))
 
     @domain_rpc
     async def GetJob(self, request, context):

@@ -21,11 +21,11 @@ from chartsnap import errors
 from chartsnap.charts import CHART_TYPES, DEFAULT_SIZE, SIZE_RANGE
 from chartsnap.errors import ParamErrors
 from chartsnap.idempotency_key import REUSE_AFTER
-from chartsnap.image_keys import new_image_key
+from chartsnap.image_keys import new_image_key, share_token
 from chartsnap.job_states import COMPLETE, FAILED, QUEUED, TERMINAL, WORKING
 from snapshot_svc.database import NOT_STORABLE, lock_row, made_storable, storable, the_row
 from snapshot_svc.pagination import Page
-from snapshot_svc.tables import deliveries, idempotency_keys, jobs, snapshots
+from snapshot_svc.tables import accounts, deliveries, idempotency_keys, jobs, snapshots
 
 MIN_DURATION = 60
 MAX_DURATION = 31_622_400  # 366 days
@@ -155,6 +155,12 @@ def validate(data: SnapshotInput, now: float) -> ValidSnapshot:
     )
 
 
+def chart_name_of(chart_name: str | None, chart_id: int) -> str:
+    """The chart's name as a snapshot shows it: the name when it was taken,
+    or, for a snapshot taken before names were kept, its number."""
+    return chart_name or f"Chart {chart_id}"
+
+
 def _snapshot_out(row: Any, job_id: int) -> dict:
     return {
         "id": row.id, "job_id": job_id, "chart_id": row.chart_id, "chart_type": row.chart_type,
@@ -163,7 +169,12 @@ def _snapshot_out(row: Any, job_id: int) -> dict:
         "height": row.height, "image_key": row.image_key if row.image_ready else None,
         "services": list(row.services), "message": row.message,
         "narrowing": dict(row.narrowing), "account_id": row.account_id,
+        "chart_name": row.chart_name, "request_id": row.request_id, "share_token": share_token(row.image_key),
     }
+
+
+# What a share page may show of a snapshot's state (SharedSnapshot.State).
+SHARE_PENDING, SHARE_RENDERED, SHARE_FAILED = "pending", "rendered", "failed"
 
 
 @dataclass
@@ -182,10 +193,13 @@ class SnapshotStore:
         self.engine = engine
 
     def create(self, account_id: int, snap: ValidSnapshot, now: float,
-               service_types: dict[str, str] | None = None, idempotency: IdempotencyClaim | None = None) -> dict:
+               service_types: dict[str, str] | None = None, idempotency: IdempotencyClaim | None = None,
+               *, chart_name: str | None = None, request_id: str | None = None) -> dict:
         """Store the snapshot, its queued job and one pending delivery per service
         (and its idempotency key: a concurrent duplicate makes this raise
-        IntegrityError and stores nothing — read the winner with `replay`)."""
+        IntegrityError and stores nothing — read the winner with `replay`).
+        `chart_name` is the chart's name now (kept: the share page outlives
+        renames and deletes); `request_id` the X-Request-Id of the call."""
         with self.engine.begin() as conn:
             snapshot_id = conn.execute(
                 insert(snapshots).values(
@@ -194,7 +208,7 @@ class SnapshotStore:
                     sources=snap.sources, narrowing={"tags": list(snap.tags), "source": snap.source},
                     services=list(snap.services), message=snap.message,
                     image_key=f"pending/{secrets.token_hex(16)}", image_ready=False,
-                    created_at=now, updated_at=now,
+                    created_at=now, updated_at=now, chart_name=chart_name, request_id=request_id,
                 )
             ).inserted_primary_key[0]
             image_key = new_image_key(snapshot_id)
@@ -225,6 +239,7 @@ class SnapshotStore:
             "sources": snap.sources, "width": snap.width, "height": snap.height, "image_key": None,
             "services": list(snap.services), "message": snap.message,
             "narrowing": {"tags": list(snap.tags), "source": snap.source}, "account_id": account_id,
+            "chart_name": chart_name, "request_id": request_id, "share_token": share_token(image_key),
             "assigned_image_key": image_key,
         }
 
@@ -276,6 +291,37 @@ class SnapshotStore:
                 .offset(page.offset).limit(page.length)
             ).all()
         return total, [_snapshot_out(r, r.job_id) for r in rows]
+
+    def shared(self, image_key: str) -> dict:
+        """The snapshot whose image key this is, as its public share page shows
+        it, whoever's it is (NotFound otherwise): found by snapshots.image_key,
+        unique and indexed, so only the row holding this whole secret answers.
+        A key not yet stored reads as pending, since the key is chosen when the
+        snapshot is created and never changes."""
+        query = (select(snapshots.c.id, snapshots.c.chart_id, snapshots.c.chart_type, snapshots.c.chart_name,
+                        snapshots.c.duration, snapshots.c.end_time, snapshots.c.created_at, snapshots.c.width,
+                        snapshots.c.height, snapshots.c.message, snapshots.c.image_key, snapshots.c.image_ready,
+                        jobs.c.state, accounts.c.full_name, accounts.c.email)
+                 .join(jobs, jobs.c.snapshot_id == snapshots.c.id)
+                 .join(accounts, accounts.c.id == snapshots.c.account_id)
+                 .where(snapshots.c.image_key == image_key))
+        with self.engine.connect() as conn:
+            row = the_row(conn, query, "snapshot")
+        if row.image_ready:
+            state = SHARE_RENDERED
+        elif row.state == FAILED:
+            state = SHARE_FAILED
+        else:
+            state = SHARE_PENDING
+        return {
+            "id": row.id, "state": state, "share_token": share_token(row.image_key),
+            "image_key": row.image_key if row.image_ready else None,
+            "chart_id": row.chart_id, "chart_type": row.chart_type,
+            "chart_name": chart_name_of(row.chart_name, row.chart_id),
+            "duration": row.duration, "end_time": row.end_time, "created_at": row.created_at,
+            "width": row.width, "height": row.height, "message": row.message or "",
+            "taken_by_name": row.full_name or "", "taken_by_email": row.email,
+        }
 
     def get_job(self, account_id: int, job_id: int) -> JobView:
         with self.engine.connect() as conn:

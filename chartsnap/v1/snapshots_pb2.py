@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from chartsnap.v1 import common_pb2 as chartsnap_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63hartsnap/v1/snapshots.proto\x12\x0c\x63hartsnap.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63hartsnap/v1/common.proto\"~\n\x0fSnapshotSubject\x12\x10\n\x08\x63hart_id\x18\x01 \x01(\x03\x12\x12\n\nchart_type\x18\x02 \x01(\t\x12%\n\x04tags\x18\x03 \x03(\x0b\x32\x17.chartsnap.v1.TagFilter\x12\x13\n\x06source\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\t\n\x07_source\"\xcf\x02\n\x15\x43reateSnapshotRequest\x12.\n\x07subject\x18\x01 \x01(\x0b\x32\x1d.chartsnap.v1.SnapshotSubject\x12\x15\n\x08\x64uration\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x31\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x01\x88\x01\x01\x12\x10\n\x08services\x18\x04 \x03(\t\x12\x14\n\x07message\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x12\n\x05width\x18\x06 \x01(\x05H\x03\x88\x01\x01\x12\x13\n\x06height\x18\x07 \x01(\x05H\x04\x88\x01\x01\x12\x1c\n\x0fidempotency_key\x18\x08 \x01(\tH\x05\x88\x01\x01\x42\x0b\n\t_durationB\x0b\n\t_end_timeB\n\n\x08_messageB\x08\n\x06_widthB\t\n\x07_heightB\x12\n\x10_idempotency_key\"\xaf\x02\n\x08Snapshot\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0e\n\x06job_id\x18\x02 \x01(\x03\x12\x11\n\timage_url\x18\x03 \x01(\t\x12\x10\n\x08\x64uration\x18\x04 \x01(\x03\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63hart_id\x18\x08 \x01(\x03\x12\x12\n\nchart_type\x18\t \x01(\t\x12\x0f\n\x07sources\x18\n \x03(\t\x12\r\n\x05width\x18\x0b \x01(\x05\x12\x0e\n\x06height\x18\x0c \x01(\x05\" \n\x12GetSnapshotRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"?\n\x14ListSnapshotsRequest\x12\'\n\x04page\x18\x01 \x01(\x0b\x32\x19.chartsnap.v1.PageRequest\"h\n\x15ListSnapshotsResponse\x12$\n\x04page\x18\x01 \x01(\x0b\x32\x16.chartsnap.v1.PageInfo\x12)\n\tsnapshots\x18\x02 \x03(\x0b\x32\x16.chartsnap.v1.Snapshot\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"c\n\x0f\x44\x65liveryOutcome\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\x88\x01\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\x03\x12\r\n\x05state\x18\x02 \x01(\t\x12\x10\n\x08progress\x18\x03 \x01(\x01\x12\x11\n\timage_url\x18\x04 \x01(\t\x12\x31\n\ndeliveries\x18\x05 \x03(\x0b\x32\x1d.chartsnap.v1.DeliveryOutcome\x12\x0e\n\x06\x65rrors\x18\x06 \x03(\t2\xbd\x02\n\x0fSnapshotService\x12M\n\x0e\x43reateSnapshot\x12#.chartsnap.v1.CreateSnapshotRequest\x1a\x16.chartsnap.v1.Snapshot\x12G\n\x0bGetSnapshot\x12 .chartsnap.v1.GetSnapshotRequest\x1a\x16.chartsnap.v1.Snapshot\x12X\n\rListSnapshots\x12\".chartsnap.v1.ListSnapshotsRequest\x1a#.chartsnap.v1.ListSnapshotsResponse\x12\x38\n\x06GetJob\x12\x1b.chartsnap.v1.GetJobRequest\x1a\x11.chartsnap.v1.Jobb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63hartsnap/v1/snapshots.proto\x12\x0c\x63hartsnap.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63hartsnap/v1/common.proto\"~\n\x0fSnapshotSubject\x12\x10\n\x08\x63hart_id\x18\x01 \x01(\x03\x12\x12\n\nchart_type\x18\x02 \x01(\t\x12%\n\x04tags\x18\x03 \x03(\x0b\x32\x17.chartsnap.v1.TagFilter\x12\x13\n\x06source\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\t\n\x07_source\"\xcf\x02\n\x15\x43reateSnapshotRequest\x12.\n\x07subject\x18\x01 \x01(\x0b\x32\x1d.chartsnap.v1.SnapshotSubject\x12\x15\n\x08\x64uration\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x31\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x01\x88\x01\x01\x12\x10\n\x08services\x18\x04 \x03(\t\x12\x14\n\x07message\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x12\n\x05width\x18\x06 \x01(\x05H\x03\x88\x01\x01\x12\x13\n\x06height\x18\x07 \x01(\x05H\x04\x88\x01\x01\x12\x1c\n\x0fidempotency_key\x18\x08 \x01(\tH\x05\x88\x01\x01\x42\x0b\n\t_durationB\x0b\n\t_end_timeB\n\n\x08_messageB\x08\n\x06_widthB\t\n\x07_heightB\x12\n\x10_idempotency_key\"\xc4\x02\n\x08Snapshot\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0e\n\x06job_id\x18\x02 \x01(\x03\x12\x11\n\timage_url\x18\x03 \x01(\t\x12\x10\n\x08\x64uration\x18\x04 \x01(\x03\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63hart_id\x18\x08 \x01(\x03\x12\x12\n\nchart_type\x18\t \x01(\t\x12\x0f\n\x07sources\x18\n \x03(\t\x12\r\n\x05width\x18\x0b \x01(\x05\x12\x0e\n\x06height\x18\x0c \x01(\x05\x12\x13\n\x0bshare_token\x18\r \x01(\t\" \n\x12GetSnapshotRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"?\n\x14ListSnapshotsRequest\x12\'\n\x04page\x18\x01 \x01(\x0b\x32\x19.chartsnap.v1.PageRequest\"h\n\x15ListSnapshotsResponse\x12$\n\x04page\x18\x01 \x01(\x0b\x32\x16.chartsnap.v1.PageInfo\x12)\n\tsnapshots\x18\x02 \x03(\x0b\x32\x16.chartsnap.v1.Snapshot\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"c\n\x0f\x44\x65liveryOutcome\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\x88\x01\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\x03\x12\r\n\x05state\x18\x02 \x01(\t\x12\x10\n\x08progress\x18\x03 \x01(\x01\x12\x11\n\timage_url\x18\x04 \x01(\t\x12\x31\n\ndeliveries\x18\x05 \x03(\x0b\x32\x1d.chartsnap.v1.DeliveryOutcome\x12\x0e\n\x06\x65rrors\x18\x06 \x03(\t\")\n\x18GetSharedSnapshotRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\xb5\x03\n\x0eSharedSnapshot\x12\r\n\x05token\x18\x01 \x01(\t\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".chartsnap.v1.SharedSnapshot.State\x12\x11\n\timage_url\x18\x03 \x01(\t\x12\r\n\x05width\x18\x04 \x01(\x05\x12\x0e\n\x06height\x18\x05 \x01(\x05\x12\x12\n\nchart_name\x18\x06 \x01(\t\x12\x10\n\x08\x63hart_id\x18\x07 \x01(\x03\x12\x12\n\nchart_type\x18\x08 \x01(\t\x12\x10\n\x08\x64uration\x18\t \x01(\x03\x12,\n\x08\x65nd_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rtaken_by_name\x18\x0c \x01(\t\x12\x16\n\x0etaken_by_email\x18\r \x01(\t\x12\x0f\n\x07message\x18\x0e \x01(\t\"E\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\x0c\n\x08RENDERED\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\x32\x98\x03\n\x0fSnapshotService\x12M\n\x0e\x43reateSnapshot\x12#.chartsnap.v1.CreateSnapshotRequest\x1a\x16.chartsnap.v1.Snapshot\x12G\n\x0bGetSnapshot\x12 .chartsnap.v1.GetSnapshotRequest\x1a\x16.chartsnap.v1.Snapshot\x12X\n\rListSnapshots\x12\".chartsnap.v1.ListSnapshotsRequest\x1a#.chartsnap.v1.ListSnapshotsResponse\x12\x38\n\x06GetJob\x12\x1b.chartsnap.v1.GetJobRequest\x1a\x11.chartsnap.v1.Job\x12Y\n\x11GetSharedSnapshot\x12&.chartsnap.v1.GetSharedSnapshotRequest\x1a\x1c.chartsnap.v1.SharedSnapshotb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,19 +38,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATESNAPSHOTREQUEST']._serialized_start=235
   _globals['_CREATESNAPSHOTREQUEST']._serialized_end=570
   _globals['_SNAPSHOT']._serialized_start=573
-  _globals['_SNAPSHOT']._serialized_end=876
-  _globals['_GETSNAPSHOTREQUEST']._serialized_start=878
-  _globals['_GETSNAPSHOTREQUEST']._serialized_end=910
-  _globals['_LISTSNAPSHOTSREQUEST']._serialized_start=912
-  _globals['_LISTSNAPSHOTSREQUEST']._serialized_end=975
-  _globals['_LISTSNAPSHOTSRESPONSE']._serialized_start=977
-  _globals['_LISTSNAPSHOTSRESPONSE']._serialized_end=1081
-  _globals['_GETJOBREQUEST']._serialized_start=1083
-  _globals['_GETJOBREQUEST']._serialized_end=1110
-  _globals['_DELIVERYOUTCOME']._serialized_start=1112
-  _globals['_DELIVERYOUTCOME']._serialized_end=1211
-  _globals['_JOB']._serialized_start=1214
-  _globals['_JOB']._serialized_end=1350
-  _globals['_SNAPSHOTSERVICE']._serialized_start=1353
-  _globals['_SNAPSHOTSERVICE']._serialized_end=1670
+  _globals['_SNAPSHOT']._serialized_end=897
+  _globals['_GETSNAPSHOTREQUEST']._serialized_start=899
+  _globals['_GETSNAPSHOTREQUEST']._serialized_end=931
+  _globals['_LISTSNAPSHOTSREQUEST']._serialized_start=933
+  _globals['_LISTSNAPSHOTSREQUEST']._serialized_end=996
+  _globals['_LISTSNAPSHOTSRESPONSE']._serialized_start=998
+  _globals['_LISTSNAPSHOTSRESPONSE']._serialized_end=1102
+  _globals['_GETJOBREQUEST']._serialized_start=1104
+  _globals['_GETJOBREQUEST']._serialized_end=1131
+  _globals['_DELIVERYOUTCOME']._serialized_start=1133
+  _globals['_DELIVERYOUTCOME']._serialized_end=1232
+  _globals['_JOB']._serialized_start=1235
+  _globals['_JOB']._serialized_end=1371
+  _globals['_GETSHAREDSNAPSHOTREQUEST']._serialized_start=1373
+  _globals['_GETSHAREDSNAPSHOTREQUEST']._serialized_end=1414
+  _globals['_SHAREDSNAPSHOT']._serialized_start=1417
+  _globals['_SHAREDSNAPSHOT']._serialized_end=1854
+  _globals['_SHAREDSNAPSHOT_STATE']._serialized_start=1785
+  _globals['_SHAREDSNAPSHOT_STATE']._serialized_end=1854
+  _globals['_SNAPSHOTSERVICE']._serialized_start=1857
+  _globals['_SNAPSHOTSERVICE']._serialized_end=2265
 # @@protoc_insertion_point(module_scope)

@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from chartsnap.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -43,7 +44,7 @@ class CreateSnapshotRequest(_message.Message):
     def __init__(self, subject: _Optional[_Union[SnapshotSubject, _Mapping]] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., services: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class Snapshot(_message.Message):
-    __slots__ = ("id", "job_id", "image_url", "duration", "end_time", "created_at", "updated_at", "chart_id", "chart_type", "sources", "width", "height")
+    __slots__ = ("id", "job_id", "image_url", "duration", "end_time", "created_at", "updated_at", "chart_id", "chart_type", "sources", "width", "height", "share_token")
     ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     IMAGE_URL_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +57,7 @@ class Snapshot(_message.Message):
     SOURCES_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SHARE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     id: int
     job_id: int
     image_url: str
@@ -68,7 +70,8 @@ class Snapshot(_message.Message):
     sources: _containers.RepeatedScalarFieldContainer[str]
     width: int
     height: int
-    def __init__(self, id: _Optional[int] = ..., job_id: _Optional[int] = ..., image_url: _Optional[str] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., chart_id: _Optional[int] = ..., chart_type: _Optional[str] = ..., sources: _Optional[_Iterable[str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+    share_token: str
+    def __init__(self, id: _Optional[int] = ..., job_id: _Optional[int] = ..., image_url: _Optional[str] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., chart_id: _Optional[int] = ..., chart_type: _Optional[str] = ..., sources: _Optional[_Iterable[str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., share_token: _Optional[str] = ...) -> None: ...
 
 class GetSnapshotRequest(_message.Message):
     __slots__ = ("id",)
@@ -125,3 +128,51 @@ class Job(_message.Message):
     deliveries: _containers.RepeatedCompositeFieldContainer[DeliveryOutcome]
     errors: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, id: _Optional[int] = ..., state: _Optional[str] = ..., progress: _Optional[float] = ..., image_url: _Optional[str] = ..., deliveries: _Optional[_Iterable[_Union[DeliveryOutcome, _Mapping]]] = ..., errors: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetSharedSnapshotRequest(_message.Message):
+    __slots__ = ("token",)
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class SharedSnapshot(_message.Message):
+    __slots__ = ("token", "state", "image_url", "width", "height", "chart_name", "chart_id", "chart_type", "duration", "end_time", "created_at", "taken_by_name", "taken_by_email", "message")
+    class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STATE_UNSPECIFIED: _ClassVar[SharedSnapshot.State]
+        PENDING: _ClassVar[SharedSnapshot.State]
+        RENDERED: _ClassVar[SharedSnapshot.State]
+        FAILED: _ClassVar[SharedSnapshot.State]
+    STATE_UNSPECIFIED: SharedSnapshot.State
+    PENDING: SharedSnapshot.State
+    RENDERED: SharedSnapshot.State
+    FAILED: SharedSnapshot.State
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    CHART_NAME_FIELD_NUMBER: _ClassVar[int]
+    CHART_ID_FIELD_NUMBER: _ClassVar[int]
+    CHART_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_BY_NAME_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_BY_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    state: SharedSnapshot.State
+    image_url: str
+    width: int
+    height: int
+    chart_name: str
+    chart_id: int
+    chart_type: str
+    duration: int
+    end_time: _timestamp_pb2.Timestamp
+    created_at: _timestamp_pb2.Timestamp
+    taken_by_name: str
+    taken_by_email: str
+    message: str
+    def __init__(self, token: _Optional[str] = ..., state: _Optional[_Union[SharedSnapshot.State, str]] = ..., image_url: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., chart_name: _Optional[str] = ..., chart_id: _Optional[int] = ..., chart_type: _Optional[str] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., taken_by_name: _Optional[str] = ..., taken_by_email: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...

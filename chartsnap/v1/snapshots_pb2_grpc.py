@@ -55,6 +55,11 @@ class SnapshotServiceStub:
                 request_serializer=chartsnap_dot_v1_dot_snapshots__pb2.GetJobRequest.SerializeToString,
                 response_deserializer=chartsnap_dot_v1_dot_snapshots__pb2.Job.FromString,
                 _registered_method=True)
+        self.GetSharedSnapshot = channel.unary_unary(
+                '/chartsnap.v1.SnapshotService/GetSharedSnapshot',
+                request_serializer=chartsnap_dot_v1_dot_snapshots__pb2.GetSharedSnapshotRequest.SerializeToString,
+                response_deserializer=chartsnap_dot_v1_dot_snapshots__pb2.SharedSnapshot.FromString,
+                _registered_method=True)
 
 
 class SnapshotServiceServicer:
@@ -85,6 +90,15 @@ class SnapshotServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSharedSnapshot(self, request, context):
+        """The public share page's facts, found by the snapshot's share token (the
+        secret part of its image key, chartsnap/image_keys.py). NOT authenticated:
+        holding the token is the permission, as holding the image URL is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SnapshotServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -107,6 +121,11 @@ def add_SnapshotServiceServicer_to_server(servicer, server):
                     servicer.GetJob,
                     request_deserializer=chartsnap_dot_v1_dot_snapshots__pb2.GetJobRequest.FromString,
                     response_serializer=chartsnap_dot_v1_dot_snapshots__pb2.Job.SerializeToString,
+            ),
+            'GetSharedSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSharedSnapshot,
+                    request_deserializer=chartsnap_dot_v1_dot_snapshots__pb2.GetSharedSnapshotRequest.FromString,
+                    response_serializer=chartsnap_dot_v1_dot_snapshots__pb2.SharedSnapshot.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -218,6 +237,33 @@ class SnapshotService:
             '/chartsnap.v1.SnapshotService/GetJob',
             chartsnap_dot_v1_dot_snapshots__pb2.GetJobRequest.SerializeToString,
             chartsnap_dot_v1_dot_snapshots__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSharedSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chartsnap.v1.SnapshotService/GetSharedSnapshot',
+            chartsnap_dot_v1_dot_snapshots__pb2.GetSharedSnapshotRequest.SerializeToString,
+            chartsnap_dot_v1_dot_snapshots__pb2.SharedSnapshot.FromString,
             options,
             channel_credentials,
             insecure,
