@@ -19,6 +19,7 @@ from typing import Callable, Protocol
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from chartsnap import errors
+from chartsnap.image_keys import share_url
 from chartsnap.v1 import delivery_pb2, render_pb2
 from snapshot_svc import snapshots as snaps
 from snapshot_svc.accounts import Account, AccountStore
@@ -80,11 +81,12 @@ class Deliveries:
             return []
         snap = self.snapshots.get(None, snapshot_id)
         account = self.accounts.get(snap["account_id"])
-        try:
-            chart = self.spaces.get_chart(account.id, snap["chart_id"])
-            chart_name, space_id = chart["name"], chart["space_id"]
-        except errors.NotFound:  # a chart deleted since still gets its snapshot delivered
-            chart_name, space_id = f"Chart {snap['chart_id']}", 0
+        chart_name = snap["chart_name"]  # its name when taken, as its share page shows it
+        if chart_name is None:  # taken before names were kept: the chart's name now
+            try:
+                chart_name = self.spaces.get_chart(account.id, snap["chart_id"])["name"]
+            except errors.NotFound:  # a chart deleted since still gets its snapshot delivered
+                chart_name = snaps.chart_name_of(None, snap["chart_id"])
         services = self.destinations.owned(account.id, tuple(pending))
         requests = []
         for service_id in pending:
@@ -97,7 +99,8 @@ class Deliveries:
                 delivery_id=f"{snapshot_id}:{service_id}", snapshot_id=snapshot_id, job_id=snap["job_id"],
                 service_id=service_id, type=service["type"], settings=service["settings"],
                 chart_name=chart_name,
-                chart_url=f"{self.public_url}/v1/spaces/{space_id}/charts/{snap['chart_id']}",
+                # The public share page, not the API's chart (a 401 to every recipient).
+                chart_url=share_url(self.public_url, snap["assigned_image_key"]),
                 sender_name=account.display_name, sender_email=account.email, message=snap["message"] or "",
                 image_url=self.image_url_for(snap["assigned_image_key"]), image_key=snap["assigned_image_key"],
                 width=snap["width"], height=snap["height"], duration=snap["duration"], end_time=snap["end_time"],
@@ -168,7 +171,7 @@ class Jobs:
             raise errors.InvalidParams.one("services", f"unknown service ids: {', '.join(unknown)[:200]}")
         try:
             snap = self.snapshots.create(account.id, valid, now, {sid: owned[sid]["type"] for sid in valid.services},
-                                         claim)
+                                         claim, chart_name=chart["name"])
         except IntegrityError:
             # A concurrent request with the same key committed first: answer its snapshot.
             if claim is None or (winner := self.snapshots.replay(account.id, claim, now)) is None:
