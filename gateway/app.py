@@ -24,6 +24,7 @@ from gateway.request_body import parse_body
 from gateway.request_metrics import request_metrics_middleware
 from gateway.responses import json_response, request_error
 from gateway.settings import GatewaySettings
+from gateway.share_page import share_routes
 from gateway.snapshot_stubs import SnapshotStubs
 
 log = logging.getLogger(__name__)
@@ -337,4 +338,5 @@ def build_app(settings: GatewaySettings, channel: grpc.aio.Channel) -> web.Appli
         web.put("/v1/services/{id}", gw.update_service),
         web.delete("/v1/services/{id}", gw.delete_service),
     ])
+    app.add_routes(share_routes(gw.rpc.snapshots, settings.public_url, settings.rpc_timeout))  # public: /s/{token}
     return app
