@@ -2,7 +2,9 @@
 JetStream: one fetch step (`fetch_some`), a plain loop for result consumers
 (`consume_forever`), free work slots for workers that must never hold more
 messages than they can start (`WorkSlots`), and the `in_progress` heartbeat that
-keeps a long piece of work from being redelivered (`keep_in_progress`)."""
+keeps a long piece of work from being redelivered (`keep_in_progress`).
+Each message is handled with the request id its header carries bound in the
+log context (`about`), so every line its handler writes names it."""
 
 from __future__ import annotations
 
@@ -15,10 +17,17 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from chartsnap import logs, request_ids
+
 log = logging.getLogger(__name__)
 
 FETCH_WAIT_S = 1.0     # how long one fetch waits for messages before asking again
 TROUBLE_PAUSE_S = 1.0  # pause after a failed fetch (connection trouble) before the next
+
+
+def about(msg: Any) -> contextlib.AbstractContextManager:
+    """The log context of handling `msg`: its request id, when it carries a sane one."""
+    return request_ids.bound(request_id=request_ids.from_nats_headers(getattr(msg, "headers", None)))
 
 
 async def fetch_some(sub: Any, batch: int, what: str) -> list:
@@ -30,7 +39,7 @@ async def fetch_some(sub: Any, batch: int, what: str) -> list:
     except NatsTimeout:
         return []
     except Exception as exc:  # noqa: BLE001 - reconnecting; the next fetch tells
-        log.warning("fetching %s failed: %r", what, exc)
+        log.warning("fetching %s failed: %s", what, logs.failure(exc))
         await asyncio.sleep(TROUBLE_PAUSE_S)
         return []
 
@@ -46,7 +55,8 @@ async def consume_forever(js: JetStreamContext, subject: str, durable: str, stre
     )
     while True:
         for msg in await fetch_some(sub, batch, subject):
-            await handle(msg)
+            with about(msg):
+                await handle(msg)
 
 
 class WorkSlots:
@@ -91,7 +101,8 @@ class WorkSlots:
     async def _in_slot(self, msg: Any, work: Callable[[Any], Awaitable[None]], heartbeat_s: float) -> None:
         try:
             async with keep_in_progress(msg, heartbeat_s):
-                await work(msg)
+                with about(msg):
+                    await work(msg)
         finally:
             await self.release()
 

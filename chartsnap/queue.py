@@ -11,7 +11,7 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NoStreamResponseError
 
-from chartsnap import message_ids
+from chartsnap import message_ids, request_ids
 from chartsnap.budgets import JETSTREAM_ELECTION_BOUND_S
 
 RENDER_REQUESTS = "chartsnap.render.requests"
@@ -92,12 +92,14 @@ async def wait_until_led(js: JetStreamContext, streams: list[str],
 
 async def publish(js: JetStreamContext, subject: str, payload: bytes, msg_id: str) -> PubAck:
     """Publish to the stream holding `subject`, de-duplicated by `msg_id`
-    (chartsnap.message_ids);
+    (chartsnap.message_ids) and carrying the request id bound in the log
+    context (chartsnap.request_ids.NATS_HEADER), so its consumer's lines name it;
     a "no responders" answer is retried for PUBLISH_NO_RESPONDERS_RETRY_S."""
+    headers = {message_ids.HEADER: msg_id, **request_ids.nats_headers()}
     deadline = time.monotonic() + PUBLISH_NO_RESPONDERS_RETRY_S
     while True:
         try:
-            return await js.publish(subject, payload, timeout=PUBLISH_TIMEOUT_S, headers={message_ids.HEADER: msg_id})
+            return await js.publish(subject, payload, timeout=PUBLISH_TIMEOUT_S, headers=headers)
         except NoStreamResponseError:
             if time.monotonic() + PUBLISH_RETRY_WAIT_S > deadline:
                 raise

@@ -88,7 +88,8 @@ def classify_smtp_error(exc: BaseException, timeouts: AttemptTimeouts) -> Delive
             return PermanentDeliveryError(detail)
         return TransientDeliveryError(detail)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return PermanentDeliveryError(f"smtp server: {exc}")  # e.g. "STARTTLS extension not supported by server."
+        # e.g. "STARTTLS extension not supported by server."; never an empty reason
+        return PermanentDeliveryError(f"smtp server: {str(exc).strip() or type(exc).__name__}")
     if isinstance(exc, ConnectTimeout):
         return TransientDeliveryError(f"smtp: could not connect within {timeouts.connect:g} s")
     if isinstance(exc, smtplib.SMTPServerDisconnected):

@@ -15,7 +15,7 @@ import logging
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from chartsnap import message_ids, queue
+from chartsnap import logs, message_ids, queue, request_ids
 from chartsnap.budgets import NOTIFY_ACK_WAIT_S
 from chartsnap.pull_consumer import WorkSlots
 from chartsnap.v1 import delivery_pb2
@@ -52,11 +52,15 @@ class NotifierWorker:
             if delivery is None:
                 await msg.term()
                 return
+            # Every line about this delivery names it, its snapshot and job (its
+            # request id is bound already: chartsnap.pull_consumer).
+            request_ids.bind(delivery_id=delivery.delivery_id, snapshot_id=delivery.snapshot_id,
+                             job_id=delivery.job_id)
             try:
                 outcome = await self.runner.run(delivery, self.stopping)
             except Exception as exc:  # noqa: BLE001 - the journal (NATS KV) is unreachable
-                log.warning("delivery %s could not run, handing it back: %s: %s",
-                            delivery.delivery_id, type(exc).__name__, exc)
+                log.warning("delivery %s could not run, handing it back: %s",
+                            delivery.delivery_id, logs.failure(exc))
                 await msg.nak(delay=RETRY_LATER)
                 return
             if isinstance(outcome, Postponed):
@@ -65,7 +69,7 @@ class NotifierWorker:
                 return
             await self._report(msg, delivery, outcome)
         except Exception as exc:  # noqa: BLE001 - acks/naks on a lost connection; redelivery covers it
-            log.warning("delivery message handling failed: %s: %s", type(exc).__name__, exc)
+            log.warning("delivery message handling failed: %s", logs.failure(exc))
 
     @staticmethod
     def _read(msg) -> Delivery | None:  # noqa: ANN001 - nats Msg
@@ -86,7 +90,7 @@ class NotifierWorker:
                                 message_ids.delivery_result_id(delivery.delivery_id))
         except Exception as exc:  # noqa: BLE001 - the journal holds the end; redelivery re-publishes it
             log.warning("publishing the result of delivery %s failed, will re-publish: %s",
-                        delivery.delivery_id, exc)
+                        delivery.delivery_id, logs.failure(exc))
             await msg.nak(delay=RETRY_LATER)
             return
         await msg.ack()

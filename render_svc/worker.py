@@ -19,6 +19,8 @@ that can."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +30,7 @@ from typing import Callable, Literal
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from chartsnap import message_ids, queue
+from chartsnap import logs, message_ids, queue, request_ids
 from chartsnap.pull_consumer import WorkSlots
 from chartsnap.v1 import render_pb2
 from chartsnap.image_store import ImageStore
@@ -62,6 +64,12 @@ class Timings:
 
 
 JobObserver = Callable[[Timings], None]
+
+
+def in_context(fn: Callable) -> Callable:
+    """`fn` to run in an executor thread with this task's log context
+    (run_in_executor, unlike asyncio.to_thread, does not carry it)."""
+    return functools.partial(contextvars.copy_context().run, fn)
 
 
 def _serialised(request: render_pb2.RenderRequest) -> tuple[str, int, int]:
@@ -134,6 +142,9 @@ class RenderWorker:
             log.error("dropping unreadable render request")
             await msg.term()
             return
+        # Every line about this request names its snapshot and job (its
+        # request id is bound already: chartsnap.pull_consumer).
+        request_ids.bind(**request_ids.context_of(request))
         attempt = msg.metadata.num_delivered if msg.metadata else 1
         timings.queue_wait = max(0.0, time.time() - request.enqueued_at) if request.enqueued_at else 0.0
         base = render_pb2.RenderResult(snapshot_id=request.snapshot_id, job_id=request.job_id,
@@ -151,16 +162,17 @@ class RenderWorker:
             started_published = asyncio.create_task(self._publish(started))
 
             t = time.perf_counter()
-            item_json, width, height = await loop.run_in_executor(self.cpu_threads, _serialised, request)
+            item_json, width, height = await loop.run_in_executor(self.cpu_threads, in_context(_serialised), request)
             timings.serialize = time.perf_counter() - t
             t = time.perf_counter()
-            rendered = await loop.run_in_executor(self.browser_threads, self.pool.render_timed, item_json,
-                                                  width, height)
+            rendered = await loop.run_in_executor(self.browser_threads, in_context(self.pool.render_timed),
+                                                  item_json, width, height)
             timings.render = time.perf_counter() - t
             timings.embed, timings.capture = rendered.timings.embed_s, rendered.timings.capture_s
             failing = "the image could not be stored"
             t = time.perf_counter()
-            await loop.run_in_executor(self.io_threads, self.images.put_png, request.image_key, rendered.png)
+            await loop.run_in_executor(self.io_threads, in_context(self.images.put_png), request.image_key,
+                                       rendered.png)
             timings.upload = time.perf_counter() - t
 
             failing = "the result could not be reported"
@@ -199,10 +211,11 @@ class RenderWorker:
                       verdict: Verdict, what: str) -> None:
         if verdict.retry:
             log.warning("render of snapshot %s failed (attempt %s), retrying in %.1fs: %s",
-                        base.snapshot_id, attempt, verdict.delay, exc)
+                        base.snapshot_id, attempt, verdict.delay, logs.failure(exc))
             await msg.nak(delay=verdict.delay)
             return
-        log.error("render of snapshot %s failed for good (%s): %s", base.snapshot_id, verdict.reason, exc)
+        log.error("render of snapshot %s failed for good (%s): %s", base.snapshot_id, verdict.reason,
+                  logs.failure(exc))
         await self._report_failed(msg, _reported(base, render_pb2.RenderResult.FAILED, f"{what} {verdict.reason}"))
 
     async def _crash_looped(self, msg, base: render_pb2.RenderResult, crashes: int) -> None:  # noqa: ANN001

@@ -2,7 +2,9 @@
 delivery results alike): a message it cannot read is terminated, since it will
 never become readable; one whose application fails (database or queue
 trouble) is nak'd to come back shortly; anything else is acked. Applying is
-idempotent, so a redelivered result changes nothing."""
+idempotent, so a redelivered result changes nothing. The result's snapshot,
+job and delivery are bound in the log context while it is applied (its
+request id already is: chartsnap.pull_consumer)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from nats.errors import Error as NatsError
 
-from chartsnap import pull_consumer
+from chartsnap import logs, pull_consumer, request_ids
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +36,18 @@ async def consume_results(js: Any, subject: str, durable: str, stream: str, read
             log.error("dropping unreadable result message on %s", msg.subject)
             await msg.term()
             return
-        try:
-            await apply(result)
-        except NatsError as exc:  # the queue is unreachable or electing a leader: expected, and passes
-            log.warning("applying %s waits for NATS (%s); retrying in %.0f s", describe(result),
-                        exc or type(exc).__name__, RETRY_DELAY_S)
-            await msg.nak(delay=RETRY_DELAY_S)
-            return
-        except Exception:  # noqa: BLE001 - database trouble or a bug: try again shortly, with the trace
-            log.exception("applying %s failed", describe(result))
-            await msg.nak(delay=RETRY_DELAY_S)
-            return
-        await msg.ack()
+        with request_ids.bound(**request_ids.context_of(result)):
+            try:
+                await apply(result)
+            except NatsError as exc:  # the queue is unreachable or electing a leader: expected, and passes
+                log.warning("applying %s waits for NATS (%s); retrying in %.0f s", describe(result),
+                            logs.failure(exc), RETRY_DELAY_S)
+                await msg.nak(delay=RETRY_DELAY_S)
+                return
+            except Exception:  # noqa: BLE001 - database trouble or a bug: try again shortly, with the trace
+                log.exception("applying %s failed", describe(result))
+                await msg.nak(delay=RETRY_DELAY_S)
+                return
+            await msg.ack()
 
     await pull_consumer.consume_forever(js, subject, durable, stream, handle)
