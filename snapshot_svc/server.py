@@ -14,7 +14,7 @@ from nats.aio.client import Client as NATS
 
 from chartsnap import queue
 from chartsnap.nats_connection import connect_nats
-from chartsnap.grpc_server import MESSAGE_LIMITS, add_health, bind, mark_not_serving, mark_serving
+from chartsnap.grpc_server import MESSAGE_LIMITS, RequestIdInterceptor, add_health, bind, mark_not_serving, mark_serving
 from chartsnap.metrics import MetricsServer, serve_metrics
 from chartsnap.v1 import accounts_pb2_grpc, destinations_pb2_grpc, measurements_pb2_grpc, snapshots_pb2_grpc, spaces_pb2_grpc
 from snapshot_svc.accounts import AccountStore
@@ -102,7 +102,8 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     sweeper = JobSweeper(js, snapshots, jobs, settings.bounds)
     await sweeper.watch_crash_loops()
 
-    server = grpc.aio.server(interceptors=[RpcMetricsInterceptor()], options=MESSAGE_LIMITS + CONNECTION_AGE)
+    server = grpc.aio.server(interceptors=[RequestIdInterceptor(), RpcMetricsInterceptor()],
+                             options=MESSAGE_LIMITS + CONNECTION_AGE)
     auth = Authenticator(accounts)
     spaces_pb2_grpc.add_SpaceServiceServicer_to_server(SpaceServicer(auth, spaces), server)
     measurements_pb2_grpc.add_MeasurementServiceServicer_to_server(MeasurementServicer(auth, measurements), server)
