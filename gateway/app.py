@@ -20,6 +20,7 @@ from chartsnap.v1 import accounts_pb2, destinations_pb2, snapshots_pb2, spaces_p
 from gateway import openapi, translate, views
 from gateway.error_replies import error_reply, error_reply_for, error_reply_from_rpc
 from gateway.rate_limits import RATE_LIMITS, RateLimits, rate_limit_middleware
+from gateway.request_context import access_log_middleware
 from gateway.request_body import parse_body
 from gateway.request_metrics import request_metrics_middleware
 from gateway.responses import json_response, request_error
@@ -306,9 +307,11 @@ class Gateway:
 def build_app(settings: GatewaySettings, channel: grpc.aio.Channel) -> web.Application:
     gw = Gateway(settings, channel)
     # client_max_size bounds what aiohttp will read at all; 413 beyond it.
-    # Metrics first (outermost): it records the status errors_middleware chose;
+    # The request id and access log outermost: every reply carries the id, a
+    # 429 too. Metrics next: they record the status errors_middleware chose;
     # rate limits next: they read that status to tell a 401 from an accepted call.
-    app = web.Application(middlewares=[request_metrics_middleware, rate_limit_middleware, errors_middleware],
+    app = web.Application(middlewares=[access_log_middleware, request_metrics_middleware, rate_limit_middleware,
+                                       errors_middleware],
                           client_max_size=settings.max_body_bytes)
     app[GATEWAY] = gw
     app[RATE_LIMITS] = RateLimits.per_minute(settings.rate_limit, settings.auth_failure_limit)

@@ -13,6 +13,7 @@ from chartsnap.grpc_server import MESSAGE_LIMITS
 from chartsnap.metrics import MetricsServer, serve_metrics
 from gateway.app import build_app
 from gateway.protocol_errors import GatewayRunner
+from gateway.request_context import RequestIdMetadata
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,11 @@ class GatewayServer:
 
 
 async def start_gateway(settings: GatewaySettings) -> GatewayServer:
-    channel = grpc.aio.insecure_channel(settings.snapshot_addr, options=CHANNEL_OPTIONS)
+    # Every call on it carries the request id of the request it is made for.
+    channel = grpc.aio.insecure_channel(settings.snapshot_addr, options=CHANNEL_OPTIONS,
+                                        interceptors=[RequestIdMetadata()])
+    # aiohttp's own access log stays off: gateway.request_context writes one
+    # JSON line per request, with its request id and without credentials.
     runner = GatewayRunner(build_app(settings, channel), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()

@@ -11,7 +11,7 @@ import logging
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from chartsnap import message_ids, queue
+from chartsnap import logs, message_ids, queue
 from snapshot_svc.jobs import Jobs
 from snapshot_svc.settings import JobBounds
 from snapshot_svc.snapshots import QueuedDelivery, SnapshotStore
@@ -55,7 +55,7 @@ class JetStreamLookup:
         except NotFoundError:
             pass
         except Exception as exc:  # noqa: BLE001 - harmless if it stays: its job is terminal
-            log.warning("could not delete render request %s from the stream: %s", seq, exc)
+            log.warning("could not delete render request %s from the stream: %s", seq, logs.failure(exc))
 
 
 class JobSweeper:

@@ -7,7 +7,12 @@ delivery_queue) implement. Blocking store work runs in threads.
 Publishing happens after the snapshot row is committed. A crash in between
 leaves the job `queued` with `published_at` NULL; the sweeper (sweeping)
 publishes those again, and JetStream's duplicate window drops a second copy of
-a request that did get through."""
+a request that did get through.
+
+Every line about a snapshot names it, its job and the request id of the call
+that took it (chartsnap.request_ids): bound as it is taken, and bound again
+from the stored id when its render is published outside that call (the
+sweeper) or its deliveries are queued."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from typing import Callable, Protocol
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from chartsnap import errors
+from chartsnap import errors, logs, request_ids
 from chartsnap.image_keys import share_url
 from chartsnap.v1 import delivery_pb2, render_pb2
 from snapshot_svc import snapshots as snaps
@@ -110,11 +115,16 @@ class Deliveries:
     async def dispatch(self, snapshot_id: int) -> None:
         """Queue every pending delivery of the snapshot; raises if the queue
         refuses (the caller retries the whole dispatch)."""
-        seqs = {}
-        for request in await asyncio.to_thread(self.requests, snapshot_id):
-            seqs[request.service_id] = await self.publisher.publish(request)
-        # The delivery deadline runs from the first time each was queued.
-        await asyncio.to_thread(self.snapshots.mark_dispatched, snapshot_id, seqs, time.time())
+        with request_ids.bound(snapshot_id=snapshot_id):
+            if request_ids.current_request_id() is None:  # a render result that carried none: the stored id
+                request_ids.bind(request_id=(await asyncio.to_thread(self.snapshots.get, None, snapshot_id))
+                                 .get("request_id"))
+            seqs = {}
+            for request in await asyncio.to_thread(self.requests, snapshot_id):
+                seqs[request.service_id] = await self.publisher.publish(request)
+                log.info("snapshot %s: delivery %s queued (%s)", snapshot_id, request.delivery_id, request.type)
+            # The delivery deadline runs from the first time each was queued.
+            await asyncio.to_thread(self.snapshots.mark_dispatched, snapshot_id, seqs, time.time())
 
     async def apply_result(self, snapshot_id: int, service_id: str, state: str, attempts: int,
                            error: str) -> None:
@@ -123,6 +133,8 @@ class Deliveries:
             raise ValueError(f"no delivery state {state!r}")
         transition = await asyncio.to_thread(self.snapshots.delivery_ended, snapshot_id, service_id, state,
                                              attempts, error, time.time())
+        log.info("snapshot %s: delivery %s:%s %s after %s attempt(s)", snapshot_id, snapshot_id, service_id, state,
+                 attempts)
         self.observe(transition)
 
 
@@ -148,8 +160,12 @@ class Jobs:
         the background); an idempotent retry answers the first request's
         snapshot and queues nothing again."""
         snap, chart = await asyncio.to_thread(self._create, account, valid, now, claim)
+        request_ids.bind(snapshot_id=snap["id"], job_id=snap["job_id"])  # the rest of this call is about it
         if chart is None:
+            log.info("snapshot %s answered again for its idempotency key", snap["id"])
             return snap, False
+        log.info("snapshot %s taken: job %s, chart %s, %d service(s)", snap["id"], snap["job_id"], valid.chart_id,
+                 len(valid.services))
         self.publish_soon(account.id, snap, chart)
         return snap, True
 
@@ -171,7 +187,8 @@ class Jobs:
             raise errors.InvalidParams.one("services", f"unknown service ids: {', '.join(unknown)[:200]}")
         try:
             snap = self.snapshots.create(account.id, valid, now, {sid: owned[sid]["type"] for sid in valid.services},
-                                         claim, chart_name=chart["name"])
+                                         claim, chart_name=chart["name"],
+                                         request_id=request_ids.current_request_id())
         except IntegrityError:
             # A concurrent request with the same key committed first: answer its snapshot.
             if claim is None or (winner := self.snapshots.replay(account.id, claim, now)) is None:
@@ -203,10 +220,19 @@ class Jobs:
         not go away (the data cannot be read into a request, or the request is
         too large for the queue) fails the job; anything else (queue
         unreachable, database busy) leaves it queued for the sweeper."""
+        with request_ids.bound(snapshot_id=snapshot_id):
+            return await self._publish_render(account_id, snapshot_id, snap, chart, publish)
+
+    async def _publish_render(self, account_id: int, snapshot_id: int, snap: dict | None, chart: dict | None,
+                              publish: int) -> bool:
         try:
+            if snap is None:  # the sweeper's case, outside the call that took it
+                snap = await asyncio.to_thread(self.snapshots.get, account_id, snapshot_id)
+            # The request carries the id of the call that took the snapshot, whoever publishes it.
+            request_ids.bind(request_id=snap.get("request_id"), job_id=snap.get("job_id"))
             request = await asyncio.to_thread(self._build, account_id, snapshot_id, snap, chart)
         except OperationalError as exc:
-            log.warning("render request for snapshot %s not built yet: %s", snapshot_id, exc)
+            log.warning("render request for snapshot %s not built yet: %s", snapshot_id, logs.failure(exc))
             return False
         except Exception:  # noqa: BLE001 - deterministic: building again gives the same error
             log.exception("render request for snapshot %s cannot be built", snapshot_id)
@@ -220,9 +246,10 @@ class Jobs:
             await asyncio.to_thread(self._fail, snapshot_id, TOO_LARGE)
             return False
         except Exception as exc:  # noqa: BLE001 - transient: the sweeper tries again
-            log.warning("render request for snapshot %s not queued yet: %s", snapshot_id, exc)
+            log.warning("render request for snapshot %s not queued yet: %s", snapshot_id, logs.failure(exc))
             return False
         await asyncio.to_thread(self.snapshots.mark_published, snapshot_id, time.time(), seq)
+        log.info("snapshot %s: render request queued (copy %s, stream sequence %s)", snapshot_id, publish, seq)
         return True
 
     def publish_soon(self, account_id: int, snap: dict, chart: dict) -> None:
@@ -242,6 +269,7 @@ class Jobs:
         """Record the image; then queue the deliveries, if any are pending.
         Raises if the queue refuses them (the caller retries the result)."""
         transition = await asyncio.to_thread(self.snapshots.render_succeeded, snapshot_id, image_key, time.time())
+        log.info("snapshot %s: image stored", snapshot_id)
         self.observe(transition)
         if transition.deliveries_pending and self.deliveries is not None:
             await self.deliveries.dispatch(snapshot_id)

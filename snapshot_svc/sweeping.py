@@ -39,19 +39,25 @@ acted on by one of them:
   read-only, so two replicas asking the same question is harmless.
 
 A second copy of a request that does reach the queue anyway (a lease that ran
-out mid-publish) is dropped by its Msg-Id."""
+out mid-publish) is dropped by its Msg-Id.
+
+What the sweeper does to a snapshot is logged with that snapshot's context
+(`about`: its id, its job and the request id stored when it was taken), so
+following one request finds the sweeper's lines about it too."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from typing import Protocol
+from typing import AsyncIterator, Protocol
 
+from chartsnap import logs, request_ids
 from chartsnap.idempotency_key import REUSE_AFTER
 from snapshot_svc.jobs import Jobs
 from snapshot_svc.settings import JobBounds
-from snapshot_svc.snapshots import QueuedDelivery, SnapshotStore
+from snapshot_svc.snapshots import OpenJob, QueuedDelivery, PublishedRender, SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +91,18 @@ class Sweeper:
         self.streams = streams
         self.bounds = bounds
 
+    @contextlib.asynccontextmanager
+    async def about(self, snapshot_id: int) -> AsyncIterator[None]:
+        """The block runs with the snapshot's log context bound (read only when
+        the sweeper acts on a snapshot, which is rare)."""
+        try:
+            snap = await asyncio.to_thread(self.snapshots.get, None, snapshot_id)
+        except Exception:  # noqa: BLE001 - the line is still written, with what is known
+            snap = {}
+        with request_ids.bound(snapshot_id=snapshot_id, job_id=snap.get("job_id"),
+                               request_id=snap.get("request_id")):
+            yield
+
     async def sweep_once(self, grace: float = UNPUBLISHED_GRACE) -> int:
         """One pass of every bound (see the module docstring); returns how many
         never-published requests it published."""
@@ -113,34 +131,40 @@ class Sweeper:
     async def _enforce_deadlines(self, now: float) -> None:
         deadline = self.bounds.job_deadline
         for job in await asyncio.to_thread(self.snapshots.open_jobs_created_before, now - deadline, SWEEP_BATCH):
-            if job.rendered:
-                await asyncio.to_thread(
-                    self.snapshots.fail_pending_deliveries, job.snapshot_id,
-                    f"no result from the notifier within the job deadline ({deadline:.0f} s)", now)
-                log.warning("snapshot %s: deliveries still pending at the job deadline, failed", job.snapshot_id)
-            elif await asyncio.to_thread(
-                    self.snapshots.render_failed, job.snapshot_id,
-                    f"the chart was not drawn within the job deadline ({deadline:.0f} s)", now):
-                log.warning("snapshot %s: not rendered by the job deadline, failed", job.snapshot_id)
-                if job.render_seq is not None:
-                    await self.streams.drop_render_request(job.render_seq)
+            async with self.about(job.snapshot_id):
+                await self._end_at_deadline(job, deadline, now)
         overdue = await asyncio.to_thread(
             self.snapshots.deliveries_dispatched_before, now - self.bounds.delivery_deadline, SWEEP_BATCH)
         for delivery in overdue:
             try:
                 still_queued = delivery.request_seq is not None and await self.streams.delivery_request_present(delivery)
             except Exception as exc:  # noqa: BLE001 - JetStream unreachable: look again next sweep
-                log.warning("cannot look up delivery requests: %s", exc)
+                log.warning("cannot look up delivery requests: %s", logs.failure(exc))
                 return
             if still_queued:
                 await asyncio.to_thread(self.snapshots.delivery_still_queued, delivery.snapshot_id,
                                         delivery.service_id, now)
                 continue
+            async with self.about(delivery.snapshot_id):
+                with request_ids.bound(delivery_id=f"{delivery.snapshot_id}:{delivery.service_id}"):
+                    await asyncio.to_thread(
+                        self.snapshots.delivery_ended, delivery.snapshot_id, delivery.service_id, "failed", 0,
+                        f"no result from the notifier within {self.bounds.delivery_deadline:.0f} s", now)
+                    log.warning("delivery %s:%s had no result by its deadline, failed", delivery.snapshot_id,
+                                delivery.service_id)
+
+    async def _end_at_deadline(self, job: OpenJob, deadline: float, now: float) -> None:
+        if job.rendered:
             await asyncio.to_thread(
-                self.snapshots.delivery_ended, delivery.snapshot_id, delivery.service_id, "failed", 0,
-                f"no result from the notifier within {self.bounds.delivery_deadline:.0f} s", now)
-            log.warning("delivery %s:%s had no result by its deadline, failed", delivery.snapshot_id,
-                        delivery.service_id)
+                self.snapshots.fail_pending_deliveries, job.snapshot_id,
+                f"no result from the notifier within the job deadline ({deadline:.0f} s)", now)
+            log.warning("snapshot %s: deliveries still pending at the job deadline, failed", job.snapshot_id)
+        elif await asyncio.to_thread(
+                self.snapshots.render_failed, job.snapshot_id,
+                f"the chart was not drawn within the job deadline ({deadline:.0f} s)", now):
+            log.warning("snapshot %s: not rendered by the job deadline, failed", job.snapshot_id)
+            if job.render_seq is not None:
+                await self.streams.drop_render_request(job.render_seq)
 
     async def _find_lost_requests(self, now: float) -> None:
         """Look up published, unrendered jobs' requests on the render stream.
@@ -153,24 +177,29 @@ class Sweeper:
                 # again numbers from 1) means ours is gone too.
                 present = await self.streams.snapshot_at(render.seq) == render.snapshot_id
             except Exception as exc:  # noqa: BLE001 - JetStream unreachable: look again next sweep
-                log.warning("cannot look up render requests: %s", exc)
+                log.warning("cannot look up render requests: %s", logs.failure(exc))
                 return
             gone_since = await asyncio.to_thread(self.snapshots.request_seen, render.snapshot_id, render.seq,
                                                  present, now)
             if gone_since is None or gone_since > now - grace:
                 continue
-            if render.publishes < MAX_PUBLISHES and await asyncio.to_thread(
-                    self.snapshots.claim_republish, render.snapshot_id, render.seq, render.publishes):
-                log.warning("snapshot %s: render request lost from the queue, publishing it again",
-                            render.snapshot_id)
-                if not await self.renders.publish_render(render.account_id, render.snapshot_id,
-                                                         publish=render.publishes + 1):
-                    await asyncio.to_thread(self.snapshots.undo_republish, render.snapshot_id, render.seq,
-                                            render.publishes)
-            elif render.publishes >= MAX_PUBLISHES and await asyncio.to_thread(
-                    self.snapshots.render_failed, render.snapshot_id,
-                    f"the render request was lost from the queue {render.publishes} times", now):
-                log.error("snapshot %s: render request lost again, job failed", render.snapshot_id)
+            async with self.about(render.snapshot_id):
+                await self._republish_or_fail(render, now)
+
+    async def _republish_or_fail(self, render: PublishedRender, now: float) -> None:
+        """A render request gone for a whole grace: published once more, or its job failed."""
+        if render.publishes < MAX_PUBLISHES and await asyncio.to_thread(
+                self.snapshots.claim_republish, render.snapshot_id, render.seq, render.publishes):
+            log.warning("snapshot %s: render request lost from the queue, publishing it again",
+                        render.snapshot_id)
+            if not await self.renders.publish_render(render.account_id, render.snapshot_id,
+                                                     publish=render.publishes + 1):
+                await asyncio.to_thread(self.snapshots.undo_republish, render.snapshot_id, render.seq,
+                                        render.publishes)
+        elif render.publishes >= MAX_PUBLISHES and await asyncio.to_thread(
+                self.snapshots.render_failed, render.snapshot_id,
+                f"the render request was lost from the queue {render.publishes} times", now):
+            log.error("snapshot %s: render request lost again, job failed", render.snapshot_id)
 
     async def crash_looped(self, seq: int, deliveries: int) -> None:
         """The render request at `seq` used up its deliveries without a
@@ -183,12 +212,14 @@ class Sweeper:
         try:
             if snapshot_id is None:
                 snapshot_id = await asyncio.to_thread(self.snapshots.open_snapshot_at_seq, seq)
-            if snapshot_id is not None and await asyncio.to_thread(
-                    self.snapshots.render_failed, snapshot_id,
-                    f"the render crashed on every attempt ({deliveries} deliveries without a result)", time.time(),
-                    seq):
-                log.error("snapshot %s: render request delivered %s times without a result, job failed",
-                          snapshot_id, deliveries)
+            if snapshot_id is not None:
+                async with self.about(snapshot_id):
+                    if await asyncio.to_thread(
+                            self.snapshots.render_failed, snapshot_id,
+                            f"the render crashed on every attempt ({deliveries} deliveries without a result)",
+                            time.time(), seq):
+                        log.error("snapshot %s: render request delivered %s times without a result, job failed",
+                                  snapshot_id, deliveries)
         except Exception:  # noqa: BLE001 - the job deadline still holds
             log.exception("applying max-deliveries advisory for stream sequence %s failed", seq)
             return
