@@ -237,8 +237,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         args = parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error argparse has printed
         return exit_codes.OK if exc.code in (0, None) else exit_codes.USAGE
-    if args.command in ADMIN_COMMANDS:  # after options that only the API commands read
-        return _admin([args.command, *args.rest])
+    if args.command in ADMIN_COMMANDS:  # after options that only the API commands read (--json excepted)
+        return _admin([args.command, *args.rest, *(["--json"] if getattr(args, "json", False) else [])])
     try:
         settings = client_settings(getattr(args, "url", None), getattr(args, "email", None),
                                    getattr(args, "token", None))

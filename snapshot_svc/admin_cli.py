@@ -8,7 +8,10 @@
     chartsnap user disable EMAIL [--quiet]
 
 `user add` and `user rotate-token` print the account's API token alone on the
-last line of stdout (`--quiet`: nothing else). The commands work on the
+last line of stdout (`--quiet`: nothing else). After `rotate-token` or
+`disable` the old token is refused by every snapshot service once its cache
+of recently checked credentials lets go of it (snapshot_svc.grpc_api's
+Authenticator.TTL, 10 s). The commands work on the
 snapshot service's database directly (the snapshot service owns it, so its
 admin tool lives here), using the same CHARTSNAP_* settings. The `chartsnap`
 console script (chartsnap_cli) hands these two commands to `main` here.

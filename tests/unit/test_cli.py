@@ -189,3 +189,6 @@ def test_admin_commands_are_handed_to_the_snapshot_service(capsys: pytest.Captur
     assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
     assert cli.main(["db", "--help"]) == exit_codes.OK
     assert "upgrade" in capsys.readouterr().out
+    # Options before the command are read by the API commands' parser; --json is passed on.
+    assert cli.main(["--json", "user", "add", "x@example.com"]) == exit_codes.USAGE  # add takes no --json
+    assert "unrecognized arguments: --json" in capsys.readouterr().err
