@@ -66,7 +66,7 @@ def children(pid: int) -> dict[str, int]:
 def test_make_run_with_replicas_and_a_nats_cluster(tmp_path: Path) -> None:
     ports = dict(zip(("NATS_PORT", "S3_PORT"), free_ports(2)))
     names = ("SNAPSHOT_ADDR", "RENDER_HEALTH_ADDR", "NOTIFIER_HEALTH_ADDR", "GATEWAY_ADDR",
-             "SNAPSHOT_METRICS_ADDR", "RENDER_METRICS_ADDR", "GATEWAY_METRICS_ADDR")
+             "SNAPSHOT_METRICS_ADDR", "RENDER_METRICS_ADDR", "GATEWAY_METRICS_ADDR", "NOTIFIER_METRICS_ADDR")
     addrs = {name: f"127.0.0.1:{port}" for name, port in zip(names, free_ports(len(names), set(ports.values())))}
     env = {**os.environ, "CHARTSNAP_DATA_DIR": str(tmp_path / "var"), "BOKEH_IN_DOCKER": "1",
            "CHARTSNAP_REPLICAS": "2", "CHARTSNAP_NATS_NODES": "3",

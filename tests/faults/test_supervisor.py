@@ -165,7 +165,7 @@ def test_make_run_restarts_a_killed_service_and_stops_cleanly_on_ctrl_c(tmp_path
     ports = {name: free_port() for name in ("NATS_PORT", "S3_PORT")}
     addrs = {name: f"127.0.0.1:{free_port()}" for name in (
         "SNAPSHOT_ADDR", "RENDER_HEALTH_ADDR", "NOTIFIER_HEALTH_ADDR", "GATEWAY_ADDR",
-        "SNAPSHOT_METRICS_ADDR", "RENDER_METRICS_ADDR", "GATEWAY_METRICS_ADDR")}
+        "SNAPSHOT_METRICS_ADDR", "RENDER_METRICS_ADDR", "GATEWAY_METRICS_ADDR", "NOTIFIER_METRICS_ADDR")}
     env = {**os.environ, "CHARTSNAP_DATA_DIR": str(tmp_path / "var"), "BOKEH_IN_DOCKER": "1",
            **{f"CHARTSNAP_{k}": str(v) for k, v in {**ports, **addrs}.items()}}
     out = tmp_path / "make-run.out"
