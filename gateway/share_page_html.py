@@ -205,7 +205,7 @@ def shared_page(shared: snapshots_pb2.SharedSnapshot, page_url: str) -> Page:
         f'{taken_at.strftime("%Y-%m-%d %H:%M:%S")} UTC</time></dd>',
         f"<dt>Window</dt><dd>{escape(window)}</dd>",
         f"<dt>Chart</dt><dd>{escape(CHART_TYPE_WORDS.get(shared.chart_type, 'Chart'))} "
-        f"{shared.chart_id}</dd>",
+        f"(id {shared.chart_id})</dd>",
     ]
     if rendered:
         body.append(f'<dt>Image</dt><dd><a href="{escape(shared.image_url)}" rel="noreferrer">'

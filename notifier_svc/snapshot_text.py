@@ -1,6 +1,8 @@
 """The words every destination shows, in plain text and HTML, so that mail
 and each chat say the same thing: who shared which chart (linked), the
-optional message, and the image."""
+optional message, and the image. The chart's name links to the snapshot's
+public share page (DeliveryRequest.chart_url), which anyone given the message
+can open."""
 
 from __future__ import annotations
 
@@ -37,11 +39,12 @@ def subject(d: Delivery) -> str:
 
 
 def plain_text(d: Delivery, message: str | None = None) -> str:
-    """The full text version: headline, chart link, window, message, image link."""
+    """The full text version: headline, the snapshot's share page, window,
+    message, image link."""
     message = d.message if message is None else message
     lines = [headline(d)]
-    if d.chart_url:
-        lines.append(f"Chart: {d.chart_url}")
+    if d.chart_url:  # the public share page (no account needed to open it)
+        lines.append(f"Snapshot page: {d.chart_url}")
     if d.window:
         lines.append(f"Showing the {d.window}")
     if message.strip():
