@@ -196,6 +196,11 @@ def _ok(status: str, description: str, schema: dict | None = None, location: boo
     return {status: response}
 
 
+def _ok_as(status: str, description: str, *content_types: str) -> dict:
+    """A success that is not JSON: the media types it may come as."""
+    return {status: {"description": description, "content": {t: {} for t in content_types}, "headers": {}}}
+
+
 ERRORS = {"default": {"description": "An error in the contract's shape (400, 401, 404, 405, 413, 415, 422, "
                                      "429 with Retry-After, 503 with Retry-After)",
                       "content": {JSON: {"schema": ref("Error")}}}}
@@ -234,6 +239,12 @@ SPACE_ID, CHART_ID, ANY_ID = _path_id("id"), _path_id("chart_id"), _path_id("id"
 PATHS = {
     "/healthz": {"get": _op("Liveness", _ok("200", "ok", {"type": "object"}), auth=False)},
     "/openapi.json": {"get": _op("This document", _ok("200", "OpenAPI 3 document", {"type": "object"}), auth=False)},
+    "/docs": {"get": _op("Interactive docs of this document (Swagger UI, served by the gateway)",
+                         _ok_as("200", "The docs page", "text/html"), auth=False)},
+    "/docs/assets/{name}": {"get": _op(
+        "A file of the docs page (its name carries a digest of its bytes: cached for a year)",
+        _ok_as("200", "The file", "text/css", "text/javascript", "image/png"), auth=False,
+        params=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 255}}])},
     "/v1/snapshots": {
         "post": _op("Take a snapshot", _ok("202", "Accepted: the snapshot, its job queued", ref("Snapshot"), True),
                     body="SnapshotInput"),
