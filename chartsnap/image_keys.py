@@ -57,3 +57,13 @@ def image_key_of(token: str) -> str:
 def share_url(public_url: str, image_key: str) -> str:
     """The snapshot's share page under the gateway's public base URL."""
     return f"{public_url.rstrip('/')}{SHARE_PATH}{share_token(image_key)}"
+
+
+def loggable_path(path: str) -> str:
+    """A request path fit for logs: a share page's secret is cut out
+    (`/s/<token>` → `/s/…-<id>`), since the path alone opens the page;
+    every other path is returned as it is."""
+    if not path.startswith(SHARE_PATH):
+        return path
+    token = path[len(SHARE_PATH):]
+    return f"{SHARE_PATH}…-{token.rsplit('-', 1)[1]}" if is_share_token(token) else f"{SHARE_PATH}…"

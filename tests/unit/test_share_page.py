@@ -234,3 +234,10 @@ def test_an_unknown_key_or_a_near_miss_is_not_found(db_engine, acct) -> None:  #
     for wrong in (near, key.upper(), image_keys.new_image_key(snap["id"])):
         with pytest.raises(errors.NotFound):
             store.shared(wrong)
+
+
+def test_a_logged_path_never_holds_the_share_secret() -> None:
+    token = image_keys.share_token(image_keys.new_image_key(42))
+    assert image_keys.loggable_path(f"/s/{token}") == "/s/…-42"
+    assert image_keys.loggable_path("/s/anything-else") == "/s/…"
+    assert image_keys.loggable_path("/v1/snapshots/42") == "/v1/snapshots/42"
