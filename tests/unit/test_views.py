@@ -24,12 +24,14 @@ def _snapshot(**overrides) -> snapshots_pb2.Snapshot:
 
 
 def test_snapshot_view_shape():
-    out = views.snapshot(_snapshot(image_url="https://img.example.com/chart/tuqlgn1i-71569.png"), BASE)
+    out = views.snapshot(_snapshot(image_url="https://img.example.com/chart/tuqlgn1i-71569.png",
+                                   share_token="tuqlgn1i-71569"), BASE)
     assert out == {
         "id": 71569,
         "href": "https://charts.example.com/v1/snapshots/71569",
         "job_href": "https://charts.example.com/v1/jobs/900",
         "image_href": "https://img.example.com/chart/tuqlgn1i-71569.png",
+        "share_href": "https://charts.example.com/s/tuqlgn1i-71569",
         "duration": 3600,
         "end_time": "2016-02-20T01:18:46Z",
         "created_at": "2016-02-20T01:18:47Z",
