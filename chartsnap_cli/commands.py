@@ -53,8 +53,9 @@ class Io:
 
 def snapshot_create(args: argparse.Namespace, client: ApiClient, io: Io) -> int:
     output = Path(args.output).expanduser() if args.output else None
-    if output and not output.parent.is_dir():
-        raise CliError(exit_codes.USAGE, f"--output {args.output}: no such directory {str(output.parent)!r}")
+    if output and (output.is_dir() or not output.parent.is_dir()):
+        raise CliError(exit_codes.USAGE, f"--output {args.output}: " + (
+            "is a directory; name the file" if output.is_dir() else f"no such directory {str(output.parent)!r}"))
     waiting = args.wait or output is not None
     timeout = (args.timeout or default_timeout()) if waiting else None  # bad settings stop us before the POST
     chart_type = args.type or _chart_of(client, args.chart_id)["type"]

@@ -11,6 +11,7 @@ administration commands (snapshot_svc.admin_cli), on its database."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from datetime import datetime, timezone
@@ -22,7 +23,7 @@ from chartsnap.settings import SettingsError
 from chartsnap_cli import commands, exit_codes
 from chartsnap_cli.api_client import ApiClient, ApiError, BadAnswer, HttpError, Unreachable
 from chartsnap_cli.commands import CliError, Io
-from chartsnap_cli.job_wait import WaitTimedOut
+from chartsnap_cli.job_wait import WAIT_MARGIN_S, WaitTimedOut
 from chartsnap_cli.settings import DEFAULT_URL, client_settings
 
 ADMIN_COMMANDS = ("user", "db")  # handed to snapshot_svc.admin_cli as they are
@@ -107,11 +108,17 @@ def _quiet(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help=f"print only the new {what}'s id")
 
 
+# The numbers of the default --timeout with the default settings, for the help
+# (job_wait.default_timeout computes it; tests/unit/test_cli.py holds these equal to it).
+DEFAULT_JOB_DEADLINE_S, DEFAULT_SWEEP_INTERVAL_S = 920, 5
+TIMEOUT_HELP = (f"give up waiting after S seconds (default {DEFAULT_JOB_DEADLINE_S + DEFAULT_SWEEP_INTERVAL_S + WAIT_MARGIN_S:g}"
+                f": the snapshot service's bound on a job, CHARTSNAP_JOB_DEADLINE ({DEFAULT_JOB_DEADLINE_S} s by "
+                f"default), plus one sweep interval ({DEFAULT_SWEEP_INTERVAL_S} s), read from the same variables, "
+                f"plus {WAIT_MARGIN_S:g} s)")
+
+
 def _wait_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=seconds, metavar="S",
-                        help="give up waiting after S seconds (default 940: the snapshot service's bound on "
-                             "a job, CHARTSNAP_JOB_DEADLINE (920 s by default) plus one sweep interval (5 s), "
-                             "read from the same variables, plus 15 s)")
+    parser.add_argument("--timeout", type=seconds, metavar="S", help=TIMEOUT_HELP)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -244,6 +251,11 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
                                    getattr(args, "token", None))
         args.json = getattr(args, "json", False)
         return COMMANDS[(args.command, args.action)](args, ApiClient(settings), io)
+    except BrokenPipeError:
+        # `chartsnap snapshot list | head -1`: the reader has all it wanted. Quietly,
+        # and without Python's own complaint when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return exit_codes.OK
     except SettingsError as exc:
         io.error(str(exc))
         return exit_codes.USAGE
@@ -267,6 +279,11 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return 130
     except ApiError as exc:  # a kind not told apart above
         io.error(exc.message)
+        return exit_codes.SERVER_ERROR
+    except (KeyError, TypeError, AttributeError) as exc:
+        # JSON that is not the API's shape: --url names something that is not a chartsnap gateway.
+        io.error(f"the gateway answered JSON that is not chartsnap's ({type(exc).__name__}: {exc}); "
+                 "is --url / CHARTSNAP_URL a chartsnap gateway?")
         return exit_codes.SERVER_ERROR
 
 

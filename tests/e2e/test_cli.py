@@ -256,3 +256,49 @@ def test_user_add_rotate_and_disable_as_the_gateway_sees_them(stack: Stack) -> N
     accounts = json.loads(run(admin_env(stack), "user", "list", "--json").stdout)
     [mine] = [a for a in accounts if a["email"] == email]
     assert mine["name"] == "CLI Person" and mine["disabled_at"] is not None
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host() -> None:
+    """A gateway (or whatever answers at --url) that redirects elsewhere does not
+    get the credentials sent there. Two local HTTP servers; no stack needed."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from chartsnap_cli.api_client import ApiClient
+    from chartsnap_cli.settings import ClientSettings
+
+    seen: dict[str, str | None] = {}
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            seen["elsewhere"] = self.headers.get("Authorization")
+            body = b'{"query": {"found": 0}, "spaces": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere) as elsewhere:
+        class Redirecting(Elsewhere):
+            def do_GET(self) -> None:  # noqa: N802
+                seen["gateway"] = self.headers.get("Authorization")
+                self.send_response(302)
+                self.send_header("Location", f"http://localhost:{elsewhere.server_address[1]}/v1/spaces")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        with ThreadingHTTPServer(("127.0.0.1", 0), Redirecting) as gateway:
+            for server in (elsewhere, gateway):
+                threading.Thread(target=server.serve_forever, daemon=True).start()
+            try:
+                client = ApiClient(ClientSettings(f"http://127.0.0.1:{gateway.server_address[1]}", "a@b.c", "t0k"),
+                                   timeout=10)
+                assert client.get("/v1/spaces") == {"query": {"found": 0}, "spaces": []}
+            finally:
+                gateway.shutdown()
+                elsewhere.shutdown()
+    assert seen == {"gateway": "Basic YUBiLmM6dDBr", "elsewhere": None}

@@ -192,3 +192,46 @@ def test_admin_commands_are_handed_to_the_snapshot_service(capsys: pytest.Captur
     # Options before the command are read by the API commands' parser; --json is passed on.
     assert cli.main(["--json", "user", "add", "x@example.com"]) == exit_codes.USAGE  # add takes no --json
     assert "unrecognized arguments: --json" in capsys.readouterr().err
+
+
+def test_the_timeout_help_says_the_default_the_wait_uses(capsys: pytest.CaptureFixture) -> None:
+    from chartsnap_cli.job_wait import default_timeout
+
+    assert cli.main(["snapshot", "create", "--help"]) == exit_codes.OK
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {default_timeout({}):g}: " in help_text
+    from snapshot_svc.settings import JobBounds
+
+    assert (cli.DEFAULT_JOB_DEADLINE_S, cli.DEFAULT_SWEEP_INTERVAL_S) == \
+        (JobBounds().job_deadline, JobBounds().sweep_interval)
+
+
+def test_output_must_name_a_file_in_a_directory_that_exists(tmp_path, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+    # Refused before any request: the gateway named here does not exist.
+    base = ["snapshot", "create", "1", "--type", "line", "--url", "http://127.0.0.1:1", "--email", "a@b.c",
+            "--token", "t"]
+    assert cli.main([*base, "--output", str(tmp_path)]) == exit_codes.USAGE
+    assert "is a directory; name the file" in capsys.readouterr().err
+    assert cli.main([*base, "--output", str(tmp_path / "missing" / "x.png")]) == exit_codes.USAGE
+    assert "no such directory" in capsys.readouterr().err
+
+
+def test_json_of_another_shape_is_an_unusable_answer_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def command(args, client, io):  # noqa: ANN001, ANN202 - a command reading an answer of the wrong shape
+        return {"not": "a snapshot"}["id"]
+
+    monkeypatch.setitem(cli.COMMANDS, ("snapshot", "list"), command)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["snapshot", "list", "--email", "a@example.com", "--token", "t"], out, err) == \
+        exit_codes.SERVER_ERROR
+    assert "is --url / CHARTSNAP_URL a chartsnap gateway?" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_only_http_image_links_are_downloaded() -> None:
+    from chartsnap_cli.api_client import ApiClient
+    from chartsnap_cli.settings import ClientSettings
+
+    client = ApiClient(ClientSettings("http://127.0.0.1:1", "a@b.c", "t"))
+    for link in ("file:///etc/passwd", "ftp://example.com/x.png", "data:image/png;base64,AAAA"):
+        with pytest.raises(BadAnswer, match="not an http"):
+            client.download(link)
