@@ -15,7 +15,8 @@ string is left out), route, status, duration_ms, remote (the TCP peer), and
 the account's e-mail only once the snapshot service accepted the credentials
 (a 2xx or 3xx): the user part of refused credentials may be anything, a
 pasted token included. The Authorization header and the token are never
-logged."""
+logged. A health probe answered OK is a DEBUG line: probes every few seconds
+would bury the requests people follow."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from gateway.request_metrics import route_of
 ACCESS_LOGGER = "gateway.access"
 MAX_LOGGED_PATH = 1024    # aiohttp takes request lines up to 8 KB; a line need not hold all of one
 MAX_LOGGED_EMAIL = 254    # the longest e-mail address there is
+PROBE_PATHS = frozenset({"/healthz"})
 
 log = logging.getLogger(ACCESS_LOGGER)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -69,7 +71,8 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
                       "remote": request.remote}
             if (account := account_of(request, status)) is not None:
                 fields["account"] = account
-            log.info("%s %s %s", request.method, fields["path"], status, extra=fields)
+            level = logging.DEBUG if request.path in PROBE_PATHS and status < 400 else logging.INFO
+            log.log(level, "%s %s %s", request.method, fields["path"], status, extra=fields)
 
 
 class RequestIdMetadata(grpc.aio.UnaryUnaryClientInterceptor):

@@ -44,7 +44,7 @@ async def crashed(request: web.Request) -> web.Response:
 async def client():
     app = web.Application(middlewares=[access_log_middleware])
     app.add_routes([web.get("/ok", ok), web.get("/refused", refused), web.get("/moved", moved),
-                    web.get("/crashed", crashed)])
+                    web.get("/crashed", crashed), web.get("/healthz", ok)])
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -97,6 +97,13 @@ async def test_error_replies_and_redirects_carry_the_id_too(client):
     for path, status in (("/refused", 401), ("/moved", 302), ("/nowhere", 404)):
         resp = await client.get(path, headers={"X-Request-Id": f"r{status}"}, allow_redirects=False)
         assert (resp.status, resp.headers.get("X-Request-Id")) == (status, f"r{status}"), path
+
+
+async def test_a_probe_answered_ok_is_a_debug_line(client, caplog):
+    with caplog.at_level(logging.DEBUG, ACCESS_LOGGER):
+        await client.get("/healthz")
+        await client.get("/ok")
+    assert [(r.levelname, r.path) for r in access_lines(caplog)] == [("DEBUG", "/healthz"), ("INFO", "/ok")]
 
 
 async def test_an_unhandled_failure_is_logged_as_a_500(client, caplog):
