@@ -121,8 +121,9 @@ class Deliveries:
                                  .get("request_id"))
             seqs = {}
             for request in await asyncio.to_thread(self.requests, snapshot_id):
-                seqs[request.service_id] = await self.publisher.publish(request)
-                log.info("snapshot %s: delivery %s queued (%s)", snapshot_id, request.delivery_id, request.type)
+                with request_ids.bound(**request_ids.context_of(request)):
+                    seqs[request.service_id] = await self.publisher.publish(request)
+                    log.info("snapshot %s: delivery %s queued (%s)", snapshot_id, request.delivery_id, request.type)
             # The delivery deadline runs from the first time each was queued.
             await asyncio.to_thread(self.snapshots.mark_dispatched, snapshot_id, seqs, time.time())
 
