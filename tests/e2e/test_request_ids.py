@@ -76,7 +76,8 @@ def slack_service(api: Api, peers) -> str:  # noqa: ANN001
     return r.json()["id"]
 
 
-def test_one_request_id_on_every_line_about_its_snapshot_in_every_service(stack, api: Api, slack_service) -> None:  # noqa: ANN001
+def test_one_request_id_on_every_line_about_its_snapshot_in_every_service(stack, api: Api,  # noqa: ANN001
+                                                                          slack_service: str) -> None:
     now = int(time.time())
     api.post("/v1/measurements", json={"measurements": [
         {"name": "ids.depth", "value": i % 5, "time": now - 600 + 60 * i} for i in range(10)]})

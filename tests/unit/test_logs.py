@@ -19,7 +19,8 @@ from chartsnap.settings import SettingsError
 pytestmark = pytest.mark.timeout(10)
 
 
-def record(msg: str, *args: object, level: int = logging.INFO, exc_info=None, **extra: object) -> logging.LogRecord:  # noqa: ANN001
+def record(msg: str, *args: object, level: int = logging.INFO, exc_info=None,  # noqa: ANN001
+           **extra: object) -> logging.LogRecord:
     rec = logging.LogRecord("chartsnap.test", level, __file__, 1, msg, args, exc_info)
     for name, value in extra.items():
         setattr(rec, name, value)
