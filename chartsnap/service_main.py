@@ -26,15 +26,31 @@ class StartRefused(RuntimeError):
 
 
 def run_service(name: str, read_settings: Callable[[], Any], start: Callable[[Any], Awaitable[Any]]) -> None:
+    problems: list[SettingsError] = []
     try:
-        logs.configure_from_env(name)
+        logs.configure_from_env(name)   # logs in the default format if CHARTSNAP_LOG_* are bad
+    except SettingsError as exc:
+        problems.append(exc)
+    try:
         settings = read_settings()
     except SettingsError as exc:
-        refuse(name, exc)
+        problems.append(exc)
+    if problems:
+        refuse(name, merged(problems))
     try:
         asyncio.run(_serve(settings, start))
     except StartRefused as exc:
         refuse(name, exc)
+
+
+def merged(problems: list[SettingsError]) -> SettingsError:
+    """One error listing every bad variable, the log settings' and the service's."""
+    if len(problems) == 1:
+        return problems[0]
+    heading = "invalid configuration:"
+    lines = [line for exc in problems for line in
+             (str(exc).splitlines()[1:] if str(exc).startswith(heading) else [f"  {exc}"])]
+    return SettingsError("\n".join([heading, *lines]))
 
 
 def refuse(name: str, exc: Exception) -> None:

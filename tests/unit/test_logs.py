@@ -154,3 +154,23 @@ def test_a_bad_level_still_leaves_logging_configured_to_say_so(restored_logging,
         logs.configure_from_env("gateway", {"CHARTSNAP_LOG_LEVEL": "chatty"})
     logging.getLogger("chartsnap.service_main").critical("gateway cannot start")
     assert json.loads(stream.getvalue())["msg"] == "gateway cannot start"
+
+
+def test_a_service_refused_at_start_names_every_bad_variable_in_one_line(restored_logging, monkeypatch):
+    from chartsnap.service_main import START_REFUSED_EXIT, run_service
+
+    def read_settings() -> None:
+        raise SettingsError("invalid configuration:\n  CHARTSNAP_GATEWAY_ADDR='bad' is not host:port")
+
+    async def never_started(settings: object) -> None:
+        raise AssertionError("started")
+
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setenv("CHARTSNAP_LOG_LEVEL", "loud")
+    with pytest.raises(SystemExit) as exited:
+        run_service("gateway", read_settings, never_started)
+    assert exited.value.code == START_REFUSED_EXIT
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["level"] == "CRITICAL" and line["msg"].startswith("gateway cannot start: invalid configuration:")
+    assert "CHARTSNAP_LOG_LEVEL='loud'" in line["msg"] and "CHARTSNAP_GATEWAY_ADDR='bad'" in line["msg"]
