@@ -13,7 +13,8 @@ replies included.
 One access line per request (logger ACCESS_LOGGER): method, path (the query
 string is left out), route, status, duration_ms, remote (the TCP peer), and
 the account's e-mail only once the snapshot service accepted the credentials
-(a 2xx or 3xx): the user part of refused credentials may be anything, a
+(a 2xx under API_PREFIX, where every route checks them): the user part of
+credentials refused, or sent where nothing checks them, may be anything, a
 pasted token included. The Authorization header and the token are never
 logged. A health probe answered OK is a DEBUG line: probes every few seconds
 would bury the requests people follow."""
@@ -35,6 +36,7 @@ ACCESS_LOGGER = "gateway.access"
 MAX_LOGGED_PATH = 1024    # aiohttp takes request lines up to 8 KB; a line need not hold all of one
 MAX_LOGGED_EMAIL = 254    # the longest e-mail address there is
 PROBE_PATHS = frozenset({"/healthz"})
+API_PREFIX = "/v1/"       # every route under it authenticates the caller
 
 log = logging.getLogger(ACCESS_LOGGER)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -42,7 +44,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def account_of(request: web.Request, status: int) -> str | None:
     """The account's e-mail, when the request was accepted as theirs."""
-    if not 200 <= status < 400:
+    if not (200 <= status < 300 and request.path.startswith(API_PREFIX)):
         return None
     credentials = parse_basic(request.headers.get("Authorization"))
     return credentials[0][:MAX_LOGGED_EMAIL] if credentials else None

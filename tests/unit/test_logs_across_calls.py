@@ -44,7 +44,8 @@ async def crashed(request: web.Request) -> web.Response:
 async def client():
     app = web.Application(middlewares=[access_log_middleware])
     app.add_routes([web.get("/ok", ok), web.get("/refused", refused), web.get("/moved", moved),
-                    web.get("/crashed", crashed), web.get("/healthz", ok)])
+                    web.get("/crashed", crashed), web.get("/healthz", ok), web.get("/v1/ok", ok),
+                    web.get("/v1/refused", refused)])
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -115,12 +116,14 @@ async def test_an_unhandled_failure_is_logged_as_a_500(client, caplog):
 
 async def test_the_access_line_holds_no_credential_and_the_account_only_once_accepted(client, caplog):
     auth = basic_header("ops@example.com", TOKEN)
+    pasted = basic_header(TOKEN, "")   # a token as the e-mail
     with caplog.at_level(logging.INFO, ACCESS_LOGGER):
-        await client.get("/ok", headers={"Authorization": auth})
-        await client.get("/refused", headers={"Authorization": basic_header(TOKEN, "")})  # a token as the e-mail
-    accepted, refused_line = access_lines(caplog)
+        await client.get("/v1/ok", headers={"Authorization": auth})
+        await client.get("/v1/refused", headers={"Authorization": pasted})
+        await client.get("/ok", headers={"Authorization": pasted})      # nothing checks credentials there
+    accepted, refused_line, unchecked = access_lines(caplog)
     assert accepted.account == "ops@example.com"
-    assert not hasattr(refused_line, "account")
+    assert not hasattr(refused_line, "account") and not hasattr(unchecked, "account")
     formatter = logs.JsonFormatter("gateway")
     written = "\n".join(formatter.format(r) for r in caplog.records)
     assert TOKEN not in written and auth.split()[1] not in written
