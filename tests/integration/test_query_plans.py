@@ -90,7 +90,7 @@ def _fill(engine: Engine) -> dict[str, Any]:
             snapshot_rows.append({"account_id": account, "chart_id": 1, "chart_type": "line", "duration": 3600,
                                   "end_time": created, "width": 600, "height": 416, "sources": ["*"],
                                   "narrowing": {"tags": [], "source": None}, "services": ["1", "2"],
-                                  "message": None, "image_key": f"chart/k-{i}.png", "image_ready": True,
+                                  "message": None, "image_key": f"chart/{i:016d}-{i + 1}.png", "image_ready": True,
                                   "created_at": created, "updated_at": created})
         conn.execute(insert(snapshots), snapshot_rows)
         snaps = list(conn.execute(text("SELECT id, account_id, created_at FROM snapshots ORDER BY created_at")))
@@ -159,6 +159,7 @@ def _calls(engine: Engine, ids: dict[str, Any]) -> dict[str, Callable[[], object
         "snapshots of an account by created_at": lambda: snaps.list(a, Page(0, 100, "created_at", True)),
         "snapshots of an account by end_time": lambda: snaps.list(a, Page(100, 100, "end_time", False)),
         "a snapshot and its job": lambda: (snaps.get(a, ids["snapshot"]), snaps.get_job(a, job_id)),
+        "a share page's snapshot by image key": lambda: snaps.shared(f"chart/{ROWS // 2:016d}-{ROWS // 2 + 1}.png"),
         "idempotency key replayed": lambda: snaps.replay(a, IdempotencyClaim("key-0", "0" * 64), NOW),
         "idempotency keys forgotten": lambda: snaps.forget_idempotency_keys(NOW - 86_400.0),
         "unpublished jobs claimed": lambda: snaps.claim_unpublished(NOW - UNPUBLISHED_GRACE, NOW, SWEEP_LEASE,
