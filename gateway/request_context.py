@@ -11,7 +11,7 @@ every response returns it in `X-Request-Id`, error
 replies included.
 
 One access line per request (logger ACCESS_LOGGER): method, path (the query
-string is left out), route, status, duration_ms, remote (the TCP peer), and
+string is left out, a share page's secret cut out: it alone opens the page), route, status, duration_ms, remote (the TCP peer), and
 the account's e-mail only once the snapshot service accepted the credentials
 (a 2xx under API_PREFIX, where every route checks them): the user part of
 credentials refused, or sent where nothing checks them, may be anything, a
@@ -30,6 +30,7 @@ from aiohttp import web
 
 from chartsnap import request_ids
 from chartsnap.basic_auth import parse_basic
+from chartsnap.image_keys import loggable_path
 from gateway.request_metrics import route_of
 
 ACCESS_LOGGER = "gateway.access"
@@ -67,7 +68,7 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
             exc.headers[request_ids.HTTP_HEADER] = request_id
             raise
         finally:
-            fields = {"method": request.method, "path": request.path[:MAX_LOGGED_PATH],
+            fields = {"method": request.method, "path": loggable_path(request.path)[:MAX_LOGGED_PATH],
                       "route": route_of(request), "status": status,
                       "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                       "remote": request.remote}

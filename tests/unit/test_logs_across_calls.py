@@ -100,6 +100,13 @@ async def test_error_replies_and_redirects_carry_the_id_too(client):
         assert (resp.status, resp.headers.get("X-Request-Id")) == (status, f"r{status}"), path
 
 
+async def test_a_share_pages_secret_is_not_logged(client, caplog):
+    with caplog.at_level(logging.INFO, ACCESS_LOGGER):
+        await client.get("/s/abcdefghijklmnop-12")
+    [line] = access_lines(caplog)
+    assert line.path == "/s/\u2026-12" and "abcdefghijklmnop" not in logs.JsonFormatter("gateway").format(line)
+
+
 async def test_a_probe_answered_ok_is_a_debug_line(client, caplog):
     with caplog.at_level(logging.DEBUG, ACCESS_LOGGER):
         await client.get("/healthz")
