@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chartsnap import bounds
+from chartsnap import bounds, image_keys
 from chartsnap.charts import CHART_TYPES, SIZE_RANGE
 from chartsnap.job_states import JOB_STATES
 
@@ -119,6 +119,7 @@ SCHEMAS: dict[str, Any] = {
     "Snapshot": {"type": "object", "required": ["id", "href", "job_href", "image_href", "subject"], "properties": {
         "id": INTEGER, "href": {"type": "string"}, "job_href": {"type": "string"},
         "image_href": {"type": "string", "nullable": True}, "duration": INTEGER,
+        "share_href": {"type": "string", "nullable": True},
         "end_time": {"type": "string"}, "created_at": {"type": "string"}, "updated_at": {"type": "string"},
         "subject": {"type": "object", "properties": {"chart": {"type": "object", "properties": {
             "id": INTEGER, "sources": {"type": "array", "items": {"type": "string"}}, "type": {"type": "string"}}}}}}},
@@ -245,6 +246,16 @@ PATHS = {
         "A file of the docs page (its name carries a digest of its bytes: cached for a year)",
         _ok_as("200", "The file", "text/css", "text/javascript", "image/png"), auth=False,
         params=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 255}}])},
+    "/s/{token}": {"get": _op(
+        "A snapshot's public share page (HTML with OpenGraph and Twitter-card tags; the token is the secret of its "
+        "image key)",
+        {**_ok_as("200", "The page", "text/html"),
+         **_ok_as("404", "No snapshot has this token, or it is no token (an HTML page)", "text/html"),
+         **_ok_as("429", "Too many unknown tokens from this address (an HTML page, Retry-After)", "text/html"),
+         **_ok_as("503", "The snapshot service did not answer (an HTML page, Retry-After)", "text/html")},
+        auth=False, params=[{"name": "token", "in": "path", "required": True,
+                             "schema": {"type": "string", "maxLength": image_keys.MAX_SHARE_TOKEN,
+                                        "pattern": f"^{image_keys.SHARE_TOKEN.pattern}$"}}])},
     "/v1/snapshots": {
         "post": _op("Take a snapshot", _ok("202", "Accepted: the snapshot, its job queued", ref("Snapshot"), True),
                     body="SnapshotInput"),
