@@ -21,6 +21,7 @@ from nats.errors import AuthorizationError
 from nats.protocol.parser import AUTHORIZATION_VIOLATION
 
 from chartsnap.nats_authorization import inbox_prefix
+from chartsnap.service_main import StartRefused
 from chartsnap.settings import NatsLogin, NatsSettings
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,9 @@ def failover_bound(servers: int) -> float:
     return servers * RETRY_WAIT + CONNECT_TIMEOUT
 
 
-class NatsLoginRefused(RuntimeError):
-    """NATS refused this service's user or password."""
+class NatsLoginRefused(StartRefused):
+    """NATS refused this service's user or password: restarting will not help
+    until someone fixes the login, so it stops the service with one line."""
 
 
 def login_options(login: NatsLogin) -> dict[str, Any]:

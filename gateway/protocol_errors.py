@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from chartsnap import request_ids
 from gateway.responses import json_text
 
 log = logging.getLogger(__name__)
@@ -32,16 +33,20 @@ def protocol_error_body(status: int) -> dict:
 class JsonErrorsRequestHandler(RequestHandler):
     def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
-        # The exception's text quotes the request; only its class is logged.
-        if status >= 500:
-            log.warning("answered %s to %s: %s", status, request.remote, type(exc).__name__ if exc else "timeout")
-        else:
-            log.info("malformed request from %s answered %s (%s)", request.remote, status,
-                     type(exc).__name__ if exc else "-")
+        # Answered before any middleware ran: this reply gets its request id
+        # here. The exception's text quotes the request; only its class is logged.
+        request_id = request_ids.new()
+        with request_ids.bound(request_id=request_id):
+            if status >= 500:
+                log.warning("answered %s to %s: %s", status, request.remote, type(exc).__name__ if exc else "timeout")
+            else:
+                log.info("malformed request from %s answered %s (%s)", request.remote, status,
+                         type(exc).__name__ if exc else "-")
         if request.writer.output_size > 0:
             raise ConnectionError("Response is sent already, cannot send another response with the error message")
         response = web.Response(status=status, text=json_text(protocol_error_body(status)),
-                                content_type="application/json")
+                                content_type="application/json",
+                                headers={request_ids.HTTP_HEADER: request_id})
         response.force_close()
         return response
 

@@ -12,7 +12,7 @@ from typing import Mapping
 import grpc
 from nats.aio.client import Client as NATS
 
-from chartsnap import queue
+from chartsnap import logs, queue
 from chartsnap.nats_connection import connect_nats
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
 from chartsnap.image_store import image_store_for
@@ -61,7 +61,7 @@ class NotifierService:
         try:
             await self.nc.flush(timeout=2)
         except Exception as exc:  # noqa: BLE001 - closing anyway; unacked messages are redelivered
-            log.warning("flushing NATS on stop failed: %s", exc)
+            log.warning("flushing NATS on stop failed: %s", logs.failure(exc))
         await self.nc.close()
         await self.server.stop(1.0)
         self.metrics.close()

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from chartsnap import bounds
+from chartsnap import bounds, request_ids
 from devstack.processes import Stack
 from tests.e2e.api_client import Api
 
@@ -346,6 +346,7 @@ def test_protocol_errors_are_json_and_quote_nothing(stack: Stack, request_bytes:
     assert status == 400
     assert headers["content-type"].startswith("application/json")
     assert strict_json(body.decode()) == {"errors": {"request": ["Malformed HTTP request (Bad Request)"]}}
+    assert request_ids.sane(headers["x-request-id"]), "answered before any middleware, still with a request id"
 
 
 def test_a_too_long_header_does_not_echo_the_authorization_header(stack: Stack, api: Api) -> None:
