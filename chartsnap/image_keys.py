@@ -4,9 +4,10 @@ and nothing else, and the snapshot service names every image under it: both
 read this module, so they cannot disagree.
 
 The share page of a snapshot (`/s/<token>`, served by the gateway) is public
-by the secret part of its image key: `chart/<token>.png` ↔ `/s/<token>`. Whoever
-holds the image URL can see the image anyway, so the page gives away nothing
-the link did not; and a numeric id alone is never a token."""
+by the secret part of its image key: `chart/<token>.png` ↔ `/s/<token>`, so a
+delivered image URL and the page's are one secret (the page adds the chart's
+name, the window, the taker's name and the message, never an e-mail); a
+numeric id alone is never a token."""
 
 from __future__ import annotations
 
@@ -44,6 +45,15 @@ def share_token(image_key: str) -> str:
     if len(token) != len(image_key) - len(PUBLIC_PREFIX) - len(IMAGE_SUFFIX) or not is_share_token(token):
         raise ValueError("not an image key made by new_image_key")
     return token
+
+
+def share_token_if_any(image_key: str) -> str | None:
+    """The share token of an image key, or None for a key of another form (a
+    database may hold keys older versions made): such a snapshot has no page."""
+    try:
+        return share_token(image_key)
+    except ValueError:
+        return None
 
 
 def image_key_of(token: str) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import threading
 from dataclasses import dataclass
@@ -91,11 +92,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+# What could end or fake a line in the text format: a message may quote what a
+# user sent (a percent-decoded path holds any byte).
+_LINE_BREAKERS = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character written as an escape (\\n, \\x1b, ...)."""
+    return _LINE_BREAKERS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 class TextFormatter(logging.Formatter):
-    """For a person at a terminal: the old prose line, the context appended."""
+    """For a person at a terminal: the old prose line, the context appended.
+    The line itself is always one line; only a traceback follows it."""
 
     def __init__(self, service: str) -> None:
         super().__init__(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return one_line(super().formatMessage(record))
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
@@ -103,7 +118,7 @@ class TextFormatter(logging.Formatter):
         if not context:
             return text
         first, newline, rest = text.partition("\n")
-        pairs = " ".join(f"{name}={value}" for name, value in context.items())
+        pairs = one_line(" ".join(f"{name}={value}" for name, value in context.items()))
         return f"{first} [{pairs}]{newline}{rest}"
 
 

@@ -7,9 +7,10 @@ import asyncio
 import time
 from dataclasses import replace
 
+import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import PubAck, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NoStreamResponseError
+from nats.js.errors import BadRequestError, NoStreamResponseError, ServiceUnavailableError
 
 from chartsnap import message_ids, request_ids
 from chartsnap.budgets import JETSTREAM_ELECTION_BOUND_S
@@ -40,6 +41,8 @@ DELIVERY_LEDGER_BUCKET = "chartsnap_deliveries"
 PUBLISH_NO_RESPONDERS_RETRY_S = 1.0
 PUBLISH_RETRY_WAIT_S = 0.25
 PUBLISH_TIMEOUT_S = 5.0
+# What the JetStream API answers while a cluster elects a leader.
+ELECTION_ANSWERS = (nats.errors.TimeoutError, nats.errors.NoRespondersError, ServiceUnavailableError)
 
 # Seconds in which JetStream drops a second message with the same Nats-Msg-Id
 # (chartsnap.message_ids): a publish retried within it lands once.
@@ -82,9 +85,12 @@ async def wait_until_led(js: JetStreamContext, streams: list[str],
     deadline = time.monotonic() + bound_s
     for name in streams:
         while True:
-            info = await js.stream_info(name)
-            if info.cluster is None or info.cluster.leader:
-                break
+            try:
+                info = await js.stream_info(name)
+                if info.cluster is None or info.cluster.leader:
+                    break
+            except ELECTION_ANSWERS:
+                pass  # the meta leader itself is being elected: ask again
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"stream {name} has no leader after {bound_s:.0f} s")
             await asyncio.sleep(PUBLISH_RETRY_WAIT_S)

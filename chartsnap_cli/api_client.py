@@ -63,7 +63,14 @@ class ApiClient:
     _opener: urllib.request.OpenerDirector = field(default_factory=urllib.request.build_opener, repr=False)
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else f"{self.settings.url}{path}"
+        """The gateway's URL for `path`. An absolute href from the API (built on
+        the server's CHARTSNAP_PUBLIC_URL, which may name another host or
+        scheme) is followed on the gateway we were given: the credentials go
+        only there."""
+        if path.startswith(("http://", "https://")):
+            parts = urllib.parse.urlsplit(path)
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return f"{self.settings.url}{path}"
 
     def get(self, path: str, query: dict[str, Any] | None = None) -> Any:
         return self.call("GET", path, query=query)

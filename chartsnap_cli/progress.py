@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from chartsnap_cli.output import printable
+
 BAR_WIDTH = 30
 STATE_WIDTH = len("complete")  # the longest state, so the bar does not move
 
@@ -32,7 +34,8 @@ class JobProgress:
         self.drawn = False
 
     def update(self, job: dict) -> None:
-        state, progress = str(job.get("state", "?")), float(job.get("progress") or 0.0)
+        # The API's words reach a terminal: control characters made visible.
+        state, progress = printable(job.get("state", "?")), float(job.get("progress") or 0.0)
         if (state, progress) == self.last:
             return
         self.last = (state, progress)

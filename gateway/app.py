@@ -16,6 +16,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from chartsnap import errors, idempotency_key
 from chartsnap.basic_auth import basic_header, parse_basic
 from chartsnap.errors import bounded_fields
+from chartsnap.image_keys import loggable_path
 from chartsnap.v1 import accounts_pb2, destinations_pb2, snapshots_pb2, spaces_pb2
 from gateway import openapi, translate, views
 from gateway.api_docs import ApiDocs
@@ -59,7 +60,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except grpc.RpcError as exc:
         reply = error_reply_from_rpc(exc)
         if reply.http_status >= 500:
-            log.warning("%s %s: upstream %s %s", request.method, request.path, exc.code(), exc.details())
+            log.warning("%s %s: upstream %s %s", request.method, loggable_path(request.path), exc.code(),
+                        exc.details())
         return reply.response()
     except web.HTTPRequestEntityTooLarge:
         if await _credentials_refused(request):
@@ -79,10 +81,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         # answered in the error shape, never aiohttp's plain text.
         if exc.status < 400:
             raise
-        log.info("%s %s: %s", request.method, request.path, exc.status)
+        log.info("%s %s: %s", request.method, loggable_path(request.path), exc.status)
         return request_error(exc.status, exc.reason or "Bad request")
     except Exception:
-        log.exception("%s %s failed", request.method, request.path)
+        log.exception("%s %s failed", request.method, loggable_path(request.path))
         return error_reply(grpc.StatusCode.INTERNAL, "internal error").response()
 
 

@@ -28,7 +28,7 @@ def route_of(request: web.Request) -> str:
 
 @web.middleware
 async def request_metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost middleware, so it sees the status the error middleware chose."""
+    """Outside the error middleware (inside only the access log), so it sees the status it chose."""
     started = time.perf_counter()
     status = 500
     try:

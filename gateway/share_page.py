@@ -14,7 +14,7 @@ before any RPC. Pages that are found are not limited here (they are cheap,
 cacheable and what the link is for); the per-account limits of /v1 do not
 apply, since the page has no account.
 
-Answers are HTML in every case (404, 429, 503 too), never the API's JSON:
+Answers of this route are HTML (404, 429, 503 too), never the API's JSON:
 whoever follows a link is a person or an unfurler, not an API client."""
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ class SharePages:
             return page_response(share_page_html.too_many_guesses_page(verdict.retry_after))
         token = request.match_info["token"]
         if not is_share_token(token):
-            return self._not_found(guesses, address)
+            # No guess at a secret (a link cut short in a chat, a path trick):
+            # a 404 that spends nothing of the address's budget.
+            return page_response(share_page_html.not_found_page())
         try:
             shared = await self.snapshots.GetSharedSnapshot(
                 snapshots_pb2.GetSharedSnapshotRequest(token=token), timeout=self.rpc_timeout)

@@ -27,6 +27,7 @@ SITE_NAME = "chartsnap"
 REFRESH_SECONDS = 5          # how often a page of a snapshot still being drawn reloads itself
 MAX_DESCRIPTION = 200        # og:description: unfurlers show about two lines
 RETRY_AFTER_SECONDS = 5      # a 503 page: the snapshot service did not answer
+ANONYMOUS_TAKER = "a chartsnap user"  # who took it, when the account has no name
 
 STYLE = """
 body { margin: 0; background: #f4f5f7; color: #1f2328;
@@ -94,14 +95,15 @@ def duration_words(seconds: int) -> str:
 
 
 def taken_by(shared: snapshots_pb2.SharedSnapshot) -> str:
-    name, email = shared.taken_by_name.strip(), shared.taken_by_email
-    return f"{name} ({email})" if name and email else name or email
+    # The account's name only: its e-mail is half of its API login, and the
+    # page is public to whoever the link is forwarded to.
+    return shared.taken_by_name.strip() or ANONYMOUS_TAKER
 
 
 def description(shared: snapshots_pb2.SharedSnapshot) -> str:
     """What an unfurl shows under the title: the message, else who shared
-    which window. The e-mail address stays on the page, out of previews."""
-    who = shared.taken_by_name.strip() or "someone"
+    which window."""
+    who = taken_by(shared)
     text = " ".join(shared.message.split()) or f"Shared by {who}"
     text = f"{text} · {window_text(shared.end_time.seconds, shared.duration)}"
     return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1].rstrip() + "…"

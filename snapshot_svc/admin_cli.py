@@ -36,7 +36,7 @@ from snapshot_svc.accounts import AccountEntry, AccountStore
 from snapshot_svc.database import make_engine
 from snapshot_svc.settings import SnapshotSettings
 
-# The same numbers as chartsnap_cli.exit_codes (tests/unit/test_cli_exit_codes.py
+# The same numbers as chartsnap_cli.exit_codes (tests/unit/test_cli.py
 # holds them equal); not imported, so that the service needs nothing of the client.
 OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3
 

@@ -148,7 +148,7 @@ def shared_snapshot_to_proto(shared: dict, image_url: str) -> snapshots_pb2.Shar
         width=shared["width"], height=shared["height"], chart_name=shared["chart_name"],
         chart_id=shared["chart_id"], chart_type=shared["chart_type"], duration=shared["duration"],
         end_time=_ts(shared["end_time"]), created_at=_ts(shared["created_at"]),
-        taken_by_name=shared["taken_by_name"], taken_by_email=shared["taken_by_email"], message=shared["message"],
+        taken_by_name=shared["taken_by_name"], message=shared["message"],
     )
 
 

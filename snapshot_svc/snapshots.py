@@ -21,7 +21,7 @@ from chartsnap import errors
 from chartsnap.charts import CHART_TYPES, DEFAULT_SIZE, SIZE_RANGE
 from chartsnap.errors import ParamErrors
 from chartsnap.idempotency_key import REUSE_AFTER
-from chartsnap.image_keys import new_image_key, share_token
+from chartsnap.image_keys import new_image_key, share_token, share_token_if_any
 from chartsnap.job_states import COMPLETE, FAILED, QUEUED, TERMINAL, WORKING
 from snapshot_svc.database import NOT_STORABLE, lock_row, made_storable, storable, the_row
 from snapshot_svc.pagination import Page
@@ -169,7 +169,8 @@ def _snapshot_out(row: Any, job_id: int) -> dict:
         "height": row.height, "image_key": row.image_key if row.image_ready else None,
         "services": list(row.services), "message": row.message,
         "narrowing": dict(row.narrowing), "account_id": row.account_id,
-        "chart_name": row.chart_name, "request_id": row.request_id, "share_token": share_token(row.image_key),
+        "chart_name": row.chart_name, "request_id": row.request_id,
+        "share_token": share_token_if_any(row.image_key),
     }
 
 
@@ -301,7 +302,7 @@ class SnapshotStore:
         query = (select(snapshots.c.id, snapshots.c.chart_id, snapshots.c.chart_type, snapshots.c.chart_name,
                         snapshots.c.duration, snapshots.c.end_time, snapshots.c.created_at, snapshots.c.width,
                         snapshots.c.height, snapshots.c.message, snapshots.c.image_key, snapshots.c.image_ready,
-                        jobs.c.state, accounts.c.full_name, accounts.c.email)
+                        jobs.c.state, accounts.c.full_name)
                  .join(jobs, jobs.c.snapshot_id == snapshots.c.id)
                  .join(accounts, accounts.c.id == snapshots.c.account_id)
                  .where(snapshots.c.image_key == image_key))
@@ -320,7 +321,7 @@ class SnapshotStore:
             "chart_name": chart_name_of(row.chart_name, row.chart_id),
             "duration": row.duration, "end_time": row.end_time, "created_at": row.created_at,
             "width": row.width, "height": row.height, "message": row.message or "",
-            "taken_by_name": row.full_name or "", "taken_by_email": row.email,
+            "taken_by_name": row.full_name or "",
         }
 
     def get_job(self, account_id: int, job_id: int) -> JobView:

@@ -136,7 +136,7 @@ class GetSharedSnapshotRequest(_message.Message):
     def __init__(self, token: _Optional[str] = ...) -> None: ...
 
 class SharedSnapshot(_message.Message):
-    __slots__ = ("token", "state", "image_url", "width", "height", "chart_name", "chart_id", "chart_type", "duration", "end_time", "created_at", "taken_by_name", "taken_by_email", "message")
+    __slots__ = ("token", "state", "image_url", "width", "height", "chart_name", "chart_id", "chart_type", "duration", "end_time", "created_at", "taken_by_name", "message")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[SharedSnapshot.State]
@@ -159,7 +159,6 @@ class SharedSnapshot(_message.Message):
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     TAKEN_BY_NAME_FIELD_NUMBER: _ClassVar[int]
-    TAKEN_BY_EMAIL_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     token: str
     state: SharedSnapshot.State
@@ -173,6 +172,5 @@ class SharedSnapshot(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     created_at: _timestamp_pb2.Timestamp
     taken_by_name: str
-    taken_by_email: str
     message: str
-    def __init__(self, token: _Optional[str] = ..., state: _Optional[_Union[SharedSnapshot.State, str]] = ..., image_url: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., chart_name: _Optional[str] = ..., chart_id: _Optional[int] = ..., chart_type: _Optional[str] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., taken_by_name: _Optional[str] = ..., taken_by_email: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    def __init__(self, token: _Optional[str] = ..., state: _Optional[_Union[SharedSnapshot.State, str]] = ..., image_url: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., chart_name: _Optional[str] = ..., chart_id: _Optional[int] = ..., chart_type: _Optional[str] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., taken_by_name: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...

@@ -108,8 +108,7 @@ def readme_python_block(text: str, heading: str) -> str | None:
 
 def test_readme_shows_exactly_the_tested_example() -> None:
     block = readme_python_block(README.read_text(encoding="utf-8"), README_SECTION)
-    if block is None:
-        pytest.skip(f"README.md has no '{README_SECTION}' section with a ```python block yet (the lead adds it)")
+    assert block is not None, f"README.md has no '{README_SECTION}' section with a ```python block"
     assert block == EXAMPLE.read_text(encoding="utf-8"), (
         f"the ```python block under '{README_SECTION}' in README.md differs from {EXAMPLE.relative_to(repo_root())}")
 

@@ -108,7 +108,7 @@ def test_the_share_page_needs_no_credentials_and_unfurls_with_the_png(api: Api, 
     assert [t for t, _ in tags.tags if t == "script"] == []
     text = " ".join(tags.text)
     assert HOSTILE_NAME in text and HOSTILE_MESSAGE in text
-    assert "Test Person" in text and api.email in text  # who took it
+    assert "Test Person" in text and api.email not in page.text  # who took it, by name: never the login e-mail
     assert "UTC" in text
 
     head = requests.head(share_href, timeout=30)

@@ -36,6 +36,8 @@ async def test_a_stream_that_answers_while_the_publish_retries_gets_the_message_
     subject = f"chartsnap-test.late.{name.lower()}"
 
     async def stream_appears() -> None:
+        # The scenario, not a synchronisation: the stream starts answering one
+        # retry wait after the publish began, well inside its retry time.
         await asyncio.sleep(queue.PUBLISH_RETRY_WAIT_S)
         await js.add_stream(StreamConfig(name=name, subjects=[subject]))
 
@@ -46,5 +48,9 @@ async def test_a_stream_that_answers_while_the_publish_retries_gets_the_message_
         assert ack.stream == name
         assert (await js.stream_info(name)).state.messages == 1
         assert (await js.get_last_msg(name, subject)).data == b"late"
+        # Published again with its id (a caller that lost the ack): dropped, one copy.
+        again = await queue.publish(js, subject, b"late", "late-1")
+        assert again.duplicate and again.seq == ack.seq
+        assert (await js.stream_info(name)).state.messages == 1
     finally:
         await js.delete_stream(name)

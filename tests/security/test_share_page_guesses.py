@@ -1,5 +1,6 @@
-"""Guessing share links: a malformed token never reaches an RPC, and every
-unknown token counts against the address's failed-authentication budget, so
+"""Guessing share links: a malformed token never reaches an RPC and costs
+nothing; every well-formed unknown token counts against the address's
+failed-authentication budget, so
 an address that guesses gets 429 (for share pages and the API alike) before
 any RPC.
 
@@ -70,9 +71,15 @@ async def test_unknown_tokens_use_up_the_address_budget_then_429_before_any_rpc(
             # Found pages cost nothing from the budget.
             for _ in range(guesses + 1):
                 assert (await get(session, f"{base}{SHARE_PATH}{token}"))[0] == 200
-            # A well-formed guess (one RPC) and malformed ones (none) count alike.
+            # Malformed tokens (a link cut short, a path trick) are no guess at a
+            # secret: 404, and nothing spent.
             statuses = [(await get(session, f"{base}{SHARE_PATH}{path}"))[0]
-                        for path in (guessed_token(token), "12345", "x" * 500)]
+                        for path in ("12345", "x" * 500, token[:-1] + "-", token.upper())]
+            assert statuses == [404] * 4
+            assert (await get(session, f"{base}{SHARE_PATH}{token}"))[0] == 200
+            # Each well-formed guess (one RPC each) spends one.
+            statuses = [(await get(session, f"{base}{SHARE_PATH}{guessed_token(token)}"))[0]
+                        for _ in range(guesses)]
             assert statuses == [404] * guesses
             status, headers, body = await get(session, f"{base}{SHARE_PATH}{token}")
             assert status == 429, body  # even the right token, once the address is out of guesses

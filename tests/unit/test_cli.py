@@ -235,3 +235,15 @@ def test_only_http_image_links_are_downloaded() -> None:
     for link in ("file:///etc/passwd", "ftp://example.com/x.png", "data:image/png;base64,AAAA"):
         with pytest.raises(BadAnswer, match="not an http"):
             client.download(link)
+
+
+def test_an_absolute_href_from_the_api_is_followed_on_the_gateway_given() -> None:
+    """The API's hrefs are built on the server's public URL, which may name
+    another host or scheme: the credentials still go only to --url."""
+    from chartsnap_cli.api_client import ApiClient
+    from chartsnap_cli.settings import ClientSettings
+
+    client = ApiClient(ClientSettings("http://127.0.0.1:8080", "a@b.c", "t"))
+    assert client.url("/v1/jobs/7") == "http://127.0.0.1:8080/v1/jobs/7"
+    assert client.url("http://public.example/v1/jobs/7?x=1") == "http://127.0.0.1:8080/v1/jobs/7?x=1"
+    assert client.url("https://evil.example:444/v1/snapshots/3") == "http://127.0.0.1:8080/v1/snapshots/3"

@@ -174,3 +174,20 @@ def test_a_service_refused_at_start_names_every_bad_variable_in_one_line(restore
     [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
     assert line["level"] == "CRITICAL" and line["msg"].startswith("gateway cannot start: invalid configuration:")
     assert "CHARTSNAP_LOG_LEVEL='loud'" in line["msg"] and "CHARTSNAP_GATEWAY_ADDR='bad'" in line["msg"]
+
+
+def test_the_text_format_cannot_be_split_or_forged_by_what_a_message_quotes() -> None:
+    """A percent-decoded path may hold CR, LF, ESC or U+2028: in the text format
+    they are written as escapes, so one event stays one line; a traceback
+    still follows on lines of its own."""
+    formatter = logs.TextFormatter("gateway")
+    forged = "/v1/x\n2026-12-02 gateway CRITICAL forged\r\x1b[31m\u2028"
+    line = formatter.format(logging.LogRecord("gateway.access", logging.INFO, __file__, 1, "GET %s", (forged,), None))
+    assert "\n" not in line and "\r" not in line and "\x1b" not in line and "\u2028" not in line
+    assert line.endswith("GET /v1/x\\n2026-12-02 gateway CRITICAL forged\\r\\x1b[31m\\u2028")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    first, *rest = formatter.format(record).split("\n")
+    assert first.endswith("failed") and rest[0] == "Traceback (most recent call last):"
