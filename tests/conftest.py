@@ -207,6 +207,32 @@ async def js(infra: Stack):  # noqa: ANN201
     await queue.ensure_streams(js)
     for config in queue.STREAMS:
         await js.delete_stream(config.name)
-    await queue.ensure_streams(js)
+    await streams_made_again(js)
     yield js
     await nc.close()
+
+
+# nats-server answers a stream's delete before its file store is gone; creating
+# the same name at once may meet the store half removed.
+STORE_BEING_REMOVED = 10049  # JSStreamStoreFailedF: "error creating store for stream"
+
+
+async def streams_made_again(js) -> None:  # noqa: ANN001 - JetStreamContext
+    """ensure_streams after deleting them, trying again while the old stores
+    are still being removed (bounded by JETSTREAM_ELECTION_BOUND_S)."""
+    import asyncio
+    import time
+
+    from nats.js.errors import ServerError
+
+    from chartsnap import queue
+    from chartsnap.budgets import JETSTREAM_ELECTION_BOUND_S
+
+    deadline = time.monotonic() + JETSTREAM_ELECTION_BOUND_S
+    while True:
+        try:
+            return await queue.ensure_streams(js)
+        except ServerError as exc:
+            if exc.err_code != STORE_BEING_REMOVED or time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(queue.PUBLISH_RETRY_WAIT_S)
