@@ -10,7 +10,7 @@ from dataclasses import replace
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import PubAck, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NoStreamResponseError, ServiceUnavailableError
+from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError, ServiceUnavailableError
 
 from chartsnap import message_ids, request_ids
 from chartsnap.budgets import JETSTREAM_ELECTION_BOUND_S
@@ -89,8 +89,10 @@ async def wait_until_led(js: JetStreamContext, streams: list[str],
                 info = await js.stream_info(name)
                 if info.cluster is None or info.cluster.leader:
                     break
-            except ELECTION_ANSWERS:
-                pass  # the meta leader itself is being elected: ask again
+            except (*ELECTION_ANSWERS, NotFoundError):
+                # The meta leader is being elected, or the node that answered
+                # has not yet applied the create it just took part in: ask again.
+                pass
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"stream {name} has no leader after {bound_s:.0f} s")
             await asyncio.sleep(PUBLISH_RETRY_WAIT_S)
