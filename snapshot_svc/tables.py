@@ -124,6 +124,14 @@ snapshots = Table(
     Column("chart_name", String(255), nullable=True),
     # X-Request-Id of the call that took it: carried on every message about it.
     Column("request_id", String(64), nullable=True),
+    # Drawing options chosen at creation (NULL on older snapshots: UTC, 1, light, none).
+    Column("timezone", String(64), nullable=True),
+    Column("scale", Float, nullable=True),
+    Column("theme", String(8), nullable=True),
+    Column("annotations", JSON, nullable=True),  # annotation stream names, or ["*"]
+    # One line about the data, computed from snapshot_data when it is frozen.
+    Column("summary", Text, nullable=True),
+    Column("png_sha256", String(64), nullable=True),  # set when the image is stored
 )
 # An account's snapshots, a page at a time, in each order the API offers
 # (ListSnapshots orderby id | created_at | end_time).
@@ -165,6 +173,65 @@ Index("ix_jobs_unpublished", jobs.c.state, jobs.c.published_at, jobs.c.created_a
 Index("ix_jobs_render_seq", jobs.c.render_seq)
 # The sweeper: open jobs past their deadline, oldest first; requests to look up.
 Index("ix_jobs_open", jobs.c.state, jobs.c.created_at)
+
+# The data a snapshot's image is drawn from, frozen when it is taken
+# (GET /v1/snapshots/:id/data answers it, never a fresh query).
+snapshot_data = Table(
+    "snapshot_data",
+    metadata,
+    Column("snapshot_id", ForeignKey("snapshots.id"), primary_key=True),
+    Column("resolution", Integer, nullable=False),
+    Column("body", JSON, nullable=False),  # series, labels, window, units, big value
+    Column("created_at", Float, nullable=False),
+)
+
+# Librato's metric metadata: GET /v1/metrics lists it, GET /v1/metrics/:name describes one.
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("name", SortedName, nullable=False),  # lower-cased, as series.metric
+    Column("type", String(16), nullable=False),  # gauge | counter | composite
+    Column("display_name", String(255), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("period", Integer, nullable=True),  # seconds between samples, as the client declared
+    Column("attributes", JSON, nullable=False),  # display_units_short, color, ...
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    # Also serves GET /v1/metrics: an account's metrics in name order.
+    UniqueConstraint("account_id", "name", name="uq_metric_name"),
+)
+
+# Librato's annotation streams and their events (/v1/annotations).
+annotation_streams = Table(
+    "annotation_streams",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("name", SortedName, nullable=False),
+    Column("display_name", String(255), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    # Also serves GET /v1/annotations: an account's streams in name order.
+    UniqueConstraint("account_id", "name", name="uq_annotation_stream_name"),
+)
+
+annotation_events = Table(
+    "annotation_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("stream_id", ForeignKey("annotation_streams.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(255), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("source", String(255), nullable=True),
+    Column("start_time", BigInteger, nullable=False),  # epoch seconds
+    Column("end_time", BigInteger, nullable=True),
+    Column("links", JSON, nullable=False),  # [{"rel", "href", "label"}]
+    Column("created_at", Float, nullable=False),
+)
+# A stream's events in a window (GET /v1/annotations/:name, a snapshot's markers).
+Index("ix_annotation_events_stream_start", annotation_events.c.stream_id, annotation_events.c.start_time)
 
 # Notification targets: the REST API's "services".
 destinations = Table(

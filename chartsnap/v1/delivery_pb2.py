@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63hartsnap/v1/delivery.proto\x12\x0c\x63hartsnap.v1\"\xa9\x03\n\x0f\x44\x65liveryRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x13\n\x0bsnapshot_id\x18\x02 \x01(\x03\x12\x0e\n\x06job_id\x18\x03 \x01(\x03\x12\x12\n\nservice_id\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\x12=\n\x08settings\x18\x06 \x03(\x0b\x32+.chartsnap.v1.DeliveryRequest.SettingsEntry\x12\x12\n\nchart_name\x18\x07 \x01(\t\x12\x11\n\tchart_url\x18\x08 \x01(\t\x12\x13\n\x0bsender_name\x18\t \x01(\t\x12\x14\n\x0csender_email\x18\n \x01(\t\x12\x0f\n\x07message\x18\x0b \x01(\t\x12\x11\n\timage_url\x18\x0c \x01(\t\x12\x11\n\timage_key\x18\r \x01(\t\x12\r\n\x05width\x18\x0e \x01(\x05\x12\x0e\n\x06height\x18\x0f \x01(\x05\x12\x10\n\x08\x64uration\x18\x10 \x01(\x03\x12\x10\n\x08\x65nd_time\x18\x11 \x01(\x01\x1a/\n\rSettingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xdd\x01\n\x0e\x44\x65liveryResult\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x13\n\x0bsnapshot_id\x18\x02 \x01(\x03\x12\x12\n\nservice_id\x18\x03 \x01(\t\x12\x31\n\x05state\x18\x04 \x01(\x0e\x32\".chartsnap.v1.DeliveryResult.State\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"9\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\r\n\tDELIVERED\x10\x01\x12\n\n\x06\x46\x41ILED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63hartsnap/v1/delivery.proto\x12\x0c\x63hartsnap.v1\"\xcc\x03\n\x0f\x44\x65liveryRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x13\n\x0bsnapshot_id\x18\x02 \x01(\x03\x12\x0e\n\x06job_id\x18\x03 \x01(\x03\x12\x12\n\nservice_id\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\x12=\n\x08settings\x18\x06 \x03(\x0b\x32+.chartsnap.v1.DeliveryRequest.SettingsEntry\x12\x12\n\nchart_name\x18\x07 \x01(\t\x12\x11\n\tchart_url\x18\x08 \x01(\t\x12\x13\n\x0bsender_name\x18\t \x01(\t\x12\x14\n\x0csender_email\x18\n \x01(\t\x12\x0f\n\x07message\x18\x0b \x01(\t\x12\x11\n\timage_url\x18\x0c \x01(\t\x12\x11\n\timage_key\x18\r \x01(\t\x12\r\n\x05width\x18\x0e \x01(\x05\x12\x0e\n\x06height\x18\x0f \x01(\x05\x12\x10\n\x08\x64uration\x18\x10 \x01(\x03\x12\x10\n\x08\x65nd_time\x18\x11 \x01(\x01\x12\x0f\n\x07summary\x18\x12 \x01(\t\x12\x10\n\x08timezone\x18\x13 \x01(\t\x1a/\n\rSettingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xdd\x01\n\x0e\x44\x65liveryResult\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x13\n\x0bsnapshot_id\x18\x02 \x01(\x03\x12\x12\n\nservice_id\x18\x03 \x01(\t\x12\x31\n\x05state\x18\x04 \x01(\x0e\x32\".chartsnap.v1.DeliveryResult.State\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"9\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\r\n\tDELIVERED\x10\x01\x12\n\n\x06\x46\x41ILED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELIVERYREQUEST_SETTINGSENTRY']._loaded_options = None
   _globals['_DELIVERYREQUEST_SETTINGSENTRY']._serialized_options = b'8\001'
   _globals['_DELIVERYREQUEST']._serialized_start=46
-  _globals['_DELIVERYREQUEST']._serialized_end=471
-  _globals['_DELIVERYREQUEST_SETTINGSENTRY']._serialized_start=424
-  _globals['_DELIVERYREQUEST_SETTINGSENTRY']._serialized_end=471
-  _globals['_DELIVERYRESULT']._serialized_start=474
-  _globals['_DELIVERYRESULT']._serialized_end=695
-  _globals['_DELIVERYRESULT_STATE']._serialized_start=638
-  _globals['_DELIVERYRESULT_STATE']._serialized_end=695
+  _globals['_DELIVERYREQUEST']._serialized_end=506
+  _globals['_DELIVERYREQUEST_SETTINGSENTRY']._serialized_start=459
+  _globals['_DELIVERYREQUEST_SETTINGSENTRY']._serialized_end=506
+  _globals['_DELIVERYRESULT']._serialized_start=509
+  _globals['_DELIVERYRESULT']._serialized_end=730
+  _globals['_DELIVERYRESULT_STATE']._serialized_start=673
+  _globals['_DELIVERYRESULT_STATE']._serialized_end=730
 # @@protoc_insertion_point(module_scope)

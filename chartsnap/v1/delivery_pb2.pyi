@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DeliveryRequest(_message.Message):
-    __slots__ = ("delivery_id", "snapshot_id", "job_id", "service_id", "type", "settings", "chart_name", "chart_url", "sender_name", "sender_email", "message", "image_url", "image_key", "width", "height", "duration", "end_time")
+    __slots__ = ("delivery_id", "snapshot_id", "job_id", "service_id", "type", "settings", "chart_name", "chart_url", "sender_name", "sender_email", "message", "image_url", "image_key", "width", "height", "duration", "end_time", "summary", "timezone")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +33,8 @@ class DeliveryRequest(_message.Message):
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
     delivery_id: str
     snapshot_id: int
     job_id: int
@@ -50,7 +52,9 @@ class DeliveryRequest(_message.Message):
     height: int
     duration: int
     end_time: float
-    def __init__(self, delivery_id: _Optional[str] = ..., snapshot_id: _Optional[int] = ..., job_id: _Optional[int] = ..., service_id: _Optional[str] = ..., type: _Optional[str] = ..., settings: _Optional[_Mapping[str, str]] = ..., chart_name: _Optional[str] = ..., chart_url: _Optional[str] = ..., sender_name: _Optional[str] = ..., sender_email: _Optional[str] = ..., message: _Optional[str] = ..., image_url: _Optional[str] = ..., image_key: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., duration: _Optional[int] = ..., end_time: _Optional[float] = ...) -> None: ...
+    summary: str
+    timezone: str
+    def __init__(self, delivery_id: _Optional[str] = ..., snapshot_id: _Optional[int] = ..., job_id: _Optional[int] = ..., service_id: _Optional[str] = ..., type: _Optional[str] = ..., settings: _Optional[_Mapping[str, str]] = ..., chart_name: _Optional[str] = ..., chart_url: _Optional[str] = ..., sender_name: _Optional[str] = ..., sender_email: _Optional[str] = ..., message: _Optional[str] = ..., image_url: _Optional[str] = ..., image_key: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., duration: _Optional[int] = ..., end_time: _Optional[float] = ..., summary: _Optional[str] = ..., timezone: _Optional[str] = ...) -> None: ...
 
 class DeliveryResult(_message.Message):
     __slots__ = ("delivery_id", "snapshot_id", "service_id", "state", "attempts", "error")

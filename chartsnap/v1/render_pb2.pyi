@@ -19,6 +19,20 @@ class RenderSeries(_message.Message):
     values: _containers.RepeatedScalarFieldContainer[float]
     def __init__(self, label: _Optional[str] = ..., color: _Optional[str] = ..., times: _Optional[_Iterable[float]] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
 
+class RenderAnnotation(_message.Message):
+    __slots__ = ("stream", "title", "start", "end", "source")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    stream: str
+    title: str
+    start: float
+    end: float
+    source: str
+    def __init__(self, stream: _Optional[str] = ..., title: _Optional[str] = ..., start: _Optional[float] = ..., end: _Optional[float] = ..., source: _Optional[str] = ...) -> None: ...
+
 class RenderThreshold(_message.Message):
     __slots__ = ("operator", "value", "type")
     OPERATOR_FIELD_NUMBER: _ClassVar[int]
@@ -30,7 +44,7 @@ class RenderThreshold(_message.Message):
     def __init__(self, operator: _Optional[str] = ..., value: _Optional[float] = ..., type: _Optional[str] = ...) -> None: ...
 
 class RenderRequest(_message.Message):
-    __slots__ = ("snapshot_id", "job_id", "image_key", "title", "chart_type", "width", "height", "start", "end", "series", "y_label", "y_min", "y_max", "big_value", "big_units", "thresholds", "enqueued_at")
+    __slots__ = ("snapshot_id", "job_id", "image_key", "title", "chart_type", "width", "height", "start", "end", "series", "y_label", "y_min", "y_max", "big_value", "big_units", "thresholds", "enqueued_at", "y_units_short", "annotations", "timezone", "scale", "theme", "summary")
     SNAPSHOT_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     IMAGE_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +62,12 @@ class RenderRequest(_message.Message):
     BIG_UNITS_FIELD_NUMBER: _ClassVar[int]
     THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
     ENQUEUED_AT_FIELD_NUMBER: _ClassVar[int]
+    Y_UNITS_SHORT_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    THEME_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
     snapshot_id: int
     job_id: int
     image_key: str
@@ -65,10 +85,16 @@ class RenderRequest(_message.Message):
     big_units: str
     thresholds: _containers.RepeatedCompositeFieldContainer[RenderThreshold]
     enqueued_at: float
-    def __init__(self, snapshot_id: _Optional[int] = ..., job_id: _Optional[int] = ..., image_key: _Optional[str] = ..., title: _Optional[str] = ..., chart_type: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., start: _Optional[float] = ..., end: _Optional[float] = ..., series: _Optional[_Iterable[_Union[RenderSeries, _Mapping]]] = ..., y_label: _Optional[str] = ..., y_min: _Optional[float] = ..., y_max: _Optional[float] = ..., big_value: _Optional[float] = ..., big_units: _Optional[str] = ..., thresholds: _Optional[_Iterable[_Union[RenderThreshold, _Mapping]]] = ..., enqueued_at: _Optional[float] = ...) -> None: ...
+    y_units_short: str
+    annotations: _containers.RepeatedCompositeFieldContainer[RenderAnnotation]
+    timezone: str
+    scale: float
+    theme: str
+    summary: str
+    def __init__(self, snapshot_id: _Optional[int] = ..., job_id: _Optional[int] = ..., image_key: _Optional[str] = ..., title: _Optional[str] = ..., chart_type: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., start: _Optional[float] = ..., end: _Optional[float] = ..., series: _Optional[_Iterable[_Union[RenderSeries, _Mapping]]] = ..., y_label: _Optional[str] = ..., y_min: _Optional[float] = ..., y_max: _Optional[float] = ..., big_value: _Optional[float] = ..., big_units: _Optional[str] = ..., thresholds: _Optional[_Iterable[_Union[RenderThreshold, _Mapping]]] = ..., enqueued_at: _Optional[float] = ..., y_units_short: _Optional[str] = ..., annotations: _Optional[_Iterable[_Union[RenderAnnotation, _Mapping]]] = ..., timezone: _Optional[str] = ..., scale: _Optional[float] = ..., theme: _Optional[str] = ..., summary: _Optional[str] = ...) -> None: ...
 
 class RenderResult(_message.Message):
-    __slots__ = ("snapshot_id", "job_id", "state", "image_key", "error", "attempt")
+    __slots__ = ("snapshot_id", "job_id", "state", "image_key", "error", "attempt", "png_sha256")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[RenderResult.State]
@@ -85,10 +111,12 @@ class RenderResult(_message.Message):
     IMAGE_KEY_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    PNG_SHA256_FIELD_NUMBER: _ClassVar[int]
     snapshot_id: int
     job_id: int
     state: RenderResult.State
     image_key: str
     error: str
     attempt: int
-    def __init__(self, snapshot_id: _Optional[int] = ..., job_id: _Optional[int] = ..., state: _Optional[_Union[RenderResult.State, str]] = ..., image_key: _Optional[str] = ..., error: _Optional[str] = ..., attempt: _Optional[int] = ...) -> None: ...
+    png_sha256: str
+    def __init__(self, snapshot_id: _Optional[int] = ..., job_id: _Optional[int] = ..., state: _Optional[_Union[RenderResult.State, str]] = ..., image_key: _Optional[str] = ..., error: _Optional[str] = ..., attempt: _Optional[int] = ..., png_sha256: _Optional[str] = ...) -> None: ...

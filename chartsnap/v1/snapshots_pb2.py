@@ -26,37 +26,51 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from chartsnap.v1 import common_pb2 as chartsnap_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63hartsnap/v1/snapshots.proto\x12\x0c\x63hartsnap.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63hartsnap/v1/common.proto\"~\n\x0fSnapshotSubject\x12\x10\n\x08\x63hart_id\x18\x01 \x01(\x03\x12\x12\n\nchart_type\x18\x02 \x01(\t\x12%\n\x04tags\x18\x03 \x03(\x0b\x32\x17.chartsnap.v1.TagFilter\x12\x13\n\x06source\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\t\n\x07_source\"\xcf\x02\n\x15\x43reateSnapshotRequest\x12.\n\x07subject\x18\x01 \x01(\x0b\x32\x1d.chartsnap.v1.SnapshotSubject\x12\x15\n\x08\x64uration\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x31\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x01\x88\x01\x01\x12\x10\n\x08services\x18\x04 \x03(\t\x12\x14\n\x07message\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x12\n\x05width\x18\x06 \x01(\x05H\x03\x88\x01\x01\x12\x13\n\x06height\x18\x07 \x01(\x05H\x04\x88\x01\x01\x12\x1c\n\x0fidempotency_key\x18\x08 \x01(\tH\x05\x88\x01\x01\x42\x0b\n\t_durationB\x0b\n\t_end_timeB\n\n\x08_messageB\x08\n\x06_widthB\t\n\x07_heightB\x12\n\x10_idempotency_key\"\xc4\x02\n\x08Snapshot\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0e\n\x06job_id\x18\x02 \x01(\x03\x12\x11\n\timage_url\x18\x03 \x01(\t\x12\x10\n\x08\x64uration\x18\x04 \x01(\x03\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63hart_id\x18\x08 \x01(\x03\x12\x12\n\nchart_type\x18\t \x01(\t\x12\x0f\n\x07sources\x18\n \x03(\t\x12\r\n\x05width\x18\x0b \x01(\x05\x12\x0e\n\x06height\x18\x0c \x01(\x05\x12\x13\n\x0bshare_token\x18\r \x01(\t\" \n\x12GetSnapshotRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"?\n\x14ListSnapshotsRequest\x12\'\n\x04page\x18\x01 \x01(\x0b\x32\x19.chartsnap.v1.PageRequest\"h\n\x15ListSnapshotsResponse\x12$\n\x04page\x18\x01 \x01(\x0b\x32\x16.chartsnap.v1.PageInfo\x12)\n\tsnapshots\x18\x02 \x03(\x0b\x32\x16.chartsnap.v1.Snapshot\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"c\n\x0f\x44\x65liveryOutcome\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\x88\x01\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\x03\x12\r\n\x05state\x18\x02 \x01(\t\x12\x10\n\x08progress\x18\x03 \x01(\x01\x12\x11\n\timage_url\x18\x04 \x01(\t\x12\x31\n\ndeliveries\x18\x05 \x03(\x0b\x32\x1d.chartsnap.v1.DeliveryOutcome\x12\x0e\n\x06\x65rrors\x18\x06 \x03(\t\")\n\x18GetSharedSnapshotRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\xa3\x03\n\x0eSharedSnapshot\x12\r\n\x05token\x18\x01 \x01(\t\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".chartsnap.v1.SharedSnapshot.State\x12\x11\n\timage_url\x18\x03 \x01(\t\x12\r\n\x05width\x18\x04 \x01(\x05\x12\x0e\n\x06height\x18\x05 \x01(\x05\x12\x12\n\nchart_name\x18\x06 \x01(\t\x12\x10\n\x08\x63hart_id\x18\x07 \x01(\x03\x12\x12\n\nchart_type\x18\x08 \x01(\t\x12\x10\n\x08\x64uration\x18\t \x01(\x03\x12,\n\x08\x65nd_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rtaken_by_name\x18\x0c \x01(\t\x12\x0f\n\x07message\x18\x0e \x01(\t\"E\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\x0c\n\x08RENDERED\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03J\x04\x08\r\x10\x0e\x32\x98\x03\n\x0fSnapshotService\x12M\n\x0e\x43reateSnapshot\x12#.chartsnap.v1.CreateSnapshotRequest\x1a\x16.chartsnap.v1.Snapshot\x12G\n\x0bGetSnapshot\x12 .chartsnap.v1.GetSnapshotRequest\x1a\x16.chartsnap.v1.Snapshot\x12X\n\rListSnapshots\x12\".chartsnap.v1.ListSnapshotsRequest\x1a#.chartsnap.v1.ListSnapshotsResponse\x12\x38\n\x06GetJob\x12\x1b.chartsnap.v1.GetJobRequest\x1a\x11.chartsnap.v1.Job\x12Y\n\x11GetSharedSnapshot\x12&.chartsnap.v1.GetSharedSnapshotRequest\x1a\x1c.chartsnap.v1.SharedSnapshotb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63hartsnap/v1/snapshots.proto\x12\x0c\x63hartsnap.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19\x63hartsnap/v1/common.proto\"~\n\x0fSnapshotSubject\x12\x10\n\x08\x63hart_id\x18\x01 \x01(\x03\x12\x12\n\nchart_type\x18\x02 \x01(\t\x12%\n\x04tags\x18\x03 \x03(\x0b\x32\x17.chartsnap.v1.TagFilter\x12\x13\n\x06source\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\t\n\x07_source\"\xc4\x03\n\x15\x43reateSnapshotRequest\x12.\n\x07subject\x18\x01 \x01(\x0b\x32\x1d.chartsnap.v1.SnapshotSubject\x12\x15\n\x08\x64uration\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x31\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x01\x88\x01\x01\x12\x10\n\x08services\x18\x04 \x03(\t\x12\x14\n\x07message\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x12\n\x05width\x18\x06 \x01(\x05H\x03\x88\x01\x01\x12\x13\n\x06height\x18\x07 \x01(\x05H\x04\x88\x01\x01\x12\x1c\n\x0fidempotency_key\x18\x08 \x01(\tH\x05\x88\x01\x01\x12\x15\n\x08timezone\x18\t \x01(\tH\x06\x88\x01\x01\x12\x12\n\x05scale\x18\n \x01(\x01H\x07\x88\x01\x01\x12\x12\n\x05theme\x18\x0b \x01(\tH\x08\x88\x01\x01\x12\x13\n\x0b\x61nnotations\x18\x0c \x03(\tB\x0b\n\t_durationB\x0b\n\t_end_timeB\n\n\x08_messageB\x08\n\x06_widthB\t\n\x07_heightB\x12\n\x10_idempotency_keyB\x0b\n\t_timezoneB\x08\n\x06_scaleB\x08\n\x06_theme\"\x9a\x03\n\x08Snapshot\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0e\n\x06job_id\x18\x02 \x01(\x03\x12\x11\n\timage_url\x18\x03 \x01(\t\x12\x10\n\x08\x64uration\x18\x04 \x01(\x03\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63hart_id\x18\x08 \x01(\x03\x12\x12\n\nchart_type\x18\t \x01(\t\x12\x0f\n\x07sources\x18\n \x03(\t\x12\r\n\x05width\x18\x0b \x01(\x05\x12\x0e\n\x06height\x18\x0c \x01(\x05\x12\x13\n\x0bshare_token\x18\r \x01(\t\x12\x10\n\x08timezone\x18\x0e \x01(\t\x12\r\n\x05scale\x18\x0f \x01(\x01\x12\r\n\x05theme\x18\x10 \x01(\t\x12\x13\n\x0b\x61nnotations\x18\x11 \x03(\t\x12\x0f\n\x07summary\x18\x12 \x01(\t\" \n\x12GetSnapshotRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"?\n\x14ListSnapshotsRequest\x12\'\n\x04page\x18\x01 \x01(\x0b\x32\x19.chartsnap.v1.PageRequest\"h\n\x15ListSnapshotsResponse\x12$\n\x04page\x18\x01 \x01(\x0b\x32\x16.chartsnap.v1.PageInfo\x12)\n\tsnapshots\x18\x02 \x03(\x0b\x32\x16.chartsnap.v1.Snapshot\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"c\n\x0f\x44\x65liveryOutcome\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\x88\x01\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\x03\x12\r\n\x05state\x18\x02 \x01(\t\x12\x10\n\x08progress\x18\x03 \x01(\x01\x12\x11\n\timage_url\x18\x04 \x01(\t\x12\x31\n\ndeliveries\x18\x05 \x03(\x0b\x32\x1d.chartsnap.v1.DeliveryOutcome\x12\x0e\n\x06\x65rrors\x18\x06 \x03(\t\")\n\x18GetSharedSnapshotRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\xb4\x03\n\x0eSharedSnapshot\x12\r\n\x05token\x18\x01 \x01(\t\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".chartsnap.v1.SharedSnapshot.State\x12\x11\n\timage_url\x18\x03 \x01(\t\x12\r\n\x05width\x18\x04 \x01(\x05\x12\x0e\n\x06height\x18\x05 \x01(\x05\x12\x12\n\nchart_name\x18\x06 \x01(\t\x12\x10\n\x08\x63hart_id\x18\x07 \x01(\x03\x12\x12\n\nchart_type\x18\x08 \x01(\t\x12\x10\n\x08\x64uration\x18\t \x01(\x03\x12,\n\x08\x65nd_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rtaken_by_name\x18\x0c \x01(\t\x12\x0f\n\x07message\x18\x0e \x01(\t\x12\x0f\n\x07summary\x18\x0f \x01(\t\"E\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\x0c\n\x08RENDERED\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03J\x04\x08\r\x10\x0e\"$\n\x16GetSnapshotDataRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"\xb1\x01\n\nDataSeries\x12\r\n\x05label\x18\x01 \x01(\t\x12\x0e\n\x06metric\x18\x02 \x01(\t\x12\x30\n\x04tags\x18\x03 \x03(\x0b\x32\".chartsnap.v1.DataSeries.TagsEntry\x12\x11\n\x05times\x18\x04 \x03(\x01\x42\x02\x10\x01\x12\x12\n\x06values\x18\x05 \x03(\x01\x42\x02\x10\x01\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb1\x02\n\x0cSnapshotData\x12\x13\n\x0bsnapshot_id\x18\x01 \x01(\x03\x12\r\n\x05start\x18\x02 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x01\x12\x12\n\nresolution\x18\x04 \x01(\x05\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12\x12\n\nchart_type\x18\x06 \x01(\t\x12(\n\x06series\x18\x07 \x03(\x0b\x32\x18.chartsnap.v1.DataSeries\x12\x12\n\npng_sha256\x18\x08 \x01(\t\x12\x0f\n\x07summary\x18\t \x01(\t\x12,\n\x08taken_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\tbig_value\x18\x0b \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x0bunits_short\x18\x0c \x01(\tB\x0c\n\n_big_value2\xed\x03\n\x0fSnapshotService\x12M\n\x0e\x43reateSnapshot\x12#.chartsnap.v1.CreateSnapshotRequest\x1a\x16.chartsnap.v1.Snapshot\x12G\n\x0bGetSnapshot\x12 .chartsnap.v1.GetSnapshotRequest\x1a\x16.chartsnap.v1.Snapshot\x12X\n\rListSnapshots\x12\".chartsnap.v1.ListSnapshotsRequest\x1a#.chartsnap.v1.ListSnapshotsResponse\x12\x38\n\x06GetJob\x12\x1b.chartsnap.v1.GetJobRequest\x1a\x11.chartsnap.v1.Job\x12Y\n\x11GetSharedSnapshot\x12&.chartsnap.v1.GetSharedSnapshotRequest\x1a\x1c.chartsnap.v1.SharedSnapshot\x12S\n\x0fGetSnapshotData\x12$.chartsnap.v1.GetSnapshotDataRequest\x1a\x1a.chartsnap.v1.SnapshotDatab\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'chartsnap.v1.snapshots_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_DATASERIES_TAGSENTRY']._loaded_options = None
+  _globals['_DATASERIES_TAGSENTRY']._serialized_options = b'8\001'
+  _globals['_DATASERIES'].fields_by_name['times']._loaded_options = None
+  _globals['_DATASERIES'].fields_by_name['times']._serialized_options = b'\020\001'
+  _globals['_DATASERIES'].fields_by_name['values']._loaded_options = None
+  _globals['_DATASERIES'].fields_by_name['values']._serialized_options = b'\020\001'
   _globals['_SNAPSHOTSUBJECT']._serialized_start=106
   _globals['_SNAPSHOTSUBJECT']._serialized_end=232
   _globals['_CREATESNAPSHOTREQUEST']._serialized_start=235
-  _globals['_CREATESNAPSHOTREQUEST']._serialized_end=570
-  _globals['_SNAPSHOT']._serialized_start=573
-  _globals['_SNAPSHOT']._serialized_end=897
-  _globals['_GETSNAPSHOTREQUEST']._serialized_start=899
-  _globals['_GETSNAPSHOTREQUEST']._serialized_end=931
-  _globals['_LISTSNAPSHOTSREQUEST']._serialized_start=933
-  _globals['_LISTSNAPSHOTSREQUEST']._serialized_end=996
-  _globals['_LISTSNAPSHOTSRESPONSE']._serialized_start=998
-  _globals['_LISTSNAPSHOTSRESPONSE']._serialized_end=1102
-  _globals['_GETJOBREQUEST']._serialized_start=1104
-  _globals['_GETJOBREQUEST']._serialized_end=1131
-  _globals['_DELIVERYOUTCOME']._serialized_start=1133
-  _globals['_DELIVERYOUTCOME']._serialized_end=1232
-  _globals['_JOB']._serialized_start=1235
-  _globals['_JOB']._serialized_end=1371
-  _globals['_GETSHAREDSNAPSHOTREQUEST']._serialized_start=1373
-  _globals['_GETSHAREDSNAPSHOTREQUEST']._serialized_end=1414
-  _globals['_SHAREDSNAPSHOT']._serialized_start=1417
-  _globals['_SHAREDSNAPSHOT']._serialized_end=1836
-  _globals['_SHAREDSNAPSHOT_STATE']._serialized_start=1761
-  _globals['_SHAREDSNAPSHOT_STATE']._serialized_end=1830
-  _globals['_SNAPSHOTSERVICE']._serialized_start=1839
-  _globals['_SNAPSHOTSERVICE']._serialized_end=2247
+  _globals['_CREATESNAPSHOTREQUEST']._serialized_end=687
+  _globals['_SNAPSHOT']._serialized_start=690
+  _globals['_SNAPSHOT']._serialized_end=1100
+  _globals['_GETSNAPSHOTREQUEST']._serialized_start=1102
+  _globals['_GETSNAPSHOTREQUEST']._serialized_end=1134
+  _globals['_LISTSNAPSHOTSREQUEST']._serialized_start=1136
+  _globals['_LISTSNAPSHOTSREQUEST']._serialized_end=1199
+  _globals['_LISTSNAPSHOTSRESPONSE']._serialized_start=1201
+  _globals['_LISTSNAPSHOTSRESPONSE']._serialized_end=1305
+  _globals['_GETJOBREQUEST']._serialized_start=1307
+  _globals['_GETJOBREQUEST']._serialized_end=1334
+  _globals['_DELIVERYOUTCOME']._serialized_start=1336
+  _globals['_DELIVERYOUTCOME']._serialized_end=1435
+  _globals['_JOB']._serialized_start=1438
+  _globals['_JOB']._serialized_end=1574
+  _globals['_GETSHAREDSNAPSHOTREQUEST']._serialized_start=1576
+  _globals['_GETSHAREDSNAPSHOTREQUEST']._serialized_end=1617
+  _globals['_SHAREDSNAPSHOT']._serialized_start=1620
+  _globals['_SHAREDSNAPSHOT']._serialized_end=2056
+  _globals['_SHAREDSNAPSHOT_STATE']._serialized_start=1981
+  _globals['_SHAREDSNAPSHOT_STATE']._serialized_end=2050
+  _globals['_GETSNAPSHOTDATAREQUEST']._serialized_start=2058
+  _globals['_GETSNAPSHOTDATAREQUEST']._serialized_end=2094
+  _globals['_DATASERIES']._serialized_start=2097
+  _globals['_DATASERIES']._serialized_end=2274
+  _globals['_DATASERIES_TAGSENTRY']._serialized_start=2231
+  _globals['_DATASERIES_TAGSENTRY']._serialized_end=2274
+  _globals['_SNAPSHOTDATA']._serialized_start=2277
+  _globals['_SNAPSHOTDATA']._serialized_end=2582
+  _globals['_SNAPSHOTSERVICE']._serialized_start=2585
+  _globals['_SNAPSHOTSERVICE']._serialized_end=3078
 # @@protoc_insertion_point(module_scope)

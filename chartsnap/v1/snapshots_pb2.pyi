@@ -24,7 +24,7 @@ class SnapshotSubject(_message.Message):
     def __init__(self, chart_id: _Optional[int] = ..., chart_type: _Optional[str] = ..., tags: _Optional[_Iterable[_Union[_common_pb2.TagFilter, _Mapping]]] = ..., source: _Optional[str] = ...) -> None: ...
 
 class CreateSnapshotRequest(_message.Message):
-    __slots__ = ("subject", "duration", "end_time", "services", "message", "width", "height", "idempotency_key")
+    __slots__ = ("subject", "duration", "end_time", "services", "message", "width", "height", "idempotency_key", "timezone", "scale", "theme", "annotations")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +33,10 @@ class CreateSnapshotRequest(_message.Message):
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    THEME_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
     subject: SnapshotSubject
     duration: int
     end_time: _timestamp_pb2.Timestamp
@@ -41,10 +45,14 @@ class CreateSnapshotRequest(_message.Message):
     width: int
     height: int
     idempotency_key: str
-    def __init__(self, subject: _Optional[_Union[SnapshotSubject, _Mapping]] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., services: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    timezone: str
+    scale: float
+    theme: str
+    annotations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, subject: _Optional[_Union[SnapshotSubject, _Mapping]] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., services: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., idempotency_key: _Optional[str] = ..., timezone: _Optional[str] = ..., scale: _Optional[float] = ..., theme: _Optional[str] = ..., annotations: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Snapshot(_message.Message):
-    __slots__ = ("id", "job_id", "image_url", "duration", "end_time", "created_at", "updated_at", "chart_id", "chart_type", "sources", "width", "height", "share_token")
+    __slots__ = ("id", "job_id", "image_url", "duration", "end_time", "created_at", "updated_at", "chart_id", "chart_type", "sources", "width", "height", "share_token", "timezone", "scale", "theme", "annotations", "summary")
     ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     IMAGE_URL_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +66,11 @@ class Snapshot(_message.Message):
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     SHARE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    THEME_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
     id: int
     job_id: int
     image_url: str
@@ -71,7 +84,12 @@ class Snapshot(_message.Message):
     width: int
     height: int
     share_token: str
-    def __init__(self, id: _Optional[int] = ..., job_id: _Optional[int] = ..., image_url: _Optional[str] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., chart_id: _Optional[int] = ..., chart_type: _Optional[str] = ..., sources: _Optional[_Iterable[str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., share_token: _Optional[str] = ...) -> None: ...
+    timezone: str
+    scale: float
+    theme: str
+    annotations: _containers.RepeatedScalarFieldContainer[str]
+    summary: str
+    def __init__(self, id: _Optional[int] = ..., job_id: _Optional[int] = ..., image_url: _Optional[str] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., chart_id: _Optional[int] = ..., chart_type: _Optional[str] = ..., sources: _Optional[_Iterable[str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., share_token: _Optional[str] = ..., timezone: _Optional[str] = ..., scale: _Optional[float] = ..., theme: _Optional[str] = ..., annotations: _Optional[_Iterable[str]] = ..., summary: _Optional[str] = ...) -> None: ...
 
 class GetSnapshotRequest(_message.Message):
     __slots__ = ("id",)
@@ -136,7 +154,7 @@ class GetSharedSnapshotRequest(_message.Message):
     def __init__(self, token: _Optional[str] = ...) -> None: ...
 
 class SharedSnapshot(_message.Message):
-    __slots__ = ("token", "state", "image_url", "width", "height", "chart_name", "chart_id", "chart_type", "duration", "end_time", "created_at", "taken_by_name", "message")
+    __slots__ = ("token", "state", "image_url", "width", "height", "chart_name", "chart_id", "chart_type", "duration", "end_time", "created_at", "taken_by_name", "message", "summary")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[SharedSnapshot.State]
@@ -160,6 +178,7 @@ class SharedSnapshot(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     TAKEN_BY_NAME_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
     token: str
     state: SharedSnapshot.State
     image_url: str
@@ -173,4 +192,60 @@ class SharedSnapshot(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     taken_by_name: str
     message: str
-    def __init__(self, token: _Optional[str] = ..., state: _Optional[_Union[SharedSnapshot.State, str]] = ..., image_url: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., chart_name: _Optional[str] = ..., chart_id: _Optional[int] = ..., chart_type: _Optional[str] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., taken_by_name: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    summary: str
+    def __init__(self, token: _Optional[str] = ..., state: _Optional[_Union[SharedSnapshot.State, str]] = ..., image_url: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., chart_name: _Optional[str] = ..., chart_id: _Optional[int] = ..., chart_type: _Optional[str] = ..., duration: _Optional[int] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., taken_by_name: _Optional[str] = ..., message: _Optional[str] = ..., summary: _Optional[str] = ...) -> None: ...
+
+class GetSnapshotDataRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    def __init__(self, id: _Optional[int] = ...) -> None: ...
+
+class DataSeries(_message.Message):
+    __slots__ = ("label", "metric", "tags", "times", "values")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    TIMES_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    metric: str
+    tags: _containers.ScalarMap[str, str]
+    times: _containers.RepeatedScalarFieldContainer[float]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, label: _Optional[str] = ..., metric: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., times: _Optional[_Iterable[float]] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class SnapshotData(_message.Message):
+    __slots__ = ("snapshot_id", "start", "end", "resolution", "timezone", "chart_type", "series", "png_sha256", "summary", "taken_at", "big_value", "units_short")
+    SNAPSHOT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    CHART_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    PNG_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_AT_FIELD_NUMBER: _ClassVar[int]
+    BIG_VALUE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_SHORT_FIELD_NUMBER: _ClassVar[int]
+    snapshot_id: int
+    start: float
+    end: float
+    resolution: int
+    timezone: str
+    chart_type: str
+    series: _containers.RepeatedCompositeFieldContainer[DataSeries]
+    png_sha256: str
+    summary: str
+    taken_at: _timestamp_pb2.Timestamp
+    big_value: float
+    units_short: str
+    def __init__(self, snapshot_id: _Optional[int] = ..., start: _Optional[float] = ..., end: _Optional[float] = ..., resolution: _Optional[int] = ..., timezone: _Optional[str] = ..., chart_type: _Optional[str] = ..., series: _Optional[_Iterable[_Union[DataSeries, _Mapping]]] = ..., png_sha256: _Optional[str] = ..., summary: _Optional[str] = ..., taken_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., big_value: _Optional[float] = ..., units_short: _Optional[str] = ...) -> None: ...

@@ -60,6 +60,11 @@ class SnapshotServiceStub:
                 request_serializer=chartsnap_dot_v1_dot_snapshots__pb2.GetSharedSnapshotRequest.SerializeToString,
                 response_deserializer=chartsnap_dot_v1_dot_snapshots__pb2.SharedSnapshot.FromString,
                 _registered_method=True)
+        self.GetSnapshotData = channel.unary_unary(
+                '/chartsnap.v1.SnapshotService/GetSnapshotData',
+                request_serializer=chartsnap_dot_v1_dot_snapshots__pb2.GetSnapshotDataRequest.SerializeToString,
+                response_deserializer=chartsnap_dot_v1_dot_snapshots__pb2.SnapshotData.FromString,
+                _registered_method=True)
 
 
 class SnapshotServiceServicer:
@@ -99,6 +104,13 @@ class SnapshotServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSnapshotData(self, request, context):
+        """The data the image was drawn from, frozen when the snapshot was taken.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SnapshotServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +138,11 @@ def add_SnapshotServiceServicer_to_server(servicer, server):
                     servicer.GetSharedSnapshot,
                     request_deserializer=chartsnap_dot_v1_dot_snapshots__pb2.GetSharedSnapshotRequest.FromString,
                     response_serializer=chartsnap_dot_v1_dot_snapshots__pb2.SharedSnapshot.SerializeToString,
+            ),
+            'GetSnapshotData': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSnapshotData,
+                    request_deserializer=chartsnap_dot_v1_dot_snapshots__pb2.GetSnapshotDataRequest.FromString,
+                    response_serializer=chartsnap_dot_v1_dot_snapshots__pb2.SnapshotData.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +281,33 @@ class SnapshotService:
             '/chartsnap.v1.SnapshotService/GetSharedSnapshot',
             chartsnap_dot_v1_dot_snapshots__pb2.GetSharedSnapshotRequest.SerializeToString,
             chartsnap_dot_v1_dot_snapshots__pb2.SharedSnapshot.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSnapshotData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chartsnap.v1.SnapshotService/GetSnapshotData',
+            chartsnap_dot_v1_dot_snapshots__pb2.GetSnapshotDataRequest.SerializeToString,
+            chartsnap_dot_v1_dot_snapshots__pb2.SnapshotData.FromString,
             options,
             channel_credentials,
             insecure,

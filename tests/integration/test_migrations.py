@@ -82,7 +82,8 @@ def test_empty_to_head_makes_exactly_the_tables_of_the_code(engine: Engine) -> N
         with engine.connect() as conn:
             assert set(conn.execute(text(
                 "SELECT table_name || '.' || column_name, collation_name FROM information_schema.columns "
-                "WHERE table_schema = 'public' AND collation_name IS NOT NULL")).all()) == {("spaces.name", "C"), ("destinations.title", "C")}
+                "WHERE table_schema = 'public' AND collation_name IS NOT NULL")).all()) == {
+        ("spaces.name", "C"), ("destinations.title", "C"), ("metrics.name", "C"), ("annotation_streams.name", "C")}
 
 
 def test_the_baseline_revision_is_the_frozen_baseline(engine: Engine) -> None:
