@@ -24,27 +24,31 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63hartsnap/v1/render.proto\x12\x0c\x63hartsnap.v1\"S\n\x0cRenderSeries\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05\x63olor\x18\x02 \x01(\t\x12\x11\n\x05times\x18\x03 \x03(\x01\x42\x02\x10\x01\x12\x12\n\x06values\x18\x04 \x03(\x01\x42\x02\x10\x01\"j\n\x10RenderAnnotation\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05start\x18\x03 \x01(\x01\x12\x10\n\x03\x65nd\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06source\x18\x05 \x01(\tB\x06\n\x04_end\"@\n\x0fRenderThreshold\x12\x10\n\x08operator\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x0c\n\x04type\x18\x03 \x01(\t\"\xac\x04\n\rRenderRequest\x12\x13\n\x0bsnapshot_id\x18\x01 \x01(\x03\x12\x0e\n\x06job_id\x18\x02 \x01(\x03\x12\x11\n\timage_key\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x12\n\nchart_type\x18\x05 \x01(\t\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\x12\r\n\x05start\x18\x08 \x01(\x01\x12\x0b\n\x03\x65nd\x18\t \x01(\x01\x12*\n\x06series\x18\n \x03(\x0b\x32\x1a.chartsnap.v1.RenderSeries\x12\x0f\n\x07y_label\x18\x0b \x01(\t\x12\x12\n\x05y_min\x18\x0c \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05y_max\x18\r \x01(\x01H\x01\x88\x01\x01\x12\x16\n\tbig_value\x18\x0e \x01(\x01H\x02\x88\x01\x01\x12\x11\n\tbig_units\x18\x0f \x01(\t\x12\x31\n\nthresholds\x18\x10 \x03(\x0b\x32\x1d.chartsnap.v1.RenderThreshold\x12\x13\n\x0b\x65nqueued_at\x18\x11 \x01(\x01\x12\x15\n\ry_units_short\x18\x12 \x01(\t\x12\x33\n\x0b\x61nnotations\x18\x13 \x03(\x0b\x32\x1e.chartsnap.v1.RenderAnnotation\x12\x10\n\x08timezone\x18\x14 \x01(\t\x12\r\n\x05scale\x18\x15 \x01(\x01\x12\r\n\x05theme\x18\x16 \x01(\t\x12\x0f\n\x07summary\x18\x17 \x01(\tB\x08\n\x06_y_minB\x08\n\x06_y_maxB\x0c\n\n_big_value\"\xf3\x01\n\x0cRenderResult\x12\x13\n\x0bsnapshot_id\x18\x01 \x01(\x03\x12\x0e\n\x06job_id\x18\x02 \x01(\x03\x12/\n\x05state\x18\x03 \x01(\x0e\x32 .chartsnap.v1.RenderResult.State\x12\x11\n\timage_key\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\x05\x12\x12\n\npng_sha256\x18\x07 \x01(\t\"F\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0b\n\x07STARTED\x10\x01\x12\r\n\tSUCCEEDED\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63hartsnap/v1/render.proto\x12\x0c\x63hartsnap.v1\"\xc4\x01\n\x0cRenderSeries\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05\x63olor\x18\x02 \x01(\t\x12\x11\n\x05times\x18\x03 \x03(\x01\x42\x02\x10\x01\x12\x12\n\x06values\x18\x04 \x03(\x01\x42\x02\x10\x01\x12\x0e\n\x06metric\x18\x05 \x01(\t\x12\x32\n\x04tags\x18\x06 \x03(\x0b\x32$.chartsnap.v1.RenderSeries.TagsEntry\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"j\n\x10RenderAnnotation\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05start\x18\x03 \x01(\x01\x12\x10\n\x03\x65nd\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06source\x18\x05 \x01(\tB\x06\n\x04_end\"@\n\x0fRenderThreshold\x12\x10\n\x08operator\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x0c\n\x04type\x18\x03 \x01(\t\"\xac\x04\n\rRenderRequest\x12\x13\n\x0bsnapshot_id\x18\x01 \x01(\x03\x12\x0e\n\x06job_id\x18\x02 \x01(\x03\x12\x11\n\timage_key\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x12\n\nchart_type\x18\x05 \x01(\t\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\x12\r\n\x05start\x18\x08 \x01(\x01\x12\x0b\n\x03\x65nd\x18\t \x01(\x01\x12*\n\x06series\x18\n \x03(\x0b\x32\x1a.chartsnap.v1.RenderSeries\x12\x0f\n\x07y_label\x18\x0b \x01(\t\x12\x12\n\x05y_min\x18\x0c \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05y_max\x18\r \x01(\x01H\x01\x88\x01\x01\x12\x16\n\tbig_value\x18\x0e \x01(\x01H\x02\x88\x01\x01\x12\x11\n\tbig_units\x18\x0f \x01(\t\x12\x31\n\nthresholds\x18\x10 \x03(\x0b\x32\x1d.chartsnap.v1.RenderThreshold\x12\x13\n\x0b\x65nqueued_at\x18\x11 \x01(\x01\x12\x15\n\ry_units_short\x18\x12 \x01(\t\x12\x33\n\x0b\x61nnotations\x18\x13 \x03(\x0b\x32\x1e.chartsnap.v1.RenderAnnotation\x12\x10\n\x08timezone\x18\x14 \x01(\t\x12\r\n\x05scale\x18\x15 \x01(\x01\x12\r\n\x05theme\x18\x16 \x01(\t\x12\x0f\n\x07summary\x18\x17 \x01(\tB\x08\n\x06_y_minB\x08\n\x06_y_maxB\x0c\n\n_big_value\"\xf3\x01\n\x0cRenderResult\x12\x13\n\x0bsnapshot_id\x18\x01 \x01(\x03\x12\x0e\n\x06job_id\x18\x02 \x01(\x03\x12/\n\x05state\x18\x03 \x01(\x0e\x32 .chartsnap.v1.RenderResult.State\x12\x11\n\timage_key\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\x05\x12\x12\n\npng_sha256\x18\x07 \x01(\t\"F\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0b\n\x07STARTED\x10\x01\x12\r\n\tSUCCEEDED\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'chartsnap.v1.render_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_RENDERSERIES_TAGSENTRY']._loaded_options = None
+  _globals['_RENDERSERIES_TAGSENTRY']._serialized_options = b'8\001'
   _globals['_RENDERSERIES'].fields_by_name['times']._loaded_options = None
   _globals['_RENDERSERIES'].fields_by_name['times']._serialized_options = b'\020\001'
   _globals['_RENDERSERIES'].fields_by_name['values']._loaded_options = None
   _globals['_RENDERSERIES'].fields_by_name['values']._serialized_options = b'\020\001'
-  _globals['_RENDERSERIES']._serialized_start=43
-  _globals['_RENDERSERIES']._serialized_end=126
-  _globals['_RENDERANNOTATION']._serialized_start=128
-  _globals['_RENDERANNOTATION']._serialized_end=234
-  _globals['_RENDERTHRESHOLD']._serialized_start=236
-  _globals['_RENDERTHRESHOLD']._serialized_end=300
-  _globals['_RENDERREQUEST']._serialized_start=303
-  _globals['_RENDERREQUEST']._serialized_end=859
-  _globals['_RENDERRESULT']._serialized_start=862
-  _globals['_RENDERRESULT']._serialized_end=1105
-  _globals['_RENDERRESULT_STATE']._serialized_start=1035
-  _globals['_RENDERRESULT_STATE']._serialized_end=1105
+  _globals['_RENDERSERIES']._serialized_start=44
+  _globals['_RENDERSERIES']._serialized_end=240
+  _globals['_RENDERSERIES_TAGSENTRY']._serialized_start=197
+  _globals['_RENDERSERIES_TAGSENTRY']._serialized_end=240
+  _globals['_RENDERANNOTATION']._serialized_start=242
+  _globals['_RENDERANNOTATION']._serialized_end=348
+  _globals['_RENDERTHRESHOLD']._serialized_start=350
+  _globals['_RENDERTHRESHOLD']._serialized_end=414
+  _globals['_RENDERREQUEST']._serialized_start=417
+  _globals['_RENDERREQUEST']._serialized_end=973
+  _globals['_RENDERRESULT']._serialized_start=976
+  _globals['_RENDERRESULT']._serialized_end=1219
+  _globals['_RENDERRESULT_STATE']._serialized_start=1149
+  _globals['_RENDERRESULT_STATE']._serialized_end=1219
 # @@protoc_insertion_point(module_scope)

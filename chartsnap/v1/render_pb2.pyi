@@ -8,16 +8,27 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RenderSeries(_message.Message):
-    __slots__ = ("label", "color", "times", "values")
+    __slots__ = ("label", "color", "times", "values", "metric", "tags")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     LABEL_FIELD_NUMBER: _ClassVar[int]
     COLOR_FIELD_NUMBER: _ClassVar[int]
     TIMES_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
     label: str
     color: str
     times: _containers.RepeatedScalarFieldContainer[float]
     values: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, label: _Optional[str] = ..., color: _Optional[str] = ..., times: _Optional[_Iterable[float]] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
+    metric: str
+    tags: _containers.ScalarMap[str, str]
+    def __init__(self, label: _Optional[str] = ..., color: _Optional[str] = ..., times: _Optional[_Iterable[float]] = ..., values: _Optional[_Iterable[float]] = ..., metric: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class RenderAnnotation(_message.Message):
     __slots__ = ("stream", "title", "start", "end", "source")
