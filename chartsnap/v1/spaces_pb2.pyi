@@ -74,7 +74,7 @@ class Threshold(_message.Message):
     def __init__(self, operator: _Optional[str] = ..., value: _Optional[float] = ..., type: _Optional[str] = ...) -> None: ...
 
 class Stream(_message.Message):
-    __slots__ = ("id", "metric", "tags", "source", "group_function", "summary_function", "color", "name", "units_short", "units_long", "min", "max", "transform_function", "period", "composite")
+    __slots__ = ("id", "metric", "tags", "source", "group_function", "summary_function", "color", "name", "units_short", "units_long", "min", "max", "transform_function", "period", "composite", "downsample_function")
     ID_FIELD_NUMBER: _ClassVar[int]
     METRIC_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +90,7 @@ class Stream(_message.Message):
     TRANSFORM_FUNCTION_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     COMPOSITE_FIELD_NUMBER: _ClassVar[int]
+    DOWNSAMPLE_FUNCTION_FIELD_NUMBER: _ClassVar[int]
     id: int
     metric: str
     tags: _containers.RepeatedCompositeFieldContainer[_common_pb2.TagFilter]
@@ -105,7 +106,8 @@ class Stream(_message.Message):
     transform_function: str
     period: int
     composite: str
-    def __init__(self, id: _Optional[int] = ..., metric: _Optional[str] = ..., tags: _Optional[_Iterable[_Union[_common_pb2.TagFilter, _Mapping]]] = ..., source: _Optional[str] = ..., group_function: _Optional[str] = ..., summary_function: _Optional[str] = ..., color: _Optional[str] = ..., name: _Optional[str] = ..., units_short: _Optional[str] = ..., units_long: _Optional[str] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., transform_function: _Optional[str] = ..., period: _Optional[int] = ..., composite: _Optional[str] = ...) -> None: ...
+    downsample_function: str
+    def __init__(self, id: _Optional[int] = ..., metric: _Optional[str] = ..., tags: _Optional[_Iterable[_Union[_common_pb2.TagFilter, _Mapping]]] = ..., source: _Optional[str] = ..., group_function: _Optional[str] = ..., summary_function: _Optional[str] = ..., color: _Optional[str] = ..., name: _Optional[str] = ..., units_short: _Optional[str] = ..., units_long: _Optional[str] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., transform_function: _Optional[str] = ..., period: _Optional[int] = ..., composite: _Optional[str] = ..., downsample_function: _Optional[str] = ...) -> None: ...
 
 class Chart(_message.Message):
     __slots__ = ("id", "space_id", "name", "type", "streams", "min", "max", "label", "related_space", "thresholds", "use_last_value")
