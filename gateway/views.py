@@ -69,7 +69,7 @@ def stream(s: spaces_pb2.Stream) -> dict:
             for t in s.tags
         ]
     for key in ("source", "color", "name", "units_short", "units_long", "min", "max",
-                "transform_function", "period"):
+                "transform_function", "period", "downsample_function"):
         if s.HasField(key):
             out[key] = getattr(s, key)
     if "source" not in out and not s.tags:
