@@ -54,7 +54,10 @@ STREAM_FIELDS = {
     "summary_function": {"type": "string", "enum": ["average", "sum", "min", "max", "count"]},
     "color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"},
     "name": _text(255), "units_short": _text(255), "units_long": _text(255),
-    "min": NUMBER, "max": NUMBER, "transform_function": _text(255), "period": INTEGER,
+    "min": NUMBER, "max": NUMBER, "period": INTEGER,
+    "transform_function": {**_text(255), "description": "Librato's display transform: numbers, x (the value), "
+                           "p (the seconds a drawn point covers), + - * /, unary minus and parentheses"},
+    "downsample_function": {"type": "string", "enum": ["average", "sum", "min", "max", "count"]},
 }
 
 THRESHOLD = {"type": "object", "properties": {
