@@ -12,7 +12,7 @@ MAX_TAG_FILTERS = 50        # tag filters of one stream or of a snapshot's subje
 MAX_STREAMS = 50            # streams per chart
 MAX_THRESHOLDS = 10         # thresholds per chart
 MAX_SNAPSHOT_SERVICES = 20  # services one snapshot is delivered to
-MAX_SNAPSHOT_ANNOTATIONS = 20  # annotation streams one snapshot draws
+MAX_SNAPSHOT_ANNOTATIONS = 50  # annotation streams one snapshot's `annotations` names
 MAX_BATCH = 10_000          # samples per POST /v1/measurements or /v1/metrics (gauges, counters each)
 MAX_MEASUREMENT_TAGS = 50   # tags of one sample, or of a batch's top-level tags
 MAX_QUERY_TAGS = 50         # tags[k]=pattern filters of one measurements query
