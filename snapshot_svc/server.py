@@ -16,8 +16,17 @@ from chartsnap import queue
 from chartsnap.nats_connection import connect_nats
 from chartsnap.grpc_server import MESSAGE_LIMITS, RequestIdInterceptor, add_health, bind, mark_not_serving, mark_serving
 from chartsnap.metrics import MetricsServer, serve_metrics
-from chartsnap.v1 import accounts_pb2_grpc, destinations_pb2_grpc, measurements_pb2_grpc, snapshots_pb2_grpc, spaces_pb2_grpc
+from chartsnap.v1 import (
+    accounts_pb2_grpc,
+    annotations_pb2_grpc,
+    destinations_pb2_grpc,
+    measurements_pb2_grpc,
+    snapshots_pb2_grpc,
+    spaces_pb2_grpc,
+)
 from snapshot_svc.accounts import AccountStore
+from snapshot_svc.annotation_api import AnnotationServicer
+from snapshot_svc.annotations import AnnotationStore
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc import schema
 from snapshot_svc.database import make_engine
@@ -48,7 +57,8 @@ log = logging.getLogger(__name__)
 CONNECTION_AGE = [("grpc.max_connection_age_ms", 300_000), ("grpc.max_connection_age_grace_ms", 30_000)]
 
 SERVICE_NAMES = ["chartsnap.v1.SpaceService", "chartsnap.v1.MeasurementService", "chartsnap.v1.SnapshotService",
-                 "chartsnap.v1.DestinationService", "chartsnap.v1.AccountService"]
+                 "chartsnap.v1.DestinationService", "chartsnap.v1.AccountService",
+                 "chartsnap.v1.AnnotationService"]
 
 
 @dataclass
@@ -112,6 +122,8 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     )
     destinations_pb2_grpc.add_DestinationServiceServicer_to_server(DestinationServicer(auth, destinations), server)
     accounts_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(auth), server)
+    annotations_pb2_grpc.add_AnnotationServiceServicer_to_server(
+        AnnotationServicer(auth, AnnotationStore(engine)), server)
     health = add_health(server)
     port = bind(server, settings.listen_addr)
     await server.start()
