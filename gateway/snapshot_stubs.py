@@ -6,6 +6,7 @@ from __future__ import annotations
 import grpc
 
 from chartsnap.v1.accounts_pb2_grpc import AccountServiceStub
+from chartsnap.v1.annotations_pb2_grpc import AnnotationServiceStub
 from chartsnap.v1.destinations_pb2_grpc import DestinationServiceStub
 from chartsnap.v1.measurements_pb2_grpc import MeasurementServiceStub
 from chartsnap.v1.snapshots_pb2_grpc import SnapshotServiceStub
@@ -19,3 +20,4 @@ class SnapshotStubs:
         self.snapshots = SnapshotServiceStub(channel)
         self.accounts = AccountServiceStub(channel)
         self.destinations = DestinationServiceStub(channel)
+        self.annotations = AnnotationServiceStub(channel)
