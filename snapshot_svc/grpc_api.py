@@ -7,6 +7,7 @@ errors map to status codes through chartsnap.status_table."""
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Any
 
@@ -136,6 +137,8 @@ def snapshot_to_proto(snap: dict, image_url: str) -> snapshots_pb2.Snapshot:
         width=snap["width"], height=snap["height"], share_token=snap["share_token"],
     )
 
+        timezone=snap["timezone"], scale=snap["scale"], theme=snap["theme"], annotations=snap["annotations"],
+        summary=snap["summary"],
 
 SHARE_STATES = {snaps.SHARE_PENDING: snapshots_pb2.SharedSnapshot.PENDING,
                 snaps.SHARE_RENDERED: snapshots_pb2.SharedSnapshot.RENDERED,
@@ -148,12 +151,29 @@ def shared_snapshot_to_proto(shared: dict, image_url: str) -> snapshots_pb2.Shar
         width=shared["width"], height=shared["height"], chart_name=shared["chart_name"],
         chart_id=shared["chart_id"], chart_type=shared["chart_type"], duration=shared["duration"],
         end_time=_ts(shared["end_time"]), created_at=_ts(shared["created_at"]),
-        taken_by_name=shared["taken_by_name"], message=shared["message"],
+        taken_by_name=shared["taken_by_name"], message=shared["message"], summary=shared["summary"],
     )
 
 
 class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     def __init__(self, auth: Authenticator) -> None:
+def snapshot_data_to_proto(data: dict) -> snapshots_pb2.SnapshotData:
+    """The frozen body (snapshot_svc.frozen_data) as the API answers it."""
+    body = data["body"]
+    out = snapshots_pb2.SnapshotData(
+        snapshot_id=data["snapshot_id"], start=body["window"]["start"], end=body["window"]["end"],
+        resolution=data["resolution"], timezone=body["timezone"], chart_type=body["chart_type"],
+        png_sha256=data["png_sha256"] or "", summary=data["summary"], taken_at=_ts(data["taken_at"]),
+        units_short=body["units_short"],
+        series=[snapshots_pb2.DataSeries(label=s["label"], metric=s["metric"], tags=s["tags"], times=s["times"],
+                                         values=[math.nan if v is None else v for v in s["values"]])
+                for s in body["series"]],
+    )
+    if body.get("big_value") is not None:
+        out.big_value = body["big_value"]
+    return out
+
+
         self.auth = auth
 
     @domain_rpc
@@ -376,6 +396,8 @@ def destination_to_proto(d: dict) -> destinations_pb2.Destination:
 class DestinationServicer(destinations_pb2_grpc.DestinationServiceServicer):
     def __init__(self, auth: Authenticator, store: DestinationStore) -> None:
         self.auth = auth
+            timezone=_given(request, "timezone"), scale=_given(request, "scale"), theme=_given(request, "theme"),
+            annotations=tuple(request.annotations),
         self.store = store
 
     @domain_rpc
@@ -408,6 +430,11 @@ class DestinationServicer(destinations_pb2_grpc.DestinationServiceServicer):
         return destinations_pb2.DeleteDestinationResponse()
 
     @domain_rpc
+    @domain_rpc
+    async def GetSnapshotData(self, request, context):
+        account = await self.auth(context)
+        return snapshot_data_to_proto(await asyncio.to_thread(self.snapshots.data, account.id, request.id))
+
     async def ListDestinations(self, request, context):
         account = await self.auth(context)
         page = _page_of(request, ("id", "title"))

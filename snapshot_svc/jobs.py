@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -31,8 +32,10 @@ from snapshot_svc.accounts import Account, AccountStore
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.destinations import DestinationStore
 from snapshot_svc.measurements import MeasurementStore
-from snapshot_svc.render_data import build_render_request
-from snapshot_svc.snapshots import SnapshotStore, Transition
+from snapshot_svc import annotation_rules, frozen_data
+from snapshot_svc.render_data import build_render_request, resolution_for
+from snapshot_svc.snapshot_summary import summary_of
+from snapshot_svc.snapshots import FrozenData, SnapshotStore, Transition
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ CHART_DELETED = "the chart was deleted before it could be drawn"
 DATA_UNREADABLE = "the chart's data could not be read"
 SERVICE_DELETED = "the service was deleted before delivery"
 DELIVERY_STATES = ("delivered", "failed")
+PNG_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class RequestTooLarge(Exception):
@@ -56,6 +60,17 @@ class RenderPublisher(Protocol):
 class DeliveryPublisher(Protocol):
     async def publish(self, request: delivery_pb2.DeliveryRequest) -> int:
         """Queue the request; return its stream sequence. Raises if the queue refuses."""
+
+
+class AnnotationEvents(Protocol):
+    """The account's annotation streams, as a snapshot draws them (snapshot_svc.annotations)."""
+
+    def unknown_stream_names(self, account_id: int, names: Sequence[str]) -> list[str]:
+        """Those of `names` that are not streams of the account."""
+
+    def events_in_window(self, account_id: int, names: Sequence[str], start: int, end: int,
+                         limit: int) -> list[annotation_rules.AnnotationEvent]:
+        """Events of those streams (["*"]: all) overlapping [start, end], at most `limit`."""
 
 
 def _ignore(_: Transition) -> None:
@@ -109,6 +124,7 @@ class Deliveries:
                 sender_name=account.display_name, sender_email=account.email, message=snap["message"] or "",
                 image_url=self.image_url_for(snap["assigned_image_key"]), image_key=snap["assigned_image_key"],
                 width=snap["width"], height=snap["height"], duration=snap["duration"], end_time=snap["end_time"],
+                summary=snap["summary"], timezone=snap["timezone"],
             ))
         return requests
 
@@ -144,8 +160,10 @@ class Jobs:
 
     def __init__(self, snapshots: SnapshotStore, spaces: SpaceStore, measurements: MeasurementStore,
                  renders: RenderPublisher, destinations: DestinationStore | None = None,
-                 deliveries: Deliveries | None = None, observe: Callable[[Transition], None] = _ignore) -> None:
+                 deliveries: Deliveries | None = None, observe: Callable[[Transition], None] = _ignore,
+                 annotations: AnnotationEvents | None = None) -> None:
         self.snapshots = snapshots
+        self.annotations = annotations
         self.spaces = spaces
         self.measurements = measurements
         self.renders = renders
@@ -186,6 +204,13 @@ class Jobs:
         if unknown:
             # Another account's service is refused exactly like a missing one.
             raise errors.InvalidParams.one("services", f"unknown service ids: {', '.join(unknown)[:200]}")
+        named = [n for n in valid.annotations if n != annotation_rules.ALL_STREAMS]
+        if named:
+            # Another account's stream is refused exactly like a missing one.
+            missing = self.annotations.unknown_stream_names(account.id, named) if self.annotations else named
+            if missing:
+                raise errors.InvalidParams.one("annotations",
+                                               f"unknown annotation streams: {', '.join(missing)[:200]}")
         try:
             snap = self.snapshots.create(account.id, valid, now, {sid: owned[sid]["type"] for sid in valid.services},
                                          claim, chart_name=chart["name"],
@@ -200,17 +225,51 @@ class Jobs:
     # -- queueing its render -------------------------------------------------
     def _build(self, account_id: int, snapshot_id: int, snap: dict | None = None,
                chart: dict | None = None) -> render_pb2.RenderRequest | None:
-        """The request, from the snapshot and chart just written when the caller
-        has them, else read again (the sweeper's case); None when the chart
-        is gone (the job is then failed)."""
+        """The request, always made from the snapshot's frozen data. The data is
+        read and frozen from the snapshot and chart just written when the
+        caller has them; the sweeper's case (no chart) uses what was frozen
+        before, if anything was, and else reads the chart again; None when
+        the chart is gone before its data was frozen (the job is then failed)."""
         snap = snap or self.snapshots.get(account_id, snapshot_id)
-        if chart is None:
-            try:
-                chart = self.spaces.get_chart(account_id, snap["chart_id"])
-            except errors.NotFound:
-                self._fail(snapshot_id, CHART_DELETED)
-                return None
-        return build_render_request(self.measurements, chart, snap, time.time())
+        frozen = None if chart is not None else self.snapshots.frozen(snapshot_id)
+        if frozen is None:
+            if chart is None:
+                try:
+                    chart = self.spaces.get_chart(account_id, snap["chart_id"])
+                except errors.NotFound:
+                    self._fail(snapshot_id, CHART_DELETED)
+                    return None
+            frozen = self._freeze(snap, chart)
+        request = frozen_data.request_from(frozen.body)
+        request.enqueued_at = time.time()
+        return request
+
+    def _freeze(self, snap: dict, chart: dict) -> FrozenData:
+        """Read the chart's data over the window, with the snapshot's options
+        and annotations, and freeze it with its summary (the first freeze of
+        a snapshot wins: what was stored is returned)."""
+        now = time.time()
+        request = build_render_request(self.measurements, chart, snap, now)
+        request.timezone, request.scale, request.theme = snap["timezone"], snap["scale"], snap["theme"]
+        if snap["annotations"] and request.chart_type != "bignumber":  # no time axis to mark on a big number
+            self._add_annotations(request, snap)
+        body = frozen_data.body_of(request)
+        summary = summary_of(body)
+        body["drawing"]["summary"] = summary  # the PNG's tEXt chunk
+        resolution = resolution_for(snap["duration"], snap["width"])
+        return self.snapshots.freeze(snap["id"], FrozenData(resolution, body, now), summary)
+
+    def _add_annotations(self, request: render_pb2.RenderRequest, snap: dict) -> None:
+        if self.annotations is None:
+            return
+        limit = annotation_rules.MAX_ANNOTATIONS_PER_SNAPSHOT
+        events = self.annotations.events_in_window(snap["account_id"], list(snap["annotations"]),
+                                                   int(request.start), int(request.end), limit)
+        for event in events[:limit]:
+            marker = request.annotations.add(stream=event.stream, title=event.title or "", start=event.start,
+                                             source=event.source or "")
+            if event.end is not None:
+                marker.end = event.end
 
     def _fail(self, snapshot_id: int, reason: str) -> None:
         self.snapshots.render_failed(snapshot_id, reason, time.time())
@@ -266,10 +325,13 @@ class Jobs:
     async def render_started(self, snapshot_id: int) -> None:
         await asyncio.to_thread(self.snapshots.render_started, snapshot_id, time.time())
 
-    async def render_succeeded(self, snapshot_id: int, image_key: str) -> None:
-        """Record the image; then queue the deliveries, if any are pending.
-        Raises if the queue refuses them (the caller retries the result)."""
-        transition = await asyncio.to_thread(self.snapshots.render_succeeded, snapshot_id, image_key, time.time())
+    async def render_succeeded(self, snapshot_id: int, image_key: str, png_sha256: str = "") -> None:
+        """Record the image (and its SHA-256, when the result carries a sane
+        one); then queue the deliveries, if any are pending. Raises if the
+        queue refuses them (the caller retries the result)."""
+        digest = png_sha256.lower() if PNG_SHA256.fullmatch(png_sha256.lower()) else None
+        transition = await asyncio.to_thread(self.snapshots.render_succeeded, snapshot_id, image_key, time.time(),
+                                             digest)
         log.info("snapshot %s: image stored", snapshot_id)
         self.observe(transition)
         if transition.deliveries_pending and self.deliveries is not None:

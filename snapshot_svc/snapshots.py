@@ -16,16 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, case, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
-from chartsnap import errors
+from chartsnap import errors, snapshot_options
 from chartsnap.charts import CHART_TYPES, DEFAULT_SIZE, SIZE_RANGE
 from chartsnap.errors import ParamErrors
 from chartsnap.idempotency_key import REUSE_AFTER
 from chartsnap.image_keys import new_image_key, share_token, share_token_if_any
 from chartsnap.job_states import COMPLETE, FAILED, QUEUED, TERMINAL, WORKING
+from snapshot_svc import annotation_rules
 from snapshot_svc.database import NOT_STORABLE, lock_row, made_storable, storable, the_row
 from snapshot_svc.pagination import Page
-from snapshot_svc.tables import accounts, deliveries, idempotency_keys, jobs, snapshots
+from snapshot_svc.tables import accounts, deliveries, idempotency_keys, jobs, snapshot_data, snapshots
 
 MIN_DURATION = 60
 MAX_DURATION = 31_622_400  # 366 days
@@ -86,6 +88,15 @@ class PublishedRender:
 
 
 @dataclass(frozen=True)
+class FrozenData:
+    """A snapshot_data row: the bucket size, the body (snapshot_svc.frozen_data) and when it was read."""
+
+    resolution: int
+    body: dict
+    taken_at: float
+
+
+@dataclass(frozen=True)
 class SnapshotInput:
     chart_id: int
     chart_type: str
@@ -97,6 +108,10 @@ class SnapshotInput:
     message: str | None = None
     width: int | None = None
     height: int | None = None
+    timezone: str | None = None
+    scale: float | None = None
+    theme: str | None = None
+    annotations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,10 @@ class ValidSnapshot:
     message: str | None
     width: int
     height: int
+    timezone: str = snapshot_options.DEFAULT_TIMEZONE
+    scale: float = snapshot_options.DEFAULT_SCALE
+    theme: str = snapshot_options.DEFAULT_THEME
+    annotations: tuple[str, ...] = ()  # stream names, or ("*",)
 
     @property
     def sources(self) -> list[str]:
@@ -148,10 +167,19 @@ def validate(data: SnapshotInput, now: float) -> ValidSnapshot:
             problems.add(f"subject.chart.tags[{i}]", "needs a name and at least one value")
     if len(set(data.services)) != len(data.services):
         problems.add("services", "lists a service more than once")
+    timezone = snapshot_options.DEFAULT_TIMEZONE if data.timezone is None else data.timezone
+    scale = snapshot_options.DEFAULT_SCALE if data.scale is None else data.scale
+    theme = snapshot_options.DEFAULT_THEME if data.theme is None else data.theme
+    for name, problem in (("timezone", snapshot_options.timezone_problem(timezone)),
+                          ("scale", snapshot_options.scale_problem(scale)),
+                          ("theme", snapshot_options.theme_problem(theme))):
+        if problem:
+            problems.add(name, problem)
+    annotations = annotation_rules.snapshot_streams(list(data.annotations), problems)
     problems.raise_if_any()
     return ValidSnapshot(
         data.chart_id, data.chart_type, duration, float(int(end_time)), data.tags, data.source or None,
-        data.services, data.message, width, height,
+        data.services, data.message, width, height, timezone, float(scale), theme, tuple(annotations),
     )
 
 
@@ -171,6 +199,18 @@ def _snapshot_out(row: Any, job_id: int) -> dict:
         "narrowing": dict(row.narrowing), "account_id": row.account_id,
         "chart_name": row.chart_name, "request_id": row.request_id,
         "share_token": share_token_if_any(row.image_key),
+        **_options_out(row),
+    }
+
+
+def _options_out(row: Any) -> dict:
+    """The drawing options, the summary and the PNG's digest; a snapshot made
+    before options were kept reads as the defaults it was drawn with."""
+    return {
+        "timezone": row.timezone or snapshot_options.DEFAULT_TIMEZONE,
+        "scale": row.scale or snapshot_options.DEFAULT_SCALE,
+        "theme": row.theme or snapshot_options.DEFAULT_THEME,
+        "annotations": list(row.annotations or []), "summary": row.summary or "", "png_sha256": row.png_sha256,
     }
 
 
@@ -210,6 +250,7 @@ class SnapshotStore:
                     services=list(snap.services), message=snap.message,
                     image_key=f"pending/{secrets.token_hex(16)}", image_ready=False,
                     created_at=now, updated_at=now, chart_name=chart_name, request_id=request_id,
+                    timezone=snap.timezone, scale=snap.scale, theme=snap.theme, annotations=list(snap.annotations),
                 )
             ).inserted_primary_key[0]
             image_key = new_image_key(snapshot_id)
@@ -241,7 +282,8 @@ class SnapshotStore:
             "services": list(snap.services), "message": snap.message,
             "narrowing": {"tags": list(snap.tags), "source": snap.source}, "account_id": account_id,
             "chart_name": chart_name, "request_id": request_id, "share_token": share_token(image_key),
-            "assigned_image_key": image_key,
+            "assigned_image_key": image_key, "timezone": snap.timezone, "scale": snap.scale, "theme": snap.theme,
+            "annotations": list(snap.annotations), "summary": "", "png_sha256": None,
         }
 
     def replay(self, account_id: int, claim: IdempotencyClaim, now: float) -> dict | None:
@@ -302,7 +344,7 @@ class SnapshotStore:
         query = (select(snapshots.c.id, snapshots.c.chart_id, snapshots.c.chart_type, snapshots.c.chart_name,
                         snapshots.c.duration, snapshots.c.end_time, snapshots.c.created_at, snapshots.c.width,
                         snapshots.c.height, snapshots.c.message, snapshots.c.image_key, snapshots.c.image_ready,
-                        jobs.c.state, accounts.c.full_name)
+                        snapshots.c.summary, jobs.c.state, accounts.c.full_name)
                  .join(jobs, jobs.c.snapshot_id == snapshots.c.id)
                  .join(accounts, accounts.c.id == snapshots.c.account_id)
                  .where(snapshots.c.image_key == image_key))
@@ -321,8 +363,44 @@ class SnapshotStore:
             "chart_name": chart_name_of(row.chart_name, row.chart_id),
             "duration": row.duration, "end_time": row.end_time, "created_at": row.created_at,
             "width": row.width, "height": row.height, "message": row.message or "",
-            "taken_by_name": row.full_name or "",
+            "taken_by_name": row.full_name or "", "summary": row.summary or "",
         }
+
+    # -- the data behind the picture, frozen when the snapshot is taken ------
+    def frozen(self, snapshot_id: int) -> FrozenData | None:
+        """The data the snapshot's image is drawn from, once frozen."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(snapshot_data).where(snapshot_data.c.snapshot_id == snapshot_id)).first()
+        return None if row is None else FrozenData(row.resolution, row.body, row.created_at)
+
+    def freeze(self, snapshot_id: int, data: FrozenData, summary: str) -> FrozenData:
+        """Store the data and its summary in one transaction, once: whoever
+        froze it first (another replica's sweeper, say) wins, and what was
+        stored is returned, so every copy of the render request is drawn
+        from the same data."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(snapshot_data).values(snapshot_id=snapshot_id, resolution=data.resolution,
+                                                          body=data.body, created_at=data.taken_at))
+                conn.execute(update(snapshots).where(snapshots.c.id == snapshot_id)
+                             .values(summary=made_storable(summary), updated_at=data.taken_at))
+        except IntegrityError:
+            if (stored := self.frozen(snapshot_id)) is None:
+                raise
+            return stored
+        return data
+
+    def data(self, account_id: int, snapshot_id: int) -> dict:
+        """The account's snapshot's frozen data, its summary and PNG digest
+        (NotFound for another account's snapshot, as for one not frozen yet)."""
+        query = (select(snapshot_data, snapshots.c.summary, snapshots.c.png_sha256, snapshots.c.image_ready)
+                 .join(snapshots, snapshots.c.id == snapshot_data.c.snapshot_id)
+                 .where(snapshot_data.c.snapshot_id == snapshot_id, snapshots.c.account_id == account_id))
+        with self.engine.connect() as conn:
+            row = the_row(conn, query, "snapshot data")
+        return {"snapshot_id": snapshot_id, "resolution": row.resolution, "body": row.body,
+                "taken_at": row.created_at, "summary": row.summary or "",
+                "png_sha256": row.png_sha256 if row.image_ready else None}
 
     def get_job(self, account_id: int, job_id: int) -> JobView:
         with self.engine.connect() as conn:
@@ -518,9 +596,11 @@ class SnapshotStore:
         writes takes it first, so concurrent results for one job take turns."""
         return lock_row(conn, jobs, jobs.c.snapshot_id == snapshot_id)
 
-    def render_succeeded(self, snapshot_id: int, image_key: str, now: float) -> Transition:
-        """Record the stored image; deliveries_pending when they must now be queued.
-        A job already failed (its deadline passed) stays failed, without an image."""
+    def render_succeeded(self, snapshot_id: int, image_key: str, now: float,
+                         png_sha256: str | None = None) -> Transition:
+        """Record the stored image (and its digest, when the result carries
+        one); deliveries_pending when they must now be queued. A job already
+        failed (its deadline passed) stays failed, without an image."""
         with self.engine.begin() as conn:
             job = self._lock_job(conn, snapshot_id)
             if job is None or job.state == FAILED:
@@ -531,7 +611,8 @@ class SnapshotStore:
             ).scalar_one() > 0
             conn.execute(
                 update(snapshots).where(snapshots.c.id == snapshot_id, snapshots.c.image_key == image_key)
-                .values(image_ready=True, updated_at=now)
+                .values(image_ready=True, updated_at=now,
+                        **({"png_sha256": png_sha256} if png_sha256 else {}))
             )
             # A result seen again (its dispatch of deliveries failed) moves
             # nothing, yet still reports the pending deliveries to queue.
