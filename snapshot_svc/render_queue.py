@@ -54,6 +54,6 @@ class ResultConsumer:
         if result.state == render_pb2.RenderResult.STARTED:
             await self.jobs.render_started(result.snapshot_id)
         elif result.state == render_pb2.RenderResult.SUCCEEDED:
-            await self.jobs.render_succeeded(result.snapshot_id, result.image_key)
+            await self.jobs.render_succeeded(result.snapshot_id, result.image_key, result.png_sha256)
         elif result.state == render_pb2.RenderResult.FAILED:
             await self.jobs.render_failed(result.snapshot_id, result.error)
