@@ -97,7 +97,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
         ThreadPoolExecutor(max_workers=settings.db_threads, thread_name_prefix="db"))
     accounts, spaces = AccountStore(engine), SpaceStore(engine)
     measurements, snapshots = MeasurementStore(engine), SnapshotStore(engine)
-    destinations = DestinationStore(engine)
+    destinations, annotations = DestinationStore(engine), AnnotationStore(engine)
 
     nc = await connect_nats(settings.nats, name="snapshot_svc")
     js = nc.jetstream()
@@ -108,7 +108,8 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
 
     deliveries = Deliveries(snapshots, destinations, accounts, spaces, DeliveryQueue(js), settings.public_url,
                             image_url_for, observe_job_completed)
-    jobs = Jobs(snapshots, spaces, measurements, RenderQueue(js), destinations, deliveries, observe_job_completed)
+    jobs = Jobs(snapshots, spaces, measurements, RenderQueue(js), destinations, deliveries, observe_job_completed,
+                annotations)
     sweeper = JobSweeper(js, snapshots, jobs, settings.bounds)
     await sweeper.watch_crash_loops()
 
@@ -123,7 +124,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     destinations_pb2_grpc.add_DestinationServiceServicer_to_server(DestinationServicer(auth, destinations), server)
     accounts_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(auth), server)
     annotations_pb2_grpc.add_AnnotationServiceServicer_to_server(
-        AnnotationServicer(auth, AnnotationStore(engine)), server)
+        AnnotationServicer(auth, annotations), server)
     health = add_health(server)
     port = bind(server, settings.listen_addr)
     await server.start()
