@@ -135,10 +135,10 @@ def snapshot_to_proto(snap: dict, image_url: str) -> snapshots_pb2.Snapshot:
         end_time=_ts(snap["end_time"]), created_at=_ts(snap["created_at"]), updated_at=_ts(snap["updated_at"]),
         chart_id=snap["chart_id"], chart_type=snap["chart_type"], sources=snap["sources"],
         width=snap["width"], height=snap["height"], share_token=snap["share_token"],
-    )
-
         timezone=snap["timezone"], scale=snap["scale"], theme=snap["theme"], annotations=snap["annotations"],
         summary=snap["summary"],
+    )
+
 
 SHARE_STATES = {snaps.SHARE_PENDING: snapshots_pb2.SharedSnapshot.PENDING,
                 snaps.SHARE_RENDERED: snapshots_pb2.SharedSnapshot.RENDERED,
@@ -155,8 +155,6 @@ def shared_snapshot_to_proto(shared: dict, image_url: str) -> snapshots_pb2.Shar
     )
 
 
-class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
-    def __init__(self, auth: Authenticator) -> None:
 def snapshot_data_to_proto(data: dict) -> snapshots_pb2.SnapshotData:
     """The frozen body (snapshot_svc.frozen_data) as the API answers it."""
     body = data["body"]
@@ -174,6 +172,8 @@ def snapshot_data_to_proto(data: dict) -> snapshots_pb2.SnapshotData:
     return out
 
 
+class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
+    def __init__(self, auth: Authenticator) -> None:
         self.auth = auth
 
     @domain_rpc
@@ -346,6 +346,8 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
             tags=tuple({"name": t.name, "values": list(t.values)} for t in subject.tags),
             source=_given(subject, "source"), services=tuple(request.services), message=_given(request, "message"),
             width=_given(request, "width"), height=_given(request, "height"),
+            timezone=_given(request, "timezone"), scale=_given(request, "scale"), theme=_given(request, "theme"),
+            annotations=tuple(request.annotations),
         )
         snap, new = await self.jobs.take_snapshot(account, snaps.validate(data, now), now, claim)
         return snapshot_to_proto(snap, "" if new else self._url(snap))
@@ -396,8 +398,6 @@ def destination_to_proto(d: dict) -> destinations_pb2.Destination:
 class DestinationServicer(destinations_pb2_grpc.DestinationServiceServicer):
     def __init__(self, auth: Authenticator, store: DestinationStore) -> None:
         self.auth = auth
-            timezone=_given(request, "timezone"), scale=_given(request, "scale"), theme=_given(request, "theme"),
-            annotations=tuple(request.annotations),
         self.store = store
 
     @domain_rpc
@@ -430,11 +430,11 @@ class DestinationServicer(destinations_pb2_grpc.DestinationServiceServicer):
         return destinations_pb2.DeleteDestinationResponse()
 
     @domain_rpc
-    @domain_rpc
     async def GetSnapshotData(self, request, context):
         account = await self.auth(context)
         return snapshot_data_to_proto(await asyncio.to_thread(self.snapshots.data, account.id, request.id))
 
+    @domain_rpc
     async def ListDestinations(self, request, context):
         account = await self.auth(context)
         page = _page_of(request, ("id", "title"))
