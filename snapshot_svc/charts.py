@@ -15,6 +15,7 @@ from chartsnap import errors
 from chartsnap.bounds import MAX_STREAMS, MAX_TAG_FILTERS, MAX_TAG_VALUES, MAX_THRESHOLDS
 from chartsnap.charts import CHART_TYPES
 from chartsnap.errors import ParamErrors
+from snapshot_svc import stream_transforms
 from snapshot_svc.database import NOT_STORABLE, storable, the_row
 from snapshot_svc.measurements import METRIC_NAME
 from snapshot_svc.pagination import Page
@@ -22,6 +23,8 @@ from snapshot_svc.tables import charts, spaces
 
 GROUP_FUNCTIONS = ("average", "sum", "min", "max", "breakout")
 SUMMARY_FUNCTIONS = ("average", "sum", "min", "max", "count")
+DOWNSAMPLE_FUNCTIONS = ("average", "sum", "min", "max", "count")  # Librato's list; unset = the natural rollup
+MAX_STREAM_PERIOD = 31_622_400  # a stream reporting less often than the longest window is never drawn
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 BODY_KEYS = ("streams", "thresholds", "min", "max", "label", "related_space", "use_last_value")
 
@@ -75,17 +78,43 @@ def validate_stream(stream: dict, where: str, problems: ParamErrors) -> dict:
         if not isinstance(color, str) or not COLOR.match(color):
             problems.add(f"{where}.color", "must be #RRGGBB")
         out["color"] = color
-    for key in ("name", "units_short", "units_long", "transform_function"):
+    for key in ("name", "units_short", "units_long"):
         if stream.get(key) not in (None, ""):
             out[key] = str(stream[key])[:255]
+            if not storable(out[key]):
+                problems.add(f"{where}.{key}", NOT_STORABLE)
+    _validate_stream_options(stream, where, problems, out)
+    return out
+
+
+def _validate_stream_options(stream: dict, where: str, problems: ParamErrors, out: dict[str, Any]) -> None:
+    """The options of how a stream is drawn: downsample_function, min/max,
+    period and transform_function (parsed now, so a chart never holds a
+    formula its snapshots could not draw)."""
+    downsample = stream.get("downsample_function")
+    if downsample not in (None, ""):
+        if downsample not in DOWNSAMPLE_FUNCTIONS:
+            problems.add(f"{where}.downsample_function", f"must be one of {', '.join(DOWNSAMPLE_FUNCTIONS)}")
+        out["downsample_function"] = downsample
     for key in ("min", "max"):
         if stream.get(key) is not None:
             if not _finite(stream[key]):
                 problems.add(f"{where}.{key}", "must be a finite number")
             out[key] = stream[key]
-    if stream.get("period") is not None:
-        out["period"] = stream["period"]
-    return out
+    if _finite(out.get("min")) and _finite(out.get("max")) and out["min"] >= out["max"]:
+        problems.add(f"{where}.max", "must be greater than min")
+    period = stream.get("period")
+    if period is not None:
+        if not (isinstance(period, int) and not isinstance(period, bool) and 1 <= period <= MAX_STREAM_PERIOD):
+            problems.add(f"{where}.period", f"must be a whole number of seconds from 1 to {MAX_STREAM_PERIOD}")
+        out["period"] = period
+    transform = stream.get("transform_function")
+    if transform is not None and str(transform).strip():
+        try:
+            stream_transforms.parse(str(transform))
+        except stream_transforms.TransformError as exc:
+            problems.add(f"{where}.transform_function", str(exc))
+        out["transform_function"] = str(transform)
 
 
 def validate_chart(fields: dict, *, creating: bool, current: dict | None = None) -> dict:
