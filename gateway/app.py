@@ -19,6 +19,7 @@ from chartsnap.errors import bounded_fields
 from chartsnap.image_keys import loggable_path
 from chartsnap.v1 import accounts_pb2, destinations_pb2, snapshots_pb2, spaces_pb2
 from gateway import openapi, translate, views
+from gateway.annotation_views import annotation_routes
 from gateway.api_docs import ApiDocs
 from gateway.error_replies import error_reply, error_reply_for, error_reply_from_rpc
 from gateway.rate_limits import RATE_LIMITS, RateLimits, rate_limit_middleware
@@ -344,6 +345,7 @@ def build_app(settings: GatewaySettings, channel: grpc.aio.Channel) -> web.Appli
         web.put("/v1/services/{id}", gw.update_service),
         web.delete("/v1/services/{id}", gw.delete_service),
     ])
+    app.add_routes(annotation_routes(gw))  # /v1/annotations and below
     app.add_routes(share_routes(gw.rpc.snapshots, settings.public_url, settings.rpc_timeout))  # public: /s/{token}
     app.add_routes(ApiDocs.load().routes())  # public: /docs and its assets
     return app

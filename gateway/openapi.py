@@ -309,6 +309,81 @@ PATHS = {
         "delete": _op("Delete a notification target", _ok("204", "Deleted"), params=[ANY_ID])},
 }
 
+# -- annotations (gateway/annotation_views.py; the rules are snapshot_svc.annotation_rules') --
+ANNOTATION_NAME = {"name": "name", "in": "path", "required": True,
+                   "schema": {"type": "string", "maxLength": 255, "pattern": "^[A-Za-z0-9.:_-]+$"},
+                   "description": "The stream's name: metric name rules, case insensitive"}
+ANNOTATION_LINK = {"type": "object", "required": ["rel", "href"], "properties": {
+    "rel": {**_text(255), "description": "Unique within the event"},
+    "href": {**_text(2000), "description": "An absolute http(s) URL without credentials"},
+    "label": _text(255)}}
+ANNOTATION_FIELDS = {
+    "title": _text(255), "description": _text(10_000), "source": _text(255),
+    "start_time": EPOCH_OR_ISO, "end_time": EPOCH_OR_ISO,
+    "links": {"type": "array", "items": ref("AnnotationLinkInput"),
+              "description": "At most 20 links, each rel once"}}
+ANNOTATION_EVENT = {"type": "object", "required": ["id", "title", "start_time", "end_time", "links"], "properties": {
+    "id": INTEGER, "title": {"type": "string"}, "description": {"type": "string", "nullable": True},
+    "source": {"type": "string", "nullable": True}, "start_time": INTEGER,
+    "end_time": {"type": "integer", "nullable": True},
+    "links": {"type": "array", "items": ref("AnnotationLink")}}}
+ANNOTATION_STREAM_FIELDS = {"name": {"type": "string"}, "display_name": {"type": "string", "nullable": True},
+                            "description": {"type": "string", "nullable": True}}
+SCHEMAS.update({
+    "AnnotationLinkInput": ANNOTATION_LINK,
+    "AnnotationLink": {"type": "object", "required": ["rel", "href"], "properties": {
+        "rel": {"type": "string"}, "href": {"type": "string"}, "label": {"type": "string", "nullable": True}}},
+    "AnnotationInput": {"type": "object", "required": ["title"], "properties": ANNOTATION_FIELDS},
+    "AnnotationUpdate": {"type": "object", "properties": {
+        **ANNOTATION_FIELDS, "end_time": {**EPOCH_OR_ISO, "nullable": True,
+                                          "description": "null: the event becomes a point in time"}}},
+    "Annotation": ANNOTATION_EVENT,
+    "AnnotationStreamUpdate": {"type": "object", "properties": {
+        "display_name": _text(255), "description": _text(10_000)}},
+    "AnnotationStreamList": {"type": "object", "required": ["query", "annotations"], "properties": {
+        "query": ref("Query"), "annotations": {"type": "array", "items": {
+            "type": "object", "required": ["name"], "properties": ANNOTATION_STREAM_FIELDS}}}},
+    "AnnotationStream": {"type": "object", "required": ["name", "events", "query"], "properties": {
+        **ANNOTATION_STREAM_FIELDS,
+        "events": {"type": "array", "maxItems": 1, "description": "One object: each source (`unassigned` for "
+                   "events without one) to its events, earliest first",
+                   "items": {"type": "object", "additionalProperties": {"type": "array",
+                                                                        "items": ref("Annotation")}}},
+        "query": ref("Query")}},
+})
+ANNOTATION_ID = _path_id("id")
+PATHS.update({
+    "/v1/annotations": {"get": _op("List annotation streams", _ok("200", "A page of streams",
+                                                                   ref("AnnotationStreamList")),
+                                   params=PAGE + [{"name": "name", "in": "query", "schema": {"type": "string"}}])},
+    "/v1/annotations/{name}": {
+        "post": _op("Create an annotation event (the stream is made on first use)",
+                    _ok("201", "Created", ref("Annotation"), True), body="AnnotationInput", params=[ANNOTATION_NAME]),
+        "get": _op("An annotation stream with a page of its events", _ok("200", "The stream", ref("AnnotationStream")),
+                   params=[ANNOTATION_NAME, *PAGE,
+                           {"name": "start_time", "in": "query", "schema": EPOCH_OR_ISO},
+                           {"name": "end_time", "in": "query", "schema": EPOCH_OR_ISO},
+                           {"name": "sources[]", "in": "query", "schema": {"type": "array", "maxItems": 50,
+                                                                          "items": _text(255)},
+                            "style": "form", "explode": True}]),
+        "put": _op("Update a stream's display_name and description", _ok("204", "Updated"),
+                   body="AnnotationStreamUpdate", params=[ANNOTATION_NAME]),
+        "delete": _op("Delete a stream and its events", _ok("204", "Deleted"), params=[ANNOTATION_NAME])},
+    "/v1/annotations/{name}/{id}": {
+        "get": _op("An annotation event", _ok("200", "The event", ref("Annotation")),
+                   params=[ANNOTATION_NAME, ANNOTATION_ID]),
+        "put": _op("Update an annotation event", _ok("204", "Updated"), body="AnnotationUpdate",
+                   params=[ANNOTATION_NAME, ANNOTATION_ID]),
+        "delete": _op("Delete an annotation event", _ok("204", "Deleted"), params=[ANNOTATION_NAME, ANNOTATION_ID])},
+    "/v1/annotations/{name}/{id}/links": {
+        "post": _op("Add a link to an annotation event", _ok("201", "Created", ref("AnnotationLink"), True),
+                    body="AnnotationLinkInput", params=[ANNOTATION_NAME, ANNOTATION_ID])},
+    "/v1/annotations/{name}/{id}/links/{rel}": {
+        "delete": _op("Delete a link from an annotation event", _ok("204", "Deleted"), params=[
+            ANNOTATION_NAME, ANNOTATION_ID,
+            {"name": "rel", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 255}}])},
+})
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {

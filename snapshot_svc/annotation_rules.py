@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from chartsnap.bounds import MAX_SNAPSHOT_ANNOTATIONS
 from chartsnap.errors import ParamErrors
 
 # Names follow the metric name rules (the contract); like metric names they
@@ -27,9 +28,9 @@ MAX_DISPLAY_NAME = 255
 MAX_LINKS = 20          # links of one event
 MAX_LINK_HREF = 2_000
 MAX_LINK_TEXT = 255     # rel and label
-MAX_SNAPSHOT_STREAMS = 50       # stream names one snapshot's `annotations` may list
+MAX_SNAPSHOT_STREAMS = MAX_SNAPSHOT_ANNOTATIONS  # stream names one snapshot's `annotations` may list
 MAX_ANNOTATIONS_PER_SNAPSHOT = 100  # events drawn on one snapshot, the earliest first
-MAX_EVENTS_PAGE = 100   # events one GET /v1/annotations/:name answers (Librato's default page)
+MAX_SOURCE_PATTERNS = 50  # sources[] patterns of one GET /v1/annotations/:name
 LINK_SCHEMES = ("http", "https")
 
 
@@ -117,9 +118,22 @@ def links(raw: list[dict] | None, problems: ParamErrors) -> list[Link]:
         label = bounded_text(link.get("label"), f"{where}.label", MAX_LINK_TEXT, problems)
         if href is not None and not is_link_href(href):
             problems.add(f"{where}.href", "must be an absolute http(s) URL without credentials")
-        if rel and href:
+        if rel and any(link.rel == rel for link in out):
+            problems.add(f"{where}.rel", "must be unique within the event")
+        elif rel and href:
             out.append(Link(rel, href, label or ""))
     return out
+
+
+def source_patterns(patterns: tuple[str, ...], problems: ParamErrors) -> tuple[str, ...]:
+    """The sources[] of a stream's read: Librato wildcards, bounded."""
+    if len(patterns) > MAX_SOURCE_PATTERNS:
+        problems.add("sources", f"at most {MAX_SOURCE_PATTERNS} source patterns")
+        return ()
+    for i, pattern in enumerate(patterns):
+        if not pattern or len(pattern) > MAX_SOURCE or not _no_nul(pattern):
+            problems.add(f"sources[{i}]", f"must be 1 to {MAX_SOURCE} characters")
+    return patterns
 
 
 def times(start: int, end: int | None, problems: ParamErrors) -> None:

@@ -6,7 +6,7 @@ given (`unknown_stream_names`)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, func, or_, select, update
@@ -117,9 +117,18 @@ class AnnotationStore:
                                 .offset(page.offset).limit(page.length)).all()
         return found, total, [stream_json(r) for r in rows]
 
-    def get_stream(self, account_id: int, name: str, window: EventWindow, page: Page) -> dict:
+    def get_stream(self, account_id: int, name: str, window: EventWindow, page: Page,
+                   now: float | None = None) -> dict:
         """The stream with a page of its events (start times inside the window,
-        from the given sources, earliest first) and the page's counts."""
+        from the given sources, earliest first) and the page's counts. As
+        Librato's time intervals: a window with a start and no end ends now."""
+        problems = ParamErrors()
+        rules.source_patterns(window.sources, problems)
+        if window.start is not None and window.end is None:
+            window = replace(window, end=int(time.time() if now is None else now))
+        if window.start is not None and window.end is not None and window.end < window.start:
+            problems.add("end_time", "must not be before start_time")
+        problems.raise_if_any()
         ev = annotation_events.c
         with self.engine.connect() as conn:
             stream = self._stream_row(conn, account_id, name)
