@@ -133,8 +133,11 @@ def _collect(problems: ParamErrors, convert: Any) -> None:
                 problems.add(k, msg)
 
 
-STREAM_TEXT = ("metric", "source", "group_function", "summary_function", "color", "name", "units_short",
-               "units_long", "transform_function", "composite")
+STREAM_TEXT = ("metric", "source", "group_function", "summary_function", "downsample_function", "color", "name",
+               "units_short", "units_long", "transform_function", "composite")
+# A formula is refused past the service's own bound (snapshot_svc.stream_transforms.MAX_LENGTH), never
+# cut as the service cuts the other texts: a shortened formula would mean something else.
+STREAM_TEXT_MOST = {"transform_function": 255}
 
 
 def _stream(raw: Any, where: str) -> spaces_pb2.Stream:
@@ -142,7 +145,7 @@ def _stream(raw: Any, where: str) -> spaces_pb2.Stream:
     stream = spaces_pb2.Stream()
     for key in STREAM_TEXT:
         if raw.get(key) is not None:
-            setattr(stream, key, coerce.text(raw[key], f"{where}.{key}", 1000))
+            setattr(stream, key, coerce.text(raw[key], f"{where}.{key}", STREAM_TEXT_MOST.get(key, 1000)))
     for key in ("min", "max"):
         if raw.get(key) not in (None, ""):
             setattr(stream, key, coerce.number(raw[key], f"{where}.{key}"))
