@@ -29,6 +29,7 @@ from gateway.request_metrics import request_metrics_middleware
 from gateway.responses import json_response, request_error
 from gateway.settings import GatewaySettings
 from gateway.share_page import share_routes
+from gateway.snapshot_data_views import snapshot_data_routes
 from gateway.snapshot_stubs import SnapshotStubs
 
 log = logging.getLogger(__name__)
@@ -346,6 +347,7 @@ def build_app(settings: GatewaySettings, channel: grpc.aio.Channel) -> web.Appli
         web.delete("/v1/services/{id}", gw.delete_service),
     ])
     app.add_routes(annotation_routes(gw))  # /v1/annotations and below
+    app.add_routes(snapshot_data_routes(gw))  # GET /v1/snapshots/{id}/data
     app.add_routes(share_routes(gw.rpc.snapshots, settings.public_url, settings.rpc_timeout))  # public: /s/{token}
     app.add_routes(ApiDocs.load().routes())  # public: /docs and its assets
     return app

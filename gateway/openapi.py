@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chartsnap import bounds, image_keys
+from chartsnap import bounds, image_keys, snapshot_options
 from chartsnap.charts import CHART_TYPES, SIZE_RANGE
 from chartsnap.job_states import JOB_STATES
 
@@ -383,6 +383,44 @@ PATHS.update({
             ANNOTATION_NAME, ANNOTATION_ID,
             {"name": "rel", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 255}}])},
 })
+
+# -- snapshot options, summary and data (gateway/snapshot_data_views.py; the rules are chartsnap.snapshot_options') --
+SCHEMAS["SnapshotInput"]["properties"].update({
+    "timezone": {**_text(snapshot_options.MAX_TIMEZONE_CHARS),
+                 "description": "IANA time zone of the axis and caption (default UTC), e.g. America/New_York"},
+    "scale": {"type": "number", "minimum": snapshot_options.SCALE_RANGE[0],
+              "maximum": snapshot_options.SCALE_RANGE[1],
+              "description": "Device pixels per CSS pixel (default 1): 2 for retina screens"},
+    "theme": {"type": "string", "enum": list(snapshot_options.THEMES)},
+    "annotations": {**_list(_text(255), bounds.MAX_SNAPSHOT_ANNOTATIONS),
+                    "description": 'Annotation streams whose events are drawn (line and stacked charts), or ["*"]'},
+})
+SCHEMAS["Snapshot"]["properties"].update({
+    "timezone": {"type": "string"}, "scale": NUMBER, "theme": {"type": "string"},
+    "annotations": {"type": "array", "items": {"type": "string"}},
+    "summary": {"type": "string", "nullable": True, "description": "One line about the data (null until it is read)"},
+    "data_href": {"type": "string", "description": "The data the image is drawn from (GET .../data)"},
+})
+SCHEMAS["SnapshotData"] = {
+    "type": "object", "required": ["id", "series", "resolution", "start_time", "end_time"], "properties": {
+        "id": INTEGER, "href": {"type": "string"}, "snapshot_href": {"type": "string"},
+        "chart_type": {"type": "string"}, "start_time": {"type": "string"}, "end_time": {"type": "string"},
+        "duration": INTEGER, "resolution": {**INTEGER, "description": "Seconds per bucket"},
+        "timezone": {"type": "string"}, "units_short": {"type": "string", "nullable": True},
+        "taken_at": {"type": "string"}, "summary": {"type": "string", "nullable": True},
+        "png_sha256": {"type": "string", "nullable": True, "description": "Hex SHA-256 of the PNG, once stored"},
+        "big_value": NULLABLE_NUMBER,
+        "series": {"type": "array", "items": {"type": "object", "properties": {
+            "label": {"type": "string"}, "metric": {"type": "string"},
+            "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+            "measurements": {"type": "array", "items": {"type": "object", "properties": {
+                "time": INTEGER, "value": NULLABLE_NUMBER}}}}}}}}
+_DATA_OK = _ok("200", "The frozen data: JSON, or CSV (time, series, metric, tags, value) with Accept: text/csv",
+               ref("SnapshotData"))
+_DATA_OK["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+PATHS["/v1/snapshots/{id}/data"] = {"get": _op(
+    "The data a snapshot's image was drawn from, frozen when it was taken (406 for an Accept that allows neither "
+    "JSON nor CSV)", _DATA_OK, params=[ANY_ID])}
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",

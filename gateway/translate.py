@@ -13,6 +13,7 @@ from chartsnap.bounds import (
     MAX_MEASUREMENT_TAGS,
     MAX_QUERY_TAGS,
     MAX_SETTINGS,
+    MAX_SNAPSHOT_ANNOTATIONS,
     MAX_SNAPSHOT_SERVICES,
     MAX_STREAMS,
     MAX_TAG_FILTERS,
@@ -21,6 +22,7 @@ from chartsnap.bounds import (
 )
 from chartsnap.charts import SIZE_RANGE
 from chartsnap.errors import ParamErrors
+from chartsnap.snapshot_options import MAX_TIMEZONE_CHARS
 from chartsnap.v1 import common_pb2, destinations_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
 from gateway import coerce
 
@@ -108,9 +110,25 @@ def create_snapshot(body: dict) -> snapshots_pb2.CreateSnapshotRequest:
     def set_message() -> None:
         request.message = coerce.text(body["message"], "message")  # length checked by the service
 
+    # The drawing options: types here, their rules in the snapshot service
+    # (chartsnap.snapshot_options, snapshot_svc.annotation_rules).
+    def set_timezone() -> None:
+        request.timezone = coerce.text(body["timezone"], "timezone", MAX_TIMEZONE_CHARS)
+
+    def set_scale() -> None:
+        request.scale = coerce.number(body["scale"], "scale")
+
+    def set_theme() -> None:
+        request.theme = coerce.text(body["theme"], "theme", 16)
+
+    def set_annotations() -> None:
+        names = _bounded(coerce.as_list(body["annotations"], "annotations"), "annotations", MAX_SNAPSHOT_ANNOTATIONS)
+        request.annotations.extend(coerce.text(n, "annotations", 255) for n in names)
+
     for key, convert in (("duration", set_duration), ("end_time", set_end_time),
                          ("width", lambda: set_size("width")), ("height", lambda: set_size("height")),
-                         ("services", set_services), ("message", set_message)):
+                         ("services", set_services), ("message", set_message), ("timezone", set_timezone),
+                         ("scale", set_scale), ("theme", set_theme), ("annotations", set_annotations)):
         if body.get(key) not in (None, ""):
             _collect(problems, convert)
     problems.raise_if_any()

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chartsnap.image_keys import SHARE_PATH
+from chartsnap.snapshot_options import DEFAULT_SCALE, DEFAULT_THEME, DEFAULT_TIMEZONE
 from chartsnap.v1 import common_pb2, destinations_pb2, measurements_pb2, snapshots_pb2, spaces_pb2
 
 
@@ -33,6 +34,13 @@ def snapshot(s: snapshots_pb2.Snapshot, base: str) -> dict:
         "created_at": iso(s.created_at),
         "updated_at": iso(s.updated_at),
         "subject": {"chart": {"id": s.chart_id, "sources": list(s.sources) or ["*"], "type": s.chart_type}},
+        # The drawing options it was taken with (an older snapshot reads as the defaults it was drawn with).
+        "timezone": s.timezone or DEFAULT_TIMEZONE,
+        "scale": s.scale or DEFAULT_SCALE,
+        "theme": s.theme or DEFAULT_THEME,
+        "annotations": list(s.annotations),
+        "summary": s.summary or None,  # null until the data is read
+        "data_href": f"{base}/v1/snapshots/{s.id}/data",
     }
 
 

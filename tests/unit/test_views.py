@@ -37,8 +37,17 @@ def test_snapshot_view_shape():
         "created_at": "2016-02-20T01:18:47Z",
         "updated_at": "2016-02-20T01:19:50Z",
         "subject": {"chart": {"id": 12, "sources": ["*"], "type": "stacked"}},
+        "timezone": "UTC", "scale": 1.0, "theme": "light", "annotations": [], "summary": None,
+        "data_href": "https://charts.example.com/v1/snapshots/71569/data",
     }
     json.dumps(out)  # JSON-serialisable as is
+
+
+def test_snapshot_view_echoes_the_drawing_options_and_summary():
+    out = views.snapshot(_snapshot(timezone="America/New_York", scale=2.0, theme="dark", annotations=["deploys"],
+                                   summary="cpu peaked at 4,210 at 09:32 EST, ended at 380"), BASE)
+    assert (out["timezone"], out["scale"], out["theme"], out["annotations"], out["summary"]) == (
+        "America/New_York", 2.0, "dark", ["deploys"], "cpu peaked at 4,210 at 09:32 EST, ended at 380")
 
 
 def test_snapshot_view_image_href_is_null_until_rendered():
