@@ -308,6 +308,32 @@ class MeasurementStore:
                 out[row.series_id].append((int(row.bucket), float(row.value)))
         return out
 
+    def bucketed_by(
+        self, series_ids: list[int], start: int, end: int, resolution: int, statistic: str, downsample: str
+    ) -> dict[int, list[tuple[int, float]]]:
+        """Per series, points in [start, end] in buckets: `downsample` (average,
+        sum, min, max; count = how many samples) of each sample's `statistic`
+        (its mean, sum, min, max or count) — a chart stream's
+        downsample_function over its summary_function."""
+        if not series_ids:
+            return {}
+        column = {"sum": points.c.sum, "min": points.c.min, "max": points.c.max,
+                  "count": points.c.count}.get(statistic, points.c.value)
+        agg = {"sum": func.sum(column), "min": func.min(column), "max": func.max(column),
+               "count": func.count()}.get(downsample, func.avg(column))
+        bucket = points.c.time - (points.c.time % resolution)
+        query = (
+            select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
+            .where(points.c.series_id.in_(series_ids), points.c.time >= start, points.c.time <= end)
+            .group_by(points.c.series_id, bucket)
+            .order_by(points.c.series_id, bucket)
+        )
+        out: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                out[row.series_id].append((int(row.bucket), float(row.value)))
+        return out
+
     def query(
         self, account_id: int, metric: str, start: int, end: int, resolution: int,
         tag_patterns: dict[str, str], group_by: str = "", group_function: str = "average",
