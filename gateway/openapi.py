@@ -141,16 +141,23 @@ SCHEMAS: dict[str, Any] = {
     "MeasurementInput": {"type": "object", "required": ["name"], "properties": {
         "name": _text(255), "value": NUMBER, "count": INTEGER, "sum": NUMBER, "min": NUMBER, "max": NUMBER,
         "last": NUMBER, "time": EPOCH_OR_ISO, "period": INTEGER,
+        "stddev": NUMBER, "stddev_m2": {**NUMBER, "description": "Welford's M2: the sum of squared deviations"},
+        "attributes": ref("MetricAttributes"),
         "tags": {"type": "object", "additionalProperties": {"type": "string"},
-                 "maxProperties": bounds.MAX_MEASUREMENT_TAGS}}},
+                 "maxProperties": bounds.MAX_MEASUREMENT_TAGS,
+                 "description": "Replace the batch's tags when not empty (never merged with them)"}}},
     "MeasurementsInput": {"type": "object", "required": ["measurements"], "properties": {
         "tags": {"type": "object", "additionalProperties": {"type": "string"},
                  "maxProperties": bounds.MAX_MEASUREMENT_TAGS},
-        "time": EPOCH_OR_ISO,
+        "time": EPOCH_OR_ISO, "period": INTEGER,
         "measurements": _list(ref("MeasurementInput"), bounds.MAX_BATCH)}},
+    "LegacyMeasurementInput": {"type": "object", "required": ["name"], "properties": {
+        "name": _text(255), "value": NUMBER, "count": INTEGER, "sum": NUMBER, "min": NUMBER, "max": NUMBER,
+        "sum_squares": NUMBER, "measure_time": EPOCH_OR_ISO, "source": _text(255), "period": INTEGER,
+        "attributes": ref("MetricAttributes")}},
     "LegacyMetricsInput": {"type": "object", "properties": {
-        "gauges": _list(ref("MeasurementInput"), bounds.MAX_BATCH),
-        "counters": _list(ref("MeasurementInput"), bounds.MAX_BATCH),
+        "gauges": _list(ref("LegacyMeasurementInput"), bounds.MAX_BATCH),
+        "counters": _list(ref("LegacyMeasurementInput"), bounds.MAX_BATCH),
         "source": _text(255), "measure_time": EPOCH_OR_ISO}},
     "SubmitSummary": {"type": "object", "required": ["measurements"], "properties": {
         "measurements": {"type": "object", "properties": {"summary": {"type": "object", "properties": {
@@ -383,6 +390,57 @@ PATHS.update({
             ANNOTATION_NAME, ANNOTATION_ID,
             {"name": "rel", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 255}}])},
 })
+
+# -- metric metadata (gateway/metric_views.py; the rules are snapshot_svc.metric_rules') --
+METRIC_NAME = {"name": "name", "in": "path", "required": True,
+               "schema": {"type": "string", "maxLength": 255, "pattern": "^[A-Za-z0-9.:_-]+$"},
+               "description": "The metric's name, case insensitive"}
+METRIC_ATTRIBUTES = {
+    "color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$", "nullable": True},
+    "display_max": NULLABLE_NUMBER, "display_min": NULLABLE_NUMBER,
+    "display_units_long": {**_text(255), "nullable": True}, "display_units_short": {**_text(64), "nullable": True},
+    "display_stacked": {"type": "boolean", "nullable": True}, "display_transform": {**_text(255), "nullable": True},
+    "summarize_function": {"type": "string", "enum": ["average", "sum", "count", "min", "max"], "nullable": True},
+    "aggregate": {"type": "boolean", "nullable": True}, "gap_detection": {"type": "boolean", "nullable": True},
+    "created_by_ua": {"type": "string", "description": "Accepted and ignored"},
+}
+METRIC = {"type": "object", "required": ["name", "type", "attributes"], "properties": {
+    "name": {"type": "string"}, "type": {"type": "string", "enum": ["gauge", "counter"]},
+    "display_name": {"type": "string", "nullable": True}, "description": {"type": "string", "nullable": True},
+    "period": {"type": "integer", "nullable": True}, "attributes": {"type": "object"},
+    "resolution": INTEGER,
+    "measurements": {"type": "object", "description": "With a window: the legacy series' points, by source",
+                     "additionalProperties": {"type": "array", "items": {"type": "object", "properties": {
+                         "measure_time": INTEGER, "value": {"type": "number", "nullable": True}}}}}}}
+SCHEMAS.update({
+    "MetricAttributes": {"type": "object", "properties": METRIC_ATTRIBUTES, "additionalProperties": False,
+                         "description": "Librato's metric attributes; null unsets one"},
+    "Metric": METRIC,
+    "MetricList": {"type": "object", "required": ["query", "metrics"],
+                   "properties": {"query": ref("Query"), "metrics": {"type": "array", "items": ref("Metric")}}},
+    "MetricUpdate": {"type": "object", "properties": {
+        "type": {"type": "string", "enum": ["gauge", "counter"], "description": "Required to create"},
+        "display_name": {**_text(255), "nullable": True}, "description": {**_text(1000), "nullable": True},
+        "period": {"type": "integer", "minimum": 1, "maximum": 31_622_400, "nullable": True},
+        "attributes": ref("MetricAttributes")}},
+})
+PATHS["/v1/metrics"]["get"] = _op(
+    "List metrics (their metadata)", _ok("200", "A page of metrics", ref("MetricList")),
+    params=PAGE + [{"name": "name", "in": "query", "schema": _text(255),
+                    "description": "Only metrics whose name contains it"}])
+PATHS["/v1/metrics/{name}"] = {
+    "get": _op("A metric's metadata; with a window (start_time, duration or count), its legacy measurements too",
+               _ok("200", "The metric", ref("Metric")), params=[
+                   METRIC_NAME,
+                   {"name": "start_time", "in": "query", "schema": EPOCH_OR_ISO},
+                   {"name": "end_time", "in": "query", "schema": EPOCH_OR_ISO},
+                   {"name": "duration", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                   {"name": "count", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100_000}},
+                   {"name": "resolution", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                   {"name": "source", "in": "query", "schema": _text(255)}]),
+    "put": _op("Update a metric's metadata, or create it (with type)",
+               {**_ok("204", "Updated"), **_ok("201", "Created", ref("Metric"), True)},
+               body="MetricUpdate", params=[METRIC_NAME])}
 
 # -- snapshot options, summary and data (gateway/snapshot_data_views.py; the rules are chartsnap.snapshot_options') --
 SCHEMAS["SnapshotInput"]["properties"].update({

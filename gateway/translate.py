@@ -3,6 +3,7 @@ types are checked here (naming the field); the services check meaning."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -227,10 +228,23 @@ def _tags(raw: Any, field: str) -> dict[str, str]:
     return out
 
 
-def _measurement(raw: Any, where: str) -> measurements_pb2.Measurement:
+SUMMARY_NUMBERS = ("value", "sum", "min", "max", "last", "stddev", "stddev_m2")
+MAX_ATTRIBUTES_JSON = 4000  # the whitelisted attributes (snapshot_svc.metric_rules) fit many times over
+
+
+def attributes_json(raw: Any, field: str) -> str:
+    """A metric `attributes` object, carried as JSON text (its values are
+    numbers, booleans and strings): the snapshot service judges each."""
+    text = json.dumps(coerce.as_dict(raw, field), allow_nan=False, default=str)
+    if len(text) > MAX_ATTRIBUTES_JSON:
+        raise errors.InvalidParams.one(field, f"must be at most {MAX_ATTRIBUTES_JSON} characters as JSON")
+    return text
+
+
+def _measurement(raw: Any, where: str, numbers: tuple[str, ...] = SUMMARY_NUMBERS) -> measurements_pb2.Measurement:
     raw = coerce.as_dict(raw, where)
     m = measurements_pb2.Measurement(path=where, name=coerce.text(raw.get("name", ""), f"{where}.name", 1000))
-    for key in ("value", "sum", "min", "max", "last"):
+    for key in numbers:
         if raw.get(key) is not None:
             setattr(m, key, coerce.number(raw[key], f"{where}.{key}"))
     if raw.get("count") is not None:
@@ -240,19 +254,29 @@ def _measurement(raw: Any, where: str) -> measurements_pb2.Measurement:
             m.time = coerce.epoch_seconds(raw[key], f"{where}.{key}")
     if raw.get("period") is not None:
         m.period = coerce.int32(raw["period"], f"{where}.period")
+    if raw.get("attributes") is not None:
+        m.attributes_json = attributes_json(raw["attributes"], f"{where}.attributes")
     if raw.get("tags") is not None:
         m.tags.update(_tags(raw["tags"], f"{where}.tags"))
-        m.has_tags = True
+        # An empty tags object replaces nothing: the batch's tags still apply.
+        m.has_tags = bool(m.tags)
     return m
 
 
+def _rejection(exc: errors.InvalidParams) -> list[str]:
+    return [f"{k} {', '.join(v)}" for k, v in exc.fields.items()]
+
+
 def submit_measurements(body: dict) -> tuple[measurements_pb2.SubmitMeasurementsRequest, dict[str, list[str]], int]:
-    """The request of well-typed samples, the refusals of ill-typed ones, and the total."""
+    """The request of well-typed samples, the refusals of ill-typed ones, and
+    the total. Top-level `tags`, `time` and `period` are the batch's."""
     request = measurements_pb2.SubmitMeasurementsRequest()
     if body.get("tags") is not None:
         request.tags.update(_tags(body["tags"], "tags"))
     if body.get("time") is not None:
         request.time = coerce.epoch_seconds(body["time"], "time")
+    if body.get("period") is not None:
+        request.period = coerce.int32(body["period"], "period")
     if "measurements" not in body:
         raise errors.InvalidParams.one("measurements", "is required")
     raw_list = _bounded(coerce.as_list(body["measurements"], "measurements"), "measurements", MAX_BATCH)
@@ -261,16 +285,23 @@ def submit_measurements(body: dict) -> tuple[measurements_pb2.SubmitMeasurements
         try:
             request.measurements.append(_measurement(raw, f"measurements[{i}]"))
         except errors.InvalidParams as exc:
-            rejected[f"measurements[{i}]"] = [f"{k} {', '.join(v)}" for k, v in exc.fields.items()]
+            rejected[f"measurements[{i}]"] = _rejection(exc)
     return request, rejected, len(raw_list)
 
 
+LEGACY_NUMBERS = ("value", "sum", "min", "max", "last", "sum_squares")
+
+
 def submit_legacy_metrics(body: dict) -> tuple[measurements_pb2.SubmitMeasurementsRequest, dict[str, list[str]], int]:
-    """POST /v1/metrics: gauges and counters, sources become a `source` tag."""
-    request = measurements_pb2.SubmitMeasurementsRequest()
+    """POST /v1/metrics: gauges and counters of the source-based API. Each
+    sample's `source` (else the batch's) is its one tag, and the samples go
+    to legacy series (request.legacy), apart from tagged ones of the same name."""
+    request = measurements_pb2.SubmitMeasurementsRequest(legacy=True)
     batch_source = body.get("source")
     if body.get("measure_time") is not None:
         request.time = coerce.epoch_seconds(body["measure_time"], "measure_time")
+    if body.get("period") is not None:
+        request.period = coerce.int32(body["period"], "period")
     rejected: dict[str, list[str]] = {}
     total = 0
     if "gauges" not in body and "counters" not in body:
@@ -279,21 +310,26 @@ def submit_legacy_metrics(body: dict) -> tuple[measurements_pb2.SubmitMeasuremen
         raw = body.get(kind)
         if raw is None:
             continue
-        if isinstance(raw, dict):  # {"name": {"value": 1}} form of the legacy API
+        if isinstance(raw, dict) and not all(str(k).isdigit() and isinstance(v, dict) and "name" in v
+                                             for k, v in raw.items()):
+            # The {"name": {"value": 1}} form of the legacy API (a form's
+            # indexed list gauges[0][name]=... arrives as a dict of digits).
             raw = [dict(v, name=k) if isinstance(v, dict) else {"name": k, "value": v} for k, v in raw.items()]
         for i, item in enumerate(_bounded(coerce.as_list(raw, kind), kind, MAX_BATCH)):
             total += 1
             where = f"{kind}[{i}]"
             try:
                 item = coerce.as_dict(item, where)
-                m = _measurement({k: v for k, v in item.items() if k not in ("source", "tags")}, where)
+                m = _measurement({k: v for k, v in item.items() if k not in ("source", "tags")}, where,
+                                 LEGACY_NUMBERS)
+                m.type = "counter" if kind == "counters" else "gauge"
                 source = item.get("source", batch_source)
                 if source not in (None, ""):
                     m.tags["source"] = coerce.text(source, f"{where}.source", 255)
-                m.has_tags = True
+                m.has_tags = True  # a source-based sample has no other tags than its source
                 request.measurements.append(m)
             except errors.InvalidParams as exc:
-                rejected[where] = [f"{k} {', '.join(v)}" for k, v in exc.fields.items()]
+                rejected[where] = _rejection(exc)
     return request, rejected, total
 
 

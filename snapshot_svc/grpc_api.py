@@ -33,12 +33,14 @@ from chartsnap.v1 import (
     spaces_pb2_grpc,
 )
 from snapshot_svc import measurements as m
+from snapshot_svc import metric_catalog, metric_rules
 from snapshot_svc import snapshots as snaps
 from snapshot_svc.accounts import Account, AccountStore, token_digest
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.destinations import DestinationStore
 from snapshot_svc.jobs import Jobs
 from snapshot_svc.measurements import MeasurementStore
+from snapshot_svc.metric_catalog import MetricCatalog
 from snapshot_svc.pagination import Page, page_from
 
 
@@ -271,23 +273,70 @@ def _page_info(found: int, length: int, offset: int, total: int) -> common_pb2.P
 
 def _sample_dict(proto: measurements_pb2.Measurement) -> dict:
     """The fields a client set, read straight off the message."""
-    raw: dict = {"name": proto.name, "path": proto.path, "has_tags": proto.has_tags, "tags": dict(proto.tags)}
-    for key in ("value", "count", "sum", "min", "max", "last", "time", "period"):
+    raw: dict = {"name": proto.name, "path": proto.path, "has_tags": proto.has_tags, "tags": dict(proto.tags),
+                 "type": proto.type}
+    for key in ("value", "count", "sum", "min", "max", "last", "time", "period", "stddev", "stddev_m2",
+                "sum_squares"):
         if proto.HasField(key):
             raw[key] = getattr(proto, key)
+    if proto.attributes_json:
+        raw["attributes"] = _json_object(proto.attributes_json, f"{proto.path or 'measurements'}.attributes")
     return raw
+
+
+def _json_object(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise errors.InvalidParams.one(where, "must be an object") from None
 
 
 def samples_from(request: measurements_pb2.SubmitMeasurementsRequest, now: float) -> tuple[list, dict]:
     """Validated samples and refusals; CPU work, so callers run it off the event loop."""
     batch_time = request.time if request.HasField("time") else None
-    return m.validate_samples([_sample_dict(x) for x in request.measurements], dict(request.tags), batch_time, now)
+    batch_period = request.period if request.HasField("period") else None
+    return m.validate_samples([_sample_dict(x) for x in request.measurements], dict(request.tags), batch_time, now,
+                              batch_period, m.LEGACY if request.legacy else m.TAGGED)
+
+
+def metric_to_proto(metric: dict) -> measurements_pb2.Metric:
+    out = measurements_pb2.Metric(name=metric["name"], type=metric["type"],
+                                  attributes_json=json.dumps(metric["attributes"], sort_keys=True))
+    for key in ("display_name", "description", "period"):
+        if metric[key] is not None:
+            setattr(out, key, metric[key])
+    return out
 
 
 class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
     def __init__(self, auth: Authenticator, store: MeasurementStore) -> None:
         self.auth = auth
         self.store = store
+        self.catalog = MetricCatalog(store.engine)
+
+    @domain_rpc
+    async def ListMetrics(self, request, context):
+        account = await self.auth(context)
+        page = _page_of(request, metric_catalog.ORDERABLE)
+        found, total, items = await asyncio.to_thread(self.catalog.list, account.id, page, request.name)
+        return measurements_pb2.ListMetricsResponse(
+            page=_page_info(found, len(items), page.offset, total), metrics=[metric_to_proto(x) for x in items])
+
+    @domain_rpc
+    async def GetMetric(self, request, context):
+        account = await self.auth(context)
+        return metric_to_proto(await asyncio.to_thread(self.catalog.get, account.id, request.name))
+
+    @domain_rpc
+    async def UpdateMetric(self, request, context):
+        account = await self.auth(context)
+        change = metric_rules.metric_update(
+            request.name, _given(request, "type"), _given(request, "display_name"), _given(request, "description"),
+            _given(request, "period"),
+            _json_object(request.attributes_json, "attributes") if request.attributes_json else None,
+            list(request.cleared))
+        created, metric = await asyncio.to_thread(self.catalog.put, account.id, change)
+        return measurements_pb2.UpdateMetricResponse(created=created, metric=metric_to_proto(metric))
 
     @domain_rpc
     async def SubmitMeasurements(self, request, context):
@@ -306,10 +355,11 @@ class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
             request.name, _given(request, "start_time"), _given(request, "end_time"), _given(request, "duration"),
             request.resolution,
             dict(request.tags), request.group_by, request.group_by_function, request.summary_function,
+            request.origin,
         ), int(time.time()))
         result = await asyncio.to_thread(
             self.store.query, account.id, query.name, query.start, query.end, query.resolution, query.tags,
-            query.group_by, query.group_function, query.summary_function,
+            query.group_by, query.group_function, query.summary_function, query.origin,
         )
         return measurements_pb2.QueryMeasurementsResponse(
             name=request.name.lower(), resolution=query.resolution,

@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -19,10 +20,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from chartsnap import errors
 from chartsnap.bounds import MAX_BATCH, MAX_MEASUREMENT_TAGS, MAX_QUERY_TAGS
 from snapshot_svc.patterns import matches_any
-from snapshot_svc.tables import points, series
+from snapshot_svc import metric_rules
+from snapshot_svc.tables import metrics, points, series
 
 METRIC_NAME = re.compile(r"[A-Za-z0-9.:\-_]{1,255}")
-TAG_NAME = re.compile(r"[A-Za-z0-9.:\-_]{1,64}")
+# Librato's restrictions: tag names /\A[-.:_\w]{1,64}\z/, values
+# /\A[-.:_?\\\/\w ]{1,255}\z/, both always lower-cased.
+TAG_NAME = re.compile(r"[-.:_A-Za-z0-9]{1,64}")
+TAG_VALUE = re.compile(r"[-.:_?\\/A-Za-z0-9 ]{1,255}")
 MAX_TAG_VALUE = 255
 MAX_FUTURE_SECONDS = 86400
 MAX_SERIES_PER_QUERY = 200
@@ -30,6 +35,14 @@ MAX_POINTS_PER_QUERY = 300_000  # bounds a reply's memory and size, whatever the
 LOOKUP_CHUNK = 400
 AGGREGATES = ("average", "mean", "sum", "min", "max", "count")
 MAX_POINTS_PER_SERIES = 100_000
+# Librato's float restrictions: a larger magnitude is refused, a smaller one is 0.0.
+MAX_MAGNITUDE = 1e126
+MIN_MAGNITUDE = 1e-130
+SUMMARY_FIELDS = ("sum", "min", "max", "last", "stddev", "stddev_m2", "sum_squares")
+
+# Which API wrote a series. A read never mixes the two (ORIGIN_AUTO).
+TAGGED, LEGACY = "tagged", "legacy"
+ORIGIN_AUTO = "auto"  # a metric's tagged series where any match, else its legacy ones
 
 
 @dataclass
@@ -45,27 +58,84 @@ class Sample:
     min: float
     max: float
     last: float
+    stddev: float | None = None
+    origin: str = TAGGED
+    type: str = "gauge"
+    period: int | None = None
+    attributes: dict = field(default_factory=dict)
 
 
 def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number Librato stores: at most MAX_MAGNITUDE either way."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and abs(value) <= MAX_MAGNITUDE
 
 
-def _tag_problem(tags: dict[str, str]) -> str | None:
-    if len(tags) > MAX_MEASUREMENT_TAGS:
-        return f"at most {MAX_MEASUREMENT_TAGS} tags"
-    for name, value in tags.items():
-        if not TAG_NAME.fullmatch(name):
-            return f"tag name {name[:64]!r} must be 1-64 of letters, digits and .:-_"
-        if not isinstance(value, str) or not value or len(value) > MAX_TAG_VALUE:
-            return f"tag {name} must have a value of 1-{MAX_TAG_VALUE} characters"
+def _number_problem(value: Any, key: str) -> str | None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return f"{key} must be a finite number"
+    if abs(value) > MAX_MAGNITUDE:
+        return f"{key} must be at most {MAX_MAGNITUDE:g} in magnitude"
     return None
 
 
+def _float(value: float) -> float:
+    return 0.0 if abs(value) < MIN_MAGNITUDE else float(value)
+
+
+def checked_tags(tags: dict[str, str]) -> dict[str, str]:
+    """Tags as stored (names and values lower-cased), or ValueError naming the problem."""
+    if len(tags) > MAX_MEASUREMENT_TAGS:
+        raise ValueError(f"at most {MAX_MEASUREMENT_TAGS} tags")
+    out: dict[str, str] = {}
+    for name, value in tags.items():
+        if not TAG_NAME.fullmatch(name):
+            raise ValueError(f"tag name {name[:64]!r} must be 1-64 of letters, digits and .:-_")
+        if not isinstance(value, str) or not TAG_VALUE.fullmatch(value):
+            raise ValueError(f"tag {name} must have a value of 1-{MAX_TAG_VALUE} characters: letters, digits, "
+                             "spaces and .:-_?\\/")
+        out[name.lower()] = value.lower()
+    if len(out) < len(tags):
+        raise ValueError("tag names differ only in case")
+    return out
+
+
+def sample_tags(m: dict, batch_tags: dict[str, str]) -> dict[str, str]:
+    """Librato's rule: a sample's own tags replace the batch's, never merge
+    with them, and only when it has some: an empty `tags` object (Librato's
+    own agents send one with every sample) replaces nothing."""
+    own = m.get("tags") or {}
+    return dict(own) if m.get("has_tags") and own else dict(batch_tags)
+
+
+def _stddev(m: dict, count: int, mean: float, problems: list[str]) -> float | None:
+    """The population standard deviation a summary reports, in whichever of
+    Librato's forms: `stddev`, `stddev_m2` (Welford's M2, the sum of squared
+    deviations from the mean) or the legacy `sum_squares`."""
+    given = [k for k in ("stddev", "stddev_m2", "sum_squares") if m.get(k) is not None]
+    if len(given) > 1:
+        problems.append(f"only one of {', '.join(given)} may be set")
+        return None
+    if not given:
+        return None
+    key = given[0]
+    raw = m[key]
+    if not _finite(raw) or raw < 0:
+        problems.append(f"{key} must be a finite number, at least 0")
+        return None
+    if key == "stddev":
+        return float(raw)
+    if key == "stddev_m2":
+        return math.sqrt(raw / count)
+    return math.sqrt(max(0.0, raw / count - mean * mean))
+
+
 def validate_samples(
-    raw: Iterable[dict], batch_tags: dict[str, str], batch_time: int | None, now: float
+    raw: Iterable[dict], batch_tags: dict[str, str], batch_time: int | None, now: float,
+    batch_period: int | None = None, origin: str = TAGGED,
 ) -> tuple[list[Sample], dict[str, list[str]]]:
-    """Good samples and, per client path, why the others were refused."""
+    """Good samples and, per client path, why the others were refused. The
+    batch's tags, time and period apply to every sample without its own."""
     good: list[Sample] = []
     bad: dict[str, list[str]] = {}
     raw = list(raw)
@@ -77,34 +147,54 @@ def validate_samples(
         name = m.get("name") or ""
         if not METRIC_NAME.fullmatch(name):
             problems.append("name must be 1-255 of letters, digits and .:-_")
-        tags = m["tags"] if m.get("has_tags") else batch_tags
-        tag_problem = _tag_problem(tags)
-        if tag_problem:
-            problems.append(tag_problem)
+        tags: dict[str, str] = {}
+        try:
+            tags = checked_tags(sample_tags(m, batch_tags))
+        except ValueError as exc:
+            problems.append(str(exc))
         when = m.get("time", batch_time)
         if when is None:
             when = int(now)
         elif when < 0 or when > now + MAX_FUTURE_SECONDS:
             problems.append("time must be epoch seconds, at most one day in the future")
-        if m.get("value") is not None:
+        period = m.get("period", batch_period)
+        if period is not None and not metric_rules.PERIOD_RANGE[0] <= period <= metric_rules.PERIOD_RANGE[1]:
+            problems.append(f"period must be from {metric_rules.PERIOD_RANGE[0]} to "
+                            f"{metric_rules.PERIOD_RANGE[1]} seconds")
+        attributes: dict = {}
+        if m.get("attributes"):
+            try:
+                attributes = metric_rules.applied({}, metric_rules.attribute_changes(m["attributes"]))
+            except errors.InvalidParams as exc:
+                problems.extend(f"{k} {', '.join(v)}" for k, v in exc.fields.items())
+        stddev = None
+        if m.get("value") is not None and m.get("count") is not None:
+            problems.append("value and count are exclusive: a summary sends count and sum, not value")
+            sample_stats = (0, 0.0, 0.0, 0.0, 0.0)
+            value = 0.0
+        elif m.get("value") is not None:
             value = m["value"]
-            if not _finite(value):
-                problems.append("value must be a finite number")
+            if problem := _number_problem(value, "value"):
+                problems.append(problem)
             sample_stats = (1, value, value, value, value)
         elif m.get("count") is not None and m.get("sum") is not None:
             count, total = m["count"], m["sum"]
             if not isinstance(count, int) or count < 1:
                 problems.append("count must be a positive integer")
-            if not _finite(total):
-                problems.append("sum must be a finite number")
+            if problem := _number_problem(total, "sum"):
+                problems.append(problem)
             extremes = [m.get(k) for k in ("min", "max", "last")]
             if any(v is not None and not _finite(v) for v in extremes):
                 problems.append("min, max and last must be finite numbers")
+            elif m.get("min") is not None and m.get("max") is not None and m["min"] > m["max"]:
+                problems.append("min must not be above max")
             mean = total / count if not problems else 0.0
+            if not problems:
+                stddev = _stddev(m, count, mean, problems)
             lo = m.get("min", mean)
             hi = m.get("max", mean)
             sample_stats = (count, total, lo, hi, m.get("last", mean))
-            value = mean
+            value = mean  # a summary is stored, and drawn, as its mean
         else:
             problems.append("value, or count and sum, is required")
             sample_stats = (0, 0.0, 0.0, 0.0, 0.0)
@@ -113,8 +203,9 @@ def validate_samples(
             bad[where] = problems
             continue
         count, total, lo, hi, last = sample_stats
-        good.append(Sample(name.lower(), dict(tags), int(when), float(value), int(count),
-                           float(total), float(lo), float(hi), float(last)))
+        good.append(Sample(name.lower(), tags, int(when), _float(value), int(count),
+                           _float(total), _float(lo), _float(hi), _float(last), stddev, origin,
+                           m.get("type") or "gauge", period, attributes))
     return good, bad
 
 
@@ -122,9 +213,12 @@ def canonical_tags(tags: dict[str, str]) -> str:
     return json.dumps(tags, sort_keys=True, separators=(",", ":"))
 
 
-def tags_digest(canonical: str) -> str:
-    """What the series' unique key holds for its canonical tags (series.tags_sha256)."""
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def tags_digest(canonical: str, origin: str = TAGGED) -> str:
+    """What the series' unique key holds (series.tags_sha256): the digest of
+    its canonical tags, and for a legacy series of its origin too, so that a
+    legacy {"source": "web1"} and a tagged {"source": "web1"} are two series."""
+    key = canonical if origin == TAGGED else f"{origin}\n{canonical}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -140,6 +234,7 @@ class QueryInput:
     group_by: str = ""
     group_by_function: str = ""
     summary_function: str = ""
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,6 +247,7 @@ class ValidQuery:
     group_by: str
     group_function: str
     summary_function: str
+    origin: str = ORIGIN_AUTO
 
 
 def validate_query(q: QueryInput, now: int) -> ValidQuery:
@@ -178,9 +274,11 @@ def validate_query(q: QueryInput, now: int) -> ValidQuery:
             problems.add(name, f"must be one of {', '.join(AGGREGATES)}")
     if len(q.tags) > MAX_QUERY_TAGS:
         problems.add("tags", f"at most {MAX_QUERY_TAGS} tag filters")
+    if q.origin not in ("", TAGGED, LEGACY):
+        problems.add("origin", f"must be {TAGGED} or {LEGACY}")
     problems.raise_if_any()
-    return ValidQuery(q.name, start, end, resolution, dict(q.tags), q.group_by,
-                      q.group_by_function or "average", q.summary_function or "average")
+    return ValidQuery(q.name, start, end, resolution, dict(q.tags), q.group_by.lower(),
+                      q.group_by_function or "average", q.summary_function or "average", q.origin or ORIGIN_AUTO)
 
 
 @dataclass(frozen=True)
@@ -223,43 +321,63 @@ class MeasurementStore:
         if not samples:
             return 0
         with self.engine.begin() as conn:
-            ids = self._series_ids(conn, account_id, {(s.metric, canonical_tags(s.tags)) for s in samples})
+            self._ensure_metrics(conn, account_id, samples)
+
+            def key(s: Sample) -> tuple[str, str, str]:
+                return (s.metric, s.origin, canonical_tags(s.tags))
+
+            ids = self._series_ids(conn, account_id, {key(s) for s in samples})
             # One row per (series, second), the last sample winning — as it would
             # across requests, and PostgreSQL refuses two in one upsert.
             rows = {
-                (ids[(s.metric, canonical_tags(s.tags))], s.time): {
-                    "series_id": ids[(s.metric, canonical_tags(s.tags))], "time": s.time, "value": s.value,
-                    "count": s.count, "sum": s.sum, "min": s.min, "max": s.max, "last": s.last}
+                (ids[key(s)], s.time): {
+                    "series_id": ids[key(s)], "time": s.time, "value": s.value, "count": s.count,
+                    "sum": s.sum, "min": s.min, "max": s.max, "last": s.last, "stddev": s.stddev}
                 for s in samples
             }
             stmt = self._insert(points)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[points.c.series_id, points.c.time],
-                set_={k: stmt.excluded[k] for k in ("value", "count", "sum", "min", "max", "last")},
+                set_={k: stmt.excluded[k] for k in ("value", "count", "sum", "min", "max", "last", "stddev")},
             )
             # In key order, as the series above: two replicas writing the same
             # points at once then lock them in the same order and never deadlock.
-            conn.execute(stmt, [rows[key] for key in sorted(rows)])
+            conn.execute(stmt, [rows[k] for k in sorted(rows)])
         return len(samples)
 
-    def _series_ids(self, conn: Any, account_id: int, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Ids of exactly these (metric, tags) series, creating the missing ones."""
+    def _ensure_metrics(self, conn: Any, account_id: int, samples: list[Sample]) -> None:
+        """Librato's rule: a sample's metric properties (type, period,
+        attributes) make the metric when it does not exist yet, and change
+        nothing once it does (PUT /v1/metrics/:name changes them)."""
+        first: dict[str, Sample] = {}
+        for s in samples:
+            first.setdefault(s.metric, s)
+        now = time.time()
+        stmt = self._insert(metrics).on_conflict_do_nothing(index_elements=[metrics.c.account_id, metrics.c.name])
+        conn.execute(stmt, [
+            {"account_id": account_id, "name": name, "type": s.type, "period": s.period,
+             "attributes": s.attributes, "created_at": now, "updated_at": now}
+            for name, s in sorted(first.items())
+        ])
+
+    def _series_ids(self, conn: Any, account_id: int, keys: set[tuple[str, str, str]]) -> dict[tuple, int]:
+        """Ids of exactly these (metric, origin, tags) series, creating the missing ones."""
         wanted = sorted(keys)
         found = self._lookup_series(conn, account_id, wanted)
         missing = [k for k in wanted if k not in found]
         if missing:
             stmt = self._insert(series).on_conflict_do_nothing(
                 index_elements=[series.c.account_id, series.c.metric, series.c.tags_sha256])
-            conn.execute(stmt, [{"account_id": account_id, "metric": m, "tags": t, "tags_sha256": tags_digest(t)}
-                                for m, t in missing])
+            conn.execute(stmt, [{"account_id": account_id, "metric": m, "origin": o, "tags": t,
+                                 "tags_sha256": tags_digest(t, o)} for m, o, t in missing])
             found |= self._lookup_series(conn, account_id, missing)
         return found
 
     @staticmethod
-    def _lookup_series(conn: Any, account_id: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        found: dict[tuple[str, str], int] = {}
+    def _lookup_series(conn: Any, account_id: int, keys: list[tuple[str, str, str]]) -> dict[tuple, int]:
+        found: dict[tuple, int] = {}
         for i in range(0, len(keys), LOOKUP_CHUNK):
-            by_digest = {(m, tags_digest(t)): (m, t) for m, t in keys[i:i + LOOKUP_CHUNK]}
+            by_digest = {(m, tags_digest(t, o)): (m, o, t) for m, o, t in keys[i:i + LOOKUP_CHUNK]}
             rows = conn.execute(
                 select(series.c.id, series.c.metric, series.c.tags_sha256)
                 .where(series.c.account_id == account_id,
@@ -269,21 +387,28 @@ class MeasurementStore:
         return found
 
     def matching_series(
-        self, account_id: int, metric: str, filters: list[tuple[str, list[str]]]
+        self, account_id: int, metric: str, filters: list[tuple[str, list[str]]], origin: str = ORIGIN_AUTO,
     ) -> list[tuple[int, dict[str, str]]]:
-        """Series of `metric` whose tags satisfy every (tag name, patterns) filter."""
+        """Series of `metric` whose tags satisfy every (tag name, patterns)
+        filter (tags are stored lower-cased, so patterns match in any case),
+        of one origin: TAGGED, LEGACY, or ORIGIN_AUTO — the tagged ones where
+        any match, else the legacy ones. Never both: a sample written through
+        both APIs is two honest series, not one averaged mixture."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(series.c.id, series.c.tags)
+                select(series.c.id, series.c.tags, series.c.origin)
                 .where(series.c.account_id == account_id, series.c.metric == metric.lower())
                 .order_by(series.c.id)
             ).all()
-        out = []
+        lowered = [(name.lower(), [p.lower() for p in patterns]) for name, patterns in filters]
+        by_origin: dict[str, list[tuple[int, dict[str, str]]]] = {TAGGED: [], LEGACY: []}
         for row in rows:
             tags = json.loads(row.tags)
-            if all(name in tags and matches_any(patterns, tags[name]) for name, patterns in filters):
-                out.append((row.id, tags))
-        return out
+            if all(name in tags and matches_any(patterns, tags[name]) for name, patterns in lowered):
+                by_origin.setdefault(row.origin, []).append((row.id, tags))
+        if origin == ORIGIN_AUTO:
+            return by_origin[TAGGED] or by_origin[LEGACY]
+        return by_origin.get(origin, [])
 
     def bucketed(
         self, series_ids: list[int], start: int, end: int, resolution: int, function: str = "average"
@@ -337,9 +462,9 @@ class MeasurementStore:
     def query(
         self, account_id: int, metric: str, start: int, end: int, resolution: int,
         tag_patterns: dict[str, str], group_by: str = "", group_function: str = "average",
-        summary_function: str = "average",
+        summary_function: str = "average", origin: str = ORIGIN_AUTO,
     ) -> list[SeriesData]:
-        matched = self.matching_series(account_id, metric, [(k, [v]) for k, v in tag_patterns.items()])
+        matched = self.matching_series(account_id, metric, [(k, [v]) for k, v in tag_patterns.items()], origin)
         if not matched:
             raise errors.NotFound(f"no measurements named {metric!r} match")
         matched = matched[:MAX_SERIES_PER_QUERY]

@@ -83,6 +83,9 @@ series = Table(
     # SHA-256 of `tags`: the unique key holds the digest, not the text, since
     # 50 tags of 255 characters outgrow a PostgreSQL index entry (8 KB).
     Column("tags_sha256", String(64), nullable=False),
+    # Which API wrote it: tagged (POST /v1/measurements) or legacy (POST /v1/metrics).
+    # A legacy series' digest covers its origin, so the two never share a row.
+    Column("origin", String(8), nullable=False, server_default="tagged"),
     # Also serves "the account's series of one metric" (its first two columns).
     UniqueConstraint("account_id", "metric", "tags_sha256", name="uq_series_tags"),
 )
@@ -98,6 +101,7 @@ points = Table(
     Column("min", Float, nullable=False),
     Column("max", Float, nullable=False),
     Column("last", Float, nullable=False),
+    Column("stddev", Float, nullable=True),  # population standard deviation a summary reported
 )
 
 snapshots = Table(

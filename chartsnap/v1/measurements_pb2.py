@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from chartsnap.v1 import common_pb2 as chartsnap_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63hartsnap/v1/measurements.proto\x12\x0c\x63hartsnap.v1\"\xfd\x02\n\x0bMeasurement\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\x05value\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05\x63ount\x18\x03 \x01(\x03H\x01\x88\x01\x01\x12\x10\n\x03sum\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\x10\n\x03min\x18\x05 \x01(\x01H\x03\x88\x01\x01\x12\x10\n\x03max\x18\x06 \x01(\x01H\x04\x88\x01\x01\x12\x11\n\x04last\x18\x07 \x01(\x01H\x05\x88\x01\x01\x12\x31\n\x04tags\x18\x08 \x03(\x0b\x32#.chartsnap.v1.Measurement.TagsEntry\x12\x10\n\x08has_tags\x18\t \x01(\x08\x12\x11\n\x04time\x18\n \x01(\x03H\x06\x88\x01\x01\x12\x13\n\x06period\x18\x0b \x01(\x05H\x07\x88\x01\x01\x12\x0c\n\x04path\x18\x0c \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_valueB\x08\n\x06_countB\x06\n\x04_sumB\x06\n\x04_minB\x06\n\x04_maxB\x07\n\x05_lastB\x07\n\x05_timeB\t\n\x07_period\"\xd6\x01\n\x19SubmitMeasurementsRequest\x12?\n\x04tags\x18\x01 \x03(\x0b\x32\x31.chartsnap.v1.SubmitMeasurementsRequest.TagsEntry\x12\x11\n\x04time\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12/\n\x0cmeasurements\x18\x03 \x03(\x0b\x32\x19.chartsnap.v1.Measurement\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x07\n\x05_time\"Z\n\x1aSubmitMeasurementsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12*\n\x08rejected\x18\x02 \x03(\x0b\x32\x18.chartsnap.v1.FieldError\"-\n\nFieldError\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x10\n\x08messages\x18\x02 \x03(\t\"\xe0\x02\n\x18QueryMeasurementsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\nstart_time\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x15\n\x08\x65nd_time\x18\x03 \x01(\x03H\x01\x88\x01\x01\x12\x15\n\x08\x64uration\x18\x04 \x01(\x03H\x02\x88\x01\x01\x12\x12\n\nresolution\x18\x05 \x01(\x05\x12>\n\x04tags\x18\x06 \x03(\x0b\x32\x30.chartsnap.v1.QueryMeasurementsRequest.TagsEntry\x12\x10\n\x08group_by\x18\x07 \x01(\t\x12\x19\n\x11group_by_function\x18\x08 \x01(\t\x12\x18\n\x10summary_function\x18\t \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\r\n\x0b_start_timeB\x0b\n\t_end_timeB\x0b\n\t_duration\"$\n\x05Point\x12\x0c\n\x04time\x18\x01 \x01(\x03\x12\r\n\x05value\x18\x02 \x01(\x01\"\x8e\x01\n\x06Series\x12,\n\x04tags\x18\x01 \x03(\x0b\x32\x1e.chartsnap.v1.Series.TagsEntry\x12)\n\x0cmeasurements\x18\x02 \x03(\x0b\x32\x13.chartsnap.v1.Point\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\x19QueryMeasurementsResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nresolution\x18\x02 \x01(\x05\x12$\n\x06series\x18\x03 \x03(\x0b\x32\x14.chartsnap.v1.Series2\xe3\x01\n\x12MeasurementService\x12g\n\x12SubmitMeasurements\x12\'.chartsnap.v1.SubmitMeasurementsRequest\x1a(.chartsnap.v1.SubmitMeasurementsResponse\x12\x64\n\x11QueryMeasurements\x12&.chartsnap.v1.QueryMeasurementsRequest\x1a\'.chartsnap.v1.QueryMeasurementsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63hartsnap/v1/measurements.proto\x12\x0c\x63hartsnap.v1\x1a\x19\x63hartsnap/v1/common.proto\"\x94\x04\n\x0bMeasurement\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\x05value\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05\x63ount\x18\x03 \x01(\x03H\x01\x88\x01\x01\x12\x10\n\x03sum\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\x10\n\x03min\x18\x05 \x01(\x01H\x03\x88\x01\x01\x12\x10\n\x03max\x18\x06 \x01(\x01H\x04\x88\x01\x01\x12\x11\n\x04last\x18\x07 \x01(\x01H\x05\x88\x01\x01\x12\x31\n\x04tags\x18\x08 \x03(\x0b\x32#.chartsnap.v1.Measurement.TagsEntry\x12\x10\n\x08has_tags\x18\t \x01(\x08\x12\x11\n\x04time\x18\n \x01(\x03H\x06\x88\x01\x01\x12\x13\n\x06period\x18\x0b \x01(\x05H\x07\x88\x01\x01\x12\x0c\n\x04path\x18\x0c \x01(\t\x12\x13\n\x06stddev\x18\r \x01(\x01H\x08\x88\x01\x01\x12\x16\n\tstddev_m2\x18\x0e \x01(\x01H\t\x88\x01\x01\x12\x18\n\x0bsum_squares\x18\x0f \x01(\x01H\n\x88\x01\x01\x12\x17\n\x0f\x61ttributes_json\x18\x10 \x01(\t\x12\x0c\n\x04type\x18\x11 \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_valueB\x08\n\x06_countB\x06\n\x04_sumB\x06\n\x04_minB\x06\n\x04_maxB\x07\n\x05_lastB\x07\n\x05_timeB\t\n\x07_periodB\t\n\x07_stddevB\x0c\n\n_stddev_m2B\x0e\n\x0c_sum_squares\"\x86\x02\n\x19SubmitMeasurementsRequest\x12?\n\x04tags\x18\x01 \x03(\x0b\x32\x31.chartsnap.v1.SubmitMeasurementsRequest.TagsEntry\x12\x11\n\x04time\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12/\n\x0cmeasurements\x18\x03 \x03(\x0b\x32\x19.chartsnap.v1.Measurement\x12\x13\n\x06period\x18\x04 \x01(\x05H\x01\x88\x01\x01\x12\x0e\n\x06legacy\x18\x05 \x01(\x08\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x07\n\x05_timeB\t\n\x07_period\"Z\n\x1aSubmitMeasurementsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12*\n\x08rejected\x18\x02 \x03(\x0b\x32\x18.chartsnap.v1.FieldError\"-\n\nFieldError\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x10\n\x08messages\x18\x02 \x03(\t\"\xf0\x02\n\x18QueryMeasurementsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\nstart_time\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x15\n\x08\x65nd_time\x18\x03 \x01(\x03H\x01\x88\x01\x01\x12\x15\n\x08\x64uration\x18\x04 \x01(\x03H\x02\x88\x01\x01\x12\x12\n\nresolution\x18\x05 \x01(\x05\x12>\n\x04tags\x18\x06 \x03(\x0b\x32\x30.chartsnap.v1.QueryMeasurementsRequest.TagsEntry\x12\x10\n\x08group_by\x18\x07 \x01(\t\x12\x19\n\x11group_by_function\x18\x08 \x01(\t\x12\x18\n\x10summary_function\x18\t \x01(\t\x12\x0e\n\x06origin\x18\n \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\r\n\x0b_start_timeB\x0b\n\t_end_timeB\x0b\n\t_duration\"$\n\x05Point\x12\x0c\n\x04time\x18\x01 \x01(\x03\x12\r\n\x05value\x18\x02 \x01(\x01\"\x8e\x01\n\x06Series\x12,\n\x04tags\x18\x01 \x03(\x0b\x32\x1e.chartsnap.v1.Series.TagsEntry\x12)\n\x0cmeasurements\x18\x02 \x03(\x0b\x32\x13.chartsnap.v1.Point\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\x19QueryMeasurementsResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nresolution\x18\x02 \x01(\x05\x12$\n\x06series\x18\x03 \x03(\x0b\x32\x14.chartsnap.v1.Series\"\xb3\x01\n\x06Metric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x19\n\x0c\x64isplay_name\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06period\x18\x05 \x01(\x05H\x02\x88\x01\x01\x12\x17\n\x0f\x61ttributes_json\x18\x06 \x01(\tB\x0f\n\r_display_nameB\x0e\n\x0c_descriptionB\t\n\x07_period\"K\n\x12ListMetricsRequest\x12\'\n\x04page\x18\x01 \x01(\x0b\x32\x19.chartsnap.v1.PageRequest\x12\x0c\n\x04name\x18\x02 \x01(\t\"b\n\x13ListMetricsResponse\x12$\n\x04page\x18\x01 \x01(\x0b\x32\x16.chartsnap.v1.PageInfo\x12%\n\x07metrics\x18\x02 \x03(\x0b\x32\x14.chartsnap.v1.Metric\" \n\x10GetMetricRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xdf\x01\n\x13UpdateMetricRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\x04type\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x64isplay_name\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x13\n\x06period\x18\x05 \x01(\x05H\x03\x88\x01\x01\x12\x17\n\x0f\x61ttributes_json\x18\x06 \x01(\t\x12\x0f\n\x07\x63leared\x18\x07 \x03(\tB\x07\n\x05_typeB\x0f\n\r_display_nameB\x0e\n\x0c_descriptionB\t\n\x07_period\"M\n\x14UpdateMetricResponse\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x08\x12$\n\x06metric\x18\x02 \x01(\x0b\x32\x14.chartsnap.v1.Metric2\xd1\x03\n\x12MeasurementService\x12g\n\x12SubmitMeasurements\x12\'.chartsnap.v1.SubmitMeasurementsRequest\x1a(.chartsnap.v1.SubmitMeasurementsResponse\x12\x64\n\x11QueryMeasurements\x12&.chartsnap.v1.QueryMeasurementsRequest\x1a\'.chartsnap.v1.QueryMeasurementsResponse\x12R\n\x0bListMetrics\x12 .chartsnap.v1.ListMetricsRequest\x1a!.chartsnap.v1.ListMetricsResponse\x12\x41\n\tGetMetric\x12\x1e.chartsnap.v1.GetMetricRequest\x1a\x14.chartsnap.v1.Metric\x12U\n\x0cUpdateMetric\x12!.chartsnap.v1.UpdateMetricRequest\x1a\".chartsnap.v1.UpdateMetricResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,30 +40,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUERYMEASUREMENTSREQUEST_TAGSENTRY']._serialized_options = b'8\001'
   _globals['_SERIES_TAGSENTRY']._loaded_options = None
   _globals['_SERIES_TAGSENTRY']._serialized_options = b'8\001'
-  _globals['_MEASUREMENT']._serialized_start=50
-  _globals['_MEASUREMENT']._serialized_end=431
-  _globals['_MEASUREMENT_TAGSENTRY']._serialized_start=315
-  _globals['_MEASUREMENT_TAGSENTRY']._serialized_end=358
-  _globals['_SUBMITMEASUREMENTSREQUEST']._serialized_start=434
-  _globals['_SUBMITMEASUREMENTSREQUEST']._serialized_end=648
-  _globals['_SUBMITMEASUREMENTSREQUEST_TAGSENTRY']._serialized_start=315
-  _globals['_SUBMITMEASUREMENTSREQUEST_TAGSENTRY']._serialized_end=358
-  _globals['_SUBMITMEASUREMENTSRESPONSE']._serialized_start=650
-  _globals['_SUBMITMEASUREMENTSRESPONSE']._serialized_end=740
-  _globals['_FIELDERROR']._serialized_start=742
-  _globals['_FIELDERROR']._serialized_end=787
-  _globals['_QUERYMEASUREMENTSREQUEST']._serialized_start=790
-  _globals['_QUERYMEASUREMENTSREQUEST']._serialized_end=1142
-  _globals['_QUERYMEASUREMENTSREQUEST_TAGSENTRY']._serialized_start=315
-  _globals['_QUERYMEASUREMENTSREQUEST_TAGSENTRY']._serialized_end=358
-  _globals['_POINT']._serialized_start=1144
-  _globals['_POINT']._serialized_end=1180
-  _globals['_SERIES']._serialized_start=1183
-  _globals['_SERIES']._serialized_end=1325
-  _globals['_SERIES_TAGSENTRY']._serialized_start=315
-  _globals['_SERIES_TAGSENTRY']._serialized_end=358
-  _globals['_QUERYMEASUREMENTSRESPONSE']._serialized_start=1327
-  _globals['_QUERYMEASUREMENTSRESPONSE']._serialized_end=1426
-  _globals['_MEASUREMENTSERVICE']._serialized_start=1429
-  _globals['_MEASUREMENTSERVICE']._serialized_end=1656
+  _globals['_MEASUREMENT']._serialized_start=77
+  _globals['_MEASUREMENT']._serialized_end=609
+  _globals['_MEASUREMENT_TAGSENTRY']._serialized_start=452
+  _globals['_MEASUREMENT_TAGSENTRY']._serialized_end=495
+  _globals['_SUBMITMEASUREMENTSREQUEST']._serialized_start=612
+  _globals['_SUBMITMEASUREMENTSREQUEST']._serialized_end=874
+  _globals['_SUBMITMEASUREMENTSREQUEST_TAGSENTRY']._serialized_start=452
+  _globals['_SUBMITMEASUREMENTSREQUEST_TAGSENTRY']._serialized_end=495
+  _globals['_SUBMITMEASUREMENTSRESPONSE']._serialized_start=876
+  _globals['_SUBMITMEASUREMENTSRESPONSE']._serialized_end=966
+  _globals['_FIELDERROR']._serialized_start=968
+  _globals['_FIELDERROR']._serialized_end=1013
+  _globals['_QUERYMEASUREMENTSREQUEST']._serialized_start=1016
+  _globals['_QUERYMEASUREMENTSREQUEST']._serialized_end=1384
+  _globals['_QUERYMEASUREMENTSREQUEST_TAGSENTRY']._serialized_start=452
+  _globals['_QUERYMEASUREMENTSREQUEST_TAGSENTRY']._serialized_end=495
+  _globals['_POINT']._serialized_start=1386
+  _globals['_POINT']._serialized_end=1422
+  _globals['_SERIES']._serialized_start=1425
+  _globals['_SERIES']._serialized_end=1567
+  _globals['_SERIES_TAGSENTRY']._serialized_start=452
+  _globals['_SERIES_TAGSENTRY']._serialized_end=495
+  _globals['_QUERYMEASUREMENTSRESPONSE']._serialized_start=1569
+  _globals['_QUERYMEASUREMENTSRESPONSE']._serialized_end=1668
+  _globals['_METRIC']._serialized_start=1671
+  _globals['_METRIC']._serialized_end=1850
+  _globals['_LISTMETRICSREQUEST']._serialized_start=1852
+  _globals['_LISTMETRICSREQUEST']._serialized_end=1927
+  _globals['_LISTMETRICSRESPONSE']._serialized_start=1929
+  _globals['_LISTMETRICSRESPONSE']._serialized_end=2027
+  _globals['_GETMETRICREQUEST']._serialized_start=2029
+  _globals['_GETMETRICREQUEST']._serialized_end=2061
+  _globals['_UPDATEMETRICREQUEST']._serialized_start=2064
+  _globals['_UPDATEMETRICREQUEST']._serialized_end=2287
+  _globals['_UPDATEMETRICRESPONSE']._serialized_start=2289
+  _globals['_UPDATEMETRICRESPONSE']._serialized_end=2366
+  _globals['_MEASUREMENTSERVICE']._serialized_start=2369
+  _globals['_MEASUREMENTSERVICE']._serialized_end=2834
 # @@protoc_insertion_point(module_scope)

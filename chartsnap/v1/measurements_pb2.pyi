@@ -1,3 +1,4 @@
+from chartsnap.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -7,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Measurement(_message.Message):
-    __slots__ = ("name", "value", "count", "sum", "min", "max", "last", "tags", "has_tags", "time", "period", "path")
+    __slots__ = ("name", "value", "count", "sum", "min", "max", "last", "tags", "has_tags", "time", "period", "path", "stddev", "stddev_m2", "sum_squares", "attributes_json", "type")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +28,11 @@ class Measurement(_message.Message):
     TIME_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    STDDEV_FIELD_NUMBER: _ClassVar[int]
+    STDDEV_M2_FIELD_NUMBER: _ClassVar[int]
+    SUM_SQUARES_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_JSON_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
     name: str
     value: float
     count: int
@@ -39,10 +45,15 @@ class Measurement(_message.Message):
     time: int
     period: int
     path: str
-    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., count: _Optional[int] = ..., sum: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., last: _Optional[float] = ..., tags: _Optional[_Mapping[str, str]] = ..., has_tags: _Optional[bool] = ..., time: _Optional[int] = ..., period: _Optional[int] = ..., path: _Optional[str] = ...) -> None: ...
+    stddev: float
+    stddev_m2: float
+    sum_squares: float
+    attributes_json: str
+    type: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., count: _Optional[int] = ..., sum: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., last: _Optional[float] = ..., tags: _Optional[_Mapping[str, str]] = ..., has_tags: _Optional[bool] = ..., time: _Optional[int] = ..., period: _Optional[int] = ..., path: _Optional[str] = ..., stddev: _Optional[float] = ..., stddev_m2: _Optional[float] = ..., sum_squares: _Optional[float] = ..., attributes_json: _Optional[str] = ..., type: _Optional[str] = ...) -> None: ...
 
 class SubmitMeasurementsRequest(_message.Message):
-    __slots__ = ("tags", "time", "measurements")
+    __slots__ = ("tags", "time", "measurements", "period", "legacy")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -53,10 +64,14 @@ class SubmitMeasurementsRequest(_message.Message):
     TAGS_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     MEASUREMENTS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    LEGACY_FIELD_NUMBER: _ClassVar[int]
     tags: _containers.ScalarMap[str, str]
     time: int
     measurements: _containers.RepeatedCompositeFieldContainer[Measurement]
-    def __init__(self, tags: _Optional[_Mapping[str, str]] = ..., time: _Optional[int] = ..., measurements: _Optional[_Iterable[_Union[Measurement, _Mapping]]] = ...) -> None: ...
+    period: int
+    legacy: bool
+    def __init__(self, tags: _Optional[_Mapping[str, str]] = ..., time: _Optional[int] = ..., measurements: _Optional[_Iterable[_Union[Measurement, _Mapping]]] = ..., period: _Optional[int] = ..., legacy: _Optional[bool] = ...) -> None: ...
 
 class SubmitMeasurementsResponse(_message.Message):
     __slots__ = ("accepted", "rejected")
@@ -75,7 +90,7 @@ class FieldError(_message.Message):
     def __init__(self, field: _Optional[str] = ..., messages: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class QueryMeasurementsRequest(_message.Message):
-    __slots__ = ("name", "start_time", "end_time", "duration", "resolution", "tags", "group_by", "group_by_function", "summary_function")
+    __slots__ = ("name", "start_time", "end_time", "duration", "resolution", "tags", "group_by", "group_by_function", "summary_function", "origin")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +107,7 @@ class QueryMeasurementsRequest(_message.Message):
     GROUP_BY_FIELD_NUMBER: _ClassVar[int]
     GROUP_BY_FUNCTION_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FUNCTION_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
     name: str
     start_time: int
     end_time: int
@@ -101,7 +117,8 @@ class QueryMeasurementsRequest(_message.Message):
     group_by: str
     group_by_function: str
     summary_function: str
-    def __init__(self, name: _Optional[str] = ..., start_time: _Optional[int] = ..., end_time: _Optional[int] = ..., duration: _Optional[int] = ..., resolution: _Optional[int] = ..., tags: _Optional[_Mapping[str, str]] = ..., group_by: _Optional[str] = ..., group_by_function: _Optional[str] = ..., summary_function: _Optional[str] = ...) -> None: ...
+    origin: str
+    def __init__(self, name: _Optional[str] = ..., start_time: _Optional[int] = ..., end_time: _Optional[int] = ..., duration: _Optional[int] = ..., resolution: _Optional[int] = ..., tags: _Optional[_Mapping[str, str]] = ..., group_by: _Optional[str] = ..., group_by_function: _Optional[str] = ..., summary_function: _Optional[str] = ..., origin: _Optional[str] = ...) -> None: ...
 
 class Point(_message.Message):
     __slots__ = ("time", "value")
@@ -135,3 +152,67 @@ class QueryMeasurementsResponse(_message.Message):
     resolution: int
     series: _containers.RepeatedCompositeFieldContainer[Series]
     def __init__(self, name: _Optional[str] = ..., resolution: _Optional[int] = ..., series: _Optional[_Iterable[_Union[Series, _Mapping]]] = ...) -> None: ...
+
+class Metric(_message.Message):
+    __slots__ = ("name", "type", "display_name", "description", "period", "attributes_json")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_JSON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: str
+    display_name: str
+    description: str
+    period: int
+    attributes_json: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., period: _Optional[int] = ..., attributes_json: _Optional[str] = ...) -> None: ...
+
+class ListMetricsRequest(_message.Message):
+    __slots__ = ("page", "name")
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    page: _common_pb2.PageRequest
+    name: str
+    def __init__(self, page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ListMetricsResponse(_message.Message):
+    __slots__ = ("page", "metrics")
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    page: _common_pb2.PageInfo
+    metrics: _containers.RepeatedCompositeFieldContainer[Metric]
+    def __init__(self, page: _Optional[_Union[_common_pb2.PageInfo, _Mapping]] = ..., metrics: _Optional[_Iterable[_Union[Metric, _Mapping]]] = ...) -> None: ...
+
+class GetMetricRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class UpdateMetricRequest(_message.Message):
+    __slots__ = ("name", "type", "display_name", "description", "period", "attributes_json", "cleared")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_JSON_FIELD_NUMBER: _ClassVar[int]
+    CLEARED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: str
+    display_name: str
+    description: str
+    period: int
+    attributes_json: str
+    cleared: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., period: _Optional[int] = ..., attributes_json: _Optional[str] = ..., cleared: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpdateMetricResponse(_message.Message):
+    __slots__ = ("created", "metric")
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    created: bool
+    metric: Metric
+    def __init__(self, created: _Optional[bool] = ..., metric: _Optional[_Union[Metric, _Mapping]] = ...) -> None: ...

@@ -45,6 +45,21 @@ class MeasurementServiceStub:
                 request_serializer=chartsnap_dot_v1_dot_measurements__pb2.QueryMeasurementsRequest.SerializeToString,
                 response_deserializer=chartsnap_dot_v1_dot_measurements__pb2.QueryMeasurementsResponse.FromString,
                 _registered_method=True)
+        self.ListMetrics = channel.unary_unary(
+                '/chartsnap.v1.MeasurementService/ListMetrics',
+                request_serializer=chartsnap_dot_v1_dot_measurements__pb2.ListMetricsRequest.SerializeToString,
+                response_deserializer=chartsnap_dot_v1_dot_measurements__pb2.ListMetricsResponse.FromString,
+                _registered_method=True)
+        self.GetMetric = channel.unary_unary(
+                '/chartsnap.v1.MeasurementService/GetMetric',
+                request_serializer=chartsnap_dot_v1_dot_measurements__pb2.GetMetricRequest.SerializeToString,
+                response_deserializer=chartsnap_dot_v1_dot_measurements__pb2.Metric.FromString,
+                _registered_method=True)
+        self.UpdateMetric = channel.unary_unary(
+                '/chartsnap.v1.MeasurementService/UpdateMetric',
+                request_serializer=chartsnap_dot_v1_dot_measurements__pb2.UpdateMetricRequest.SerializeToString,
+                response_deserializer=chartsnap_dot_v1_dot_measurements__pb2.UpdateMetricResponse.FromString,
+                _registered_method=True)
 
 
 class MeasurementServiceServicer:
@@ -63,6 +78,25 @@ class MeasurementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMetrics(self, request, context):
+        """Metric metadata (GET /v1/metrics, GET and PUT /v1/metrics/:name).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMetric(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMetric(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MeasurementServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +109,21 @@ def add_MeasurementServiceServicer_to_server(servicer, server):
                     servicer.QueryMeasurements,
                     request_deserializer=chartsnap_dot_v1_dot_measurements__pb2.QueryMeasurementsRequest.FromString,
                     response_serializer=chartsnap_dot_v1_dot_measurements__pb2.QueryMeasurementsResponse.SerializeToString,
+            ),
+            'ListMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMetrics,
+                    request_deserializer=chartsnap_dot_v1_dot_measurements__pb2.ListMetricsRequest.FromString,
+                    response_serializer=chartsnap_dot_v1_dot_measurements__pb2.ListMetricsResponse.SerializeToString,
+            ),
+            'GetMetric': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMetric,
+                    request_deserializer=chartsnap_dot_v1_dot_measurements__pb2.GetMetricRequest.FromString,
+                    response_serializer=chartsnap_dot_v1_dot_measurements__pb2.Metric.SerializeToString,
+            ),
+            'UpdateMetric': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMetric,
+                    request_deserializer=chartsnap_dot_v1_dot_measurements__pb2.UpdateMetricRequest.FromString,
+                    response_serializer=chartsnap_dot_v1_dot_measurements__pb2.UpdateMetricResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +181,87 @@ class MeasurementService:
             '/chartsnap.v1.MeasurementService/QueryMeasurements',
             chartsnap_dot_v1_dot_measurements__pb2.QueryMeasurementsRequest.SerializeToString,
             chartsnap_dot_v1_dot_measurements__pb2.QueryMeasurementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chartsnap.v1.MeasurementService/ListMetrics',
+            chartsnap_dot_v1_dot_measurements__pb2.ListMetricsRequest.SerializeToString,
+            chartsnap_dot_v1_dot_measurements__pb2.ListMetricsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMetric(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chartsnap.v1.MeasurementService/GetMetric',
+            chartsnap_dot_v1_dot_measurements__pb2.GetMetricRequest.SerializeToString,
+            chartsnap_dot_v1_dot_measurements__pb2.Metric.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMetric(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chartsnap.v1.MeasurementService/UpdateMetric',
+            chartsnap_dot_v1_dot_measurements__pb2.UpdateMetricRequest.SerializeToString,
+            chartsnap_dot_v1_dot_measurements__pb2.UpdateMetricResponse.FromString,
             options,
             channel_credentials,
             insecure,

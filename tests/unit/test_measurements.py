@@ -81,8 +81,10 @@ def test_per_sample_tags_replace_batch_tags():
     assert s.tags == {"region": "eu"}
 
 
-def test_empty_per_sample_tags_still_replace_batch_tags():
-    assert _ok({"name": "a", "value": 1, "has_tags": True, "tags": {}}, batch_tags={"host": "web-1"}).tags == {}
+def test_empty_per_sample_tags_replace_nothing():
+    # Librato's own agents send an empty tags object with every sample.
+    assert _ok({"name": "a", "value": 1, "has_tags": True, "tags": {}},
+               batch_tags={"host": "web-1"}).tags == {"host": "web-1"}
 
 
 def test_tags_without_has_tags_are_ignored():
@@ -166,9 +168,10 @@ def test_several_problems_are_listed_for_one_sample():
     assert len(problems) == 3
 
 
-def test_value_takes_precedence_over_summary_fields():
-    s = _ok({"name": "a", "value": 7, "count": 3, "sum": 100})
-    assert (s.value, s.count, s.sum) == (7.0, 1, 7.0)
+def test_value_and_count_are_exclusive():
+    # Librato: "The value parameter should not be set if count is set."
+    assert _refused({"name": "a", "value": 7, "count": 3, "sum": 100}) == [
+        "value and count are exclusive: a summary sends count and sum, not value"]
 
 
 def test_bad_samples_are_keyed_by_path_and_default_path():

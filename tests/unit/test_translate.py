@@ -271,10 +271,10 @@ def test_submit_measurements_well_typed():
     assert b.has_tags and dict(b.tags) == {"host": "web-2"} and b.path == "measurements[1]"
 
 
-def test_submit_measurements_empty_per_sample_tags_still_replace():
+def test_submit_measurements_empty_per_sample_tags_replace_nothing():
     req, _, _ = translate.submit_measurements({"tags": {"a": "b"}, "measurements": [{"name": "x", "value": 1,
                                                                                      "tags": {}}]})
-    assert req.measurements[0].has_tags and dict(req.measurements[0].tags) == {}
+    assert not req.measurements[0].has_tags and dict(req.measurements[0].tags) == {}
 
 
 def test_submit_measurements_ill_typed_are_reported_and_rest_kept():
