@@ -22,6 +22,7 @@ from gateway import openapi, translate, views
 from gateway.annotation_views import annotation_routes
 from gateway.api_docs import ApiDocs
 from gateway.error_replies import error_reply, error_reply_for, error_reply_from_rpc
+from gateway.metric_views import metric_routes
 from gateway.rate_limits import RATE_LIMITS, RateLimits, rate_limit_middleware
 from gateway.request_context import access_log_middleware
 from gateway.request_body import parse_body
@@ -346,6 +347,7 @@ def build_app(settings: GatewaySettings, channel: grpc.aio.Channel) -> web.Appli
         web.put("/v1/services/{id}", gw.update_service),
         web.delete("/v1/services/{id}", gw.delete_service),
     ])
+    app.add_routes(metric_routes(gw))  # GET /v1/metrics, GET and PUT /v1/metrics/{name}
     app.add_routes(annotation_routes(gw))  # /v1/annotations and below
     app.add_routes(snapshot_data_routes(gw))  # GET /v1/snapshots/{id}/data
     app.add_routes(share_routes(gw.rpc.snapshots, settings.public_url, settings.rpc_timeout))  # public: /s/{token}
