@@ -1,21 +1,61 @@
 """What a render needs, read once when the snapshot is taken: the chart's
 streams resolved to series over the window, bucketed to about one point per
-two pixel columns (resolution_for), plus the bignumber summary. The result travels in the
-RenderRequest, so the render service needs no database."""
+two pixel columns (resolution_for), each drawn as its stream's options say,
+plus the bignumber summary. The result travels in the RenderRequest, so the
+render service needs no database.
+
+A stream's options, as Librato documents them and as they are drawn here:
+
+- `summary_function` picks which statistic of each stored sample is read (its
+  average, sum, min, max or count; a plain value is a sample of count 1);
+- `downsample_function` says how the samples inside one bucket combine
+  (average, sum, min, max; count = how many samples). Left unset, each
+  statistic rolls up the natural way, as Librato's roll-ups do: sums and
+  counts add, min and max keep the extreme, the average is sum over count;
+- `period` (seconds between the stream's samples) makes the stream's buckets
+  no finer than it: the smallest whole multiple of the chart's bucket that is
+  at least the period, so the stream's points stay on the chart's grid;
+- `transform_function` (snapshot_svc.stream_transforms) is applied to every
+  drawn point, after bucketing and grouping, with p = the seconds the point
+  covers (the stream's bucket); a point without a finite result is a gap;
+- `name` labels the stream's line (a breakout's lines: the name, then each
+  one's tag values); `color` colours an aggregated line, or a breakout of one
+  line (several lines take the palette: one colour for all could not be read);
+- `min` / `max` are the stream's theoretical bounds: they set the y axis where
+  the chart sets none, when every drawn stream sets that bound — the lowest
+  min and the highest max; on a stacked chart the stack's bounds, the sums
+  over its lines (a minimum above zero counting as zero);
+- `units_short` is the y axis' tick suffix when every stream that sets one
+  agrees (different units on one axis would mislabel some), and the big
+  number's units; `units_long` is the axis label when the chart has none
+  (different ones joined with " / ")."""
 
 from __future__ import annotations
 
+import logging
 import math
 
 from chartsnap.v1 import render_pb2
+from snapshot_svc import stream_transforms
 from snapshot_svc.measurements import MeasurementStore, combine, summarise
 
+logger = logging.getLogger(__name__)
+
 MAX_SERIES_PER_CHART = 40
+MAX_LABEL = 255
 
 
 def resolution_for(duration: int, width: int) -> int:
     """Bucket size: at most about one point per two pixels, never under a second."""
     return max(1, math.ceil(duration / max(50, width // 2)))
+
+
+def stream_resolution(resolution: int, period: int | None) -> int:
+    """A stream's bucket: the chart's, or for a stream reporting less often,
+    the smallest whole multiple of it that covers the stream's period."""
+    if not period or period <= resolution:
+        return resolution
+    return resolution * math.ceil(period / resolution)
 
 
 def _filters(stream: dict, narrowing: dict) -> list[tuple[str, list[str]]]:
@@ -31,10 +71,85 @@ def _filters(stream: dict, narrowing: dict) -> list[tuple[str, list[str]]]:
     return filters
 
 
-def _label(stream: dict, tags: dict[str, str] | None) -> str:
-    if tags:
-        return ", ".join(tags[k] for k in sorted(tags)) or stream["metric"]
-    return stream.get("name") or stream["metric"]
+def _breakout_label(stream: dict, tags: dict[str, str]) -> str:
+    values = ", ".join(tags[k] for k in sorted(tags))
+    name = stream.get("name")
+    if name:
+        return f"{name}: {values}" if values else name
+    return values or stream["metric"]
+
+
+def _transform(stream: dict) -> stream_transforms.Transform | None:
+    text = stream.get("transform_function")
+    if not text or not str(text).strip():
+        return None
+    try:
+        return stream_transforms.parse(str(text))
+    except stream_transforms.TransformError as exc:
+        # Charts are checked when saved; this one was saved before that check.
+        logger.warning("drawing stream %r untransformed: transform_function %r: %s",
+                       stream.get("metric"), text, exc)
+        return None
+
+
+def _stream_series(store: MeasurementStore, snapshot: dict, stream: dict, start: int, end: int,
+                   resolution: int, room: int) -> list[render_pb2.RenderSeries]:
+    """The lines one stream draws (at most `room` of them)."""
+    bucket = stream_resolution(resolution, stream.get("period"))
+    matched = store.matching_series(snapshot["account_id"], stream["metric"], _filters(stream, snapshot["narrowing"]))
+    breakout = stream.get("group_function") == "breakout" and not any(
+        t.get("dynamic") for t in stream.get("tags", [])
+    )
+    if breakout:
+        matched = matched[:room]  # lines past the chart's cap are never drawn: never read them
+    ids = [sid for sid, _ in matched]
+    summary = stream.get("summary_function") or "average"
+    downsample = stream.get("downsample_function")
+    if downsample:
+        data = store.bucketed_by(ids, start, end, bucket, summary, downsample)
+    else:
+        data = store.bucketed(ids, start, end, bucket, summary)
+    if breakout:
+        drawn = [(_breakout_label(stream, tags), tags, data.get(sid, [])) for sid, tags in matched]
+    else:
+        # One aggregated line per stream (and per metric for dynamic tags).
+        group = stream.get("group_function") or "average"
+        combined = combine([data.get(sid, []) for sid in ids], "average" if group == "breakout" else group)
+        drawn = [(stream.get("name") or stream["metric"], {}, combined)]
+    transform = _transform(stream)
+    color = (stream.get("color") or "") if len(drawn) == 1 else ""
+    out = []
+    for label, tags, pts in drawn[:room]:
+        times, values = [float(t) for t, _ in pts], [float(v) for _, v in pts]
+        if transform is not None:
+            times, values = transform.apply(times, values, bucket)
+        out.append(render_pb2.RenderSeries(label=label[:MAX_LABEL], color=color, times=times, values=values,
+                                           metric=stream["metric"], tags=tags))
+    return out
+
+
+def _axis_bounds(chart_type: str, drawn: list[tuple[dict, int]]) -> tuple[float | None, float | None]:
+    """The y range the streams' theoretical min/max give (`drawn`: each
+    stream with how many lines it drew), None where they give none."""
+    drawn = [(stream, lines) for stream, lines in drawn if lines]
+    if chart_type == "bignumber" or not drawn:
+        return None, None
+    bounds: list[float | None] = []
+    for key in ("min", "max"):
+        values = [stream.get(key) for stream, _ in drawn]
+        if any(v is None for v in values):
+            bounds.append(None)
+        elif chart_type == "stacked":
+            bounds.append(float(sum((min(v, 0.0) if key == "min" else v) * lines
+                                    for v, (_, lines) in zip(values, drawn))))
+        else:
+            bounds.append(float(min(values) if key == "min" else max(values)))
+    return bounds[0], bounds[1]
+
+
+def _agreed_units(streams: list[dict]) -> str:
+    units = {s["units_short"] for s in streams if s.get("units_short")}
+    return units.pop() if len(units) == 1 else ""
 
 
 def build_render_request(
@@ -49,49 +164,37 @@ def build_render_request(
         title=chart.get("name", ""), chart_type=chart_type, width=snapshot["width"],
         height=snapshot["height"], start=start, end=end, enqueued_at=now,
     )
-    units = ""
-    y_label = chart.get("label") or ""
-    for stream in chart.get("streams", []):
-        if not stream.get("metric"):
-            continue
-        matched = store.matching_series(snapshot["account_id"], stream["metric"], _filters(stream, snapshot["narrowing"]))
-        data = store.bucketed([sid for sid, _ in matched], start, end, resolution, stream.get("summary_function", "average"))
-        breakout = stream.get("group_function") == "breakout" and not any(
-            t.get("dynamic") for t in stream.get("tags", [])
-        )
-        if breakout:
-            drawn = [(_label(stream, tags), data.get(sid, [])) for sid, tags in matched]
-        else:
-            # One aggregated line per stream (and per metric for dynamic tags).
-            group = stream.get("group_function") or "average"
-            combined = combine([data.get(sid, []) for sid, _ in matched], "average" if group == "breakout" else group)
-            drawn = [(_label(stream, None), combined)]
-        for label, pts in drawn:
-            if len(request.series) >= MAX_SERIES_PER_CHART:
-                break
-            color = stream.get("color", "") if len(drawn) == 1 else ""
-            request.series.add(label=label, color=color or "", times=[float(t) for t, _ in pts],
-                               values=[v for _, v in pts])
-        units = units or stream.get("units_short") or ""
-        y_label = y_label or stream.get("units_long") or ""
-    request.y_label = y_label
-    if chart.get("min") is not None:
-        request.y_min = chart["min"]
-    if chart.get("max") is not None:
-        request.y_max = chart["max"]
+    streams = [s for s in chart.get("streams", []) if s.get("metric")]
+    drawn: list[tuple[dict, int]] = []
+    for stream in streams:
+        room = MAX_SERIES_PER_CHART - len(request.series)
+        lines = _stream_series(store, snapshot, stream, start, end, resolution, room) if room > 0 else []
+        request.series.extend(lines)
+        drawn.append((stream, len(lines)))
+    request.y_units_short = _agreed_units(streams)
+    units_long = list(dict.fromkeys(s["units_long"] for s in streams if s.get("units_long")))
+    request.y_label = (chart.get("label") or " / ".join(units_long))[:MAX_LABEL]
+    stream_min, stream_max = _axis_bounds(chart_type, drawn)
+    y_min = chart["min"] if chart.get("min") is not None else stream_min
+    y_max = chart["max"] if chart.get("max") is not None else stream_max
+    if y_min is not None:
+        request.y_min = y_min
+    if y_max is not None:
+        request.y_max = y_max
     if chart_type == "bignumber":
         first = request.series[0].values if request.series else []
-        streams = chart.get("streams") or [{}]
+        lead = streams[0] if streams else {}
         if chart.get("use_last_value"):
             value = first[-1] if first else None
         else:
-            function = streams[0].get("summary_function", "average")
-            # Buckets already hold per-bucket counts (and sums), so the window's
-            # count is their sum, not the number of buckets.
+            # The window rolls up as each bucket did: the downsample function
+            # when the stream names one, else its summary function. Buckets
+            # already hold counts, so a count over the window is their sum.
+            function = lead.get("downsample_function") or lead.get("summary_function") or "average"
             value = summarise(list(first), "sum" if function == "count" else function)
         if value is not None:
             request.big_value = value
-        request.big_units = units
+        request.big_units = lead.get("units_short") or ""
         for t in chart.get("thresholds", []):
             request.thresholds.add(operator=t["operator"], value=t["value"], type=t["type"])
     return request
