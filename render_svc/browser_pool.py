@@ -120,7 +120,7 @@ class RendererPool:
         return self.render_timed(figure_or_json, width, height).png
 
     def render_timed(self, figure_or_json: LayoutDOM | str, width: int | None = None,
-                     height: int | None = None) -> RenderedImage:
+                     height: int | None = None, scale: float = 1.0) -> RenderedImage:
         """Like :meth:`render`, plus how long embedding and capturing took.
 
         The render gets ``render_timeout_s`` of browser time: a first attempt
@@ -129,7 +129,8 @@ class RendererPool:
         (render_svc.warm_renderer.render_with_one_retry). Waiting for a free
         browser is not browser time (it measures load, not a hang) and is
         bounded on its own, by ``render_timeout_s`` per wait; so a call returns
-        or raises within :attr:`call_bound_s`, 3 x ``render_timeout_s`` (plus killing a broken browser)."""
+        or raises within :attr:`call_bound_s`, 3 x ``render_timeout_s`` (plus killing a broken browser).
+        ``scale``: device pixels per CSS pixel (render_svc.warm_renderer.WarmBrowser.render)."""
         if isinstance(figure_or_json, str):
             if width is None or height is None:
                 raise ValueError("width and height are required when rendering serialised JSON")
@@ -138,7 +139,7 @@ class RendererPool:
             fig_width, fig_height = figure_size(figure_or_json)
             width, height = width or fig_width, height or fig_height
             item_json = serialize(figure_or_json)
-        return render_with_one_retry(self, item_json, width, height, self.render_timeout_s)
+        return render_with_one_retry(self, item_json, width, height, self.render_timeout_s, scale)
 
     def browser_pids(self) -> list[int]:
         """Chromium processes of the browsers serving now."""

@@ -56,13 +56,14 @@ class BrowserSession:
         width, height = figure_size(figure)
         return self.render_serialized(serialize(figure), width, height)
 
-    def render_serialized(self, item_json: str, width: int, height: int) -> bytes:
-        """Render a ``json_item`` string; returns PNG bytes of exactly width x height,
-        within the render timeout (see render_svc.warm_renderer.render_with_one_retry)."""
+    def render_serialized(self, item_json: str, width: int, height: int, scale: float = 1.0) -> bytes:
+        """Render a ``json_item`` string; returns PNG bytes of exactly width x height
+        CSS pixels (times ``scale`` device pixels each way), within the render
+        timeout (see render_svc.warm_renderer.render_with_one_retry)."""
         if self._closed:
             raise RenderError("browser session is closed")
         self._recycle_if_due()
-        rendered = render_with_one_retry(self, item_json, width, height, self.options.render_timeout_s)
+        rendered = render_with_one_retry(self, item_json, width, height, self.options.render_timeout_s, scale)
         self.last_timings = rendered.timings
         return rendered.png
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from bokeh.models import (
     BasicTickFormatter,
+    BoxAnnotation,
     ColumnDataSource,
+    CustomJSTickFormatter,
     DataRange1d,
     DatetimeTickFormatter,
+    FixedTicker,
     GlyphRenderer,
     Label,
     LayoutDOM,
@@ -20,10 +23,12 @@ from bokeh.models import (
     LegendItem,
     NumeralTickFormatter,
     Range1d,
+    Span,
 )
 from bokeh.plotting import figure
 
 from render_svc import figure_style as style
+from render_svc.annotation_layout import LABEL_TOP_PX, AnnotationsPlan
 from render_svc.chart_plan import (
     LEGEND_GLYPH_WIDTH,
     LEGEND_LABEL_STANDOFF,
@@ -35,6 +40,7 @@ from render_svc.chart_plan import (
     BigNumberPlan,
     FigurePlan,
     TimeseriesPlan,
+    TimeWindow,
     ValueTicks,
     YRange,
     plan_figure,
@@ -58,14 +64,24 @@ def figure_from_plan(plan: FigurePlan) -> LayoutDOM:
 # --------------------------------------------------------------------------
 
 
+# Names of models the template path finds again (render_svc.figure_templates).
+ANNOTATION_LABELS_RANGE = "annotation_labels"
+MORE_ANNOTATIONS_LABEL = "more_annotations"
+
+
 def _timeseries_figure(plan: TimeseriesPlan) -> LayoutDOM:
     window = plan.window
-    fig = _base_figure(plan, x_range=Range1d(window.start_ms, window.end_ms))
+    theme = style.theme_named(plan.theme)
+    fig = _base_figure(plan, theme, x_range=Range1d(window.start_ms, window.end_ms))
     fig.xaxis.axis_label = window.caption
     fig.xaxis.formatter = _time_tick_formatter(window.multi_day)
+    if window.ticks is not None:
+        fig.xaxis.ticker = FixedTicker(ticks=zoned_tick_positions(window))
+        fig.xaxis.major_label_overrides = zoned_tick_labels(window)
 
     if not plan.has_data:
-        _draw_no_data(fig, plan)
+        _draw_no_data(fig, plan, theme)
+        _draw_annotations(fig, plan.annotations, window.end_ms, theme)
         return fig
 
     if plan.chart_type == "stacked":
@@ -75,13 +91,22 @@ def _timeseries_figure(plan: TimeseriesPlan) -> LayoutDOM:
 
     assert plan.y_range is not None
     fig.y_range = y_range_model(plan.y_range)
-    fig.yaxis.formatter = _value_tick_formatter(plan.value_ticks)
+    fig.yaxis.formatter = _value_tick_formatter(plan.value_ticks, plan.y_units)
     fig.yaxis.axis_label = plan.y_label
-    _add_legend(fig, plan, renderers)
+    _draw_annotations(fig, plan.annotations, window.end_ms, theme)
+    _add_legend(fig, plan, renderers, theme)
     return fig
 
 
-def _base_figure(plan: TimeseriesPlan, **kwargs: object) -> figure:
+def zoned_tick_positions(window: TimeWindow) -> list[float]:
+    return [position for position, _ in window.ticks or ()]
+
+
+def zoned_tick_labels(window: TimeWindow) -> dict[float, str]:
+    return dict(window.ticks or ())
+
+
+def _base_figure(plan: TimeseriesPlan, theme: style.Theme, **kwargs: object) -> figure:
     fig = figure(
         width=plan.width,
         height=plan.height,
@@ -90,8 +115,8 @@ def _base_figure(plan: TimeseriesPlan, **kwargs: object) -> figure:
         tools="",
         toolbar_location=None,
         sizing_mode="fixed",
-        background_fill_color=style.BACKGROUND,
-        border_fill_color=style.BACKGROUND,
+        background_fill_color=theme.background,
+        border_fill_color=theme.background,
         outline_line_color=None,
         min_border_left=12,
         min_border_right=20,
@@ -101,30 +126,40 @@ def _base_figure(plan: TimeseriesPlan, **kwargs: object) -> figure:
     )
     # No interaction in a static image; also avoids the logo/toolbar DOM.
     fig.toolbar.logo = None
+    _fill_edges(fig, theme)
 
     fig.title.text_font = style.FONT
     fig.title.text_font_size = style.TITLE_FONT_SIZE
     fig.title.text_font_style = "bold"
-    fig.title.text_color = style.TITLE_COLOR
+    fig.title.text_color = theme.title
     fig.title.offset = 4
 
     for axis in (fig.xaxis, fig.yaxis):
-        axis.axis_line_color = style.AXIS_COLOR
-        axis.major_tick_line_color = style.AXIS_COLOR
+        axis.axis_line_color = theme.axis
+        axis.major_tick_line_color = theme.axis
         axis.minor_tick_line_color = None
         axis.major_tick_out = 4
         axis.major_tick_in = 0
         axis.major_label_text_font = style.FONT
         axis.major_label_text_font_size = style.TICK_FONT_SIZE
-        axis.major_label_text_color = style.TEXT_COLOR
+        axis.major_label_text_color = theme.text
         axis.axis_label_text_font = style.FONT
         axis.axis_label_text_font_size = style.AXIS_LABEL_FONT_SIZE
         axis.axis_label_text_font_style = "normal"
-        axis.axis_label_text_color = style.MUTED_TEXT_COLOR
+        axis.axis_label_text_color = theme.muted_text
 
-    fig.xgrid.grid_line_color = style.GRID_COLOR
-    fig.ygrid.grid_line_color = style.GRID_COLOR
+    fig.xgrid.grid_line_color = theme.grid
+    fig.ygrid.grid_line_color = theme.grid
     return fig
+
+
+def _fill_edges(fig: figure, theme: style.Theme) -> None:
+    # BokehJS paints the canvas shifted by half a pixel (crisp lines), so its
+    # top and left half pixel show the page behind it; the figure's own element
+    # in the background colour keeps that edge in the theme (white on white
+    # needs nothing).
+    if theme.background != style.LIGHT.background:
+        fig.styles = {"background-color": theme.background}
 
 
 def _time_tick_formatter(multi_day: bool) -> DatetimeTickFormatter:
@@ -144,10 +179,46 @@ def _time_tick_formatter(multi_day: bool) -> DatetimeTickFormatter:
     )
 
 
-def _value_tick_formatter(ticks: ValueTicks) -> BasicTickFormatter | NumeralTickFormatter:
+# Y tick labels with units: the number as the unit-less formatters write it
+# (BasicTickFormatter's fewest decimals that keep every tick distinct,
+# scientific for tiny values, "12.5k" for large ones), then the units.
+_TICKS_WITH_UNITS_JS = """
+const finite = ticks.filter((t) => Number.isFinite(t));
+function compact(v) {
+  const a = Math.abs(v);
+  const [d, s] = a >= 1e12 ? [1e12, "t"] : a >= 1e9 ? [1e9, "b"] : a >= 1e6 ? [1e6, "m"] : a >= 1e3 ? [1e3, "k"] : [1, ""];
+  return String(Math.round((v / d) * 10) / 10) + s;
+}
+function digits(v) {
+  if (mode === "compact") return compact(v);
+  if (mode === "scientific") {
+    for (let p = 0; p < 10; p++) {
+      const seen = new Set(finite.map((t) => t.toExponential(p)));
+      if (seen.size === finite.length) return v === 0 ? "0" : v.toExponential(p);
+    }
+    return v.toExponential(10);
+  }
+  for (let p = 0; p < 10; p++) {
+    const seen = new Set(finite.map((t) => t.toFixed(p)));
+    if (seen.size === finite.length) return v.toFixed(p);
+  }
+  return String(v);
+}
+return digits(tick) + units;
+"""
+
+
+def _value_tick_formatter(ticks: ValueTicks, units: str = "") -> (
+        BasicTickFormatter | NumeralTickFormatter | CustomJSTickFormatter):
+    if units:
+        return CustomJSTickFormatter(code=_TICKS_WITH_UNITS_JS, args=value_formatter_args(ticks, units))
     if ticks == "compact":
         return NumeralTickFormatter(format="0.[0]a")
     return BasicTickFormatter(use_scientific=ticks == "scientific")
+
+
+def value_formatter_args(ticks: ValueTicks, units: str) -> dict[str, str]:
+    return {"mode": ticks, "units": units}
 
 
 def y_range_model(y_range: YRange) -> Range1d | DataRange1d:
@@ -178,7 +249,7 @@ def _draw_stacked(fig: figure, plan: TimeseriesPlan) -> list[GlyphRenderer]:
     return list(areas)
 
 
-def _draw_no_data(fig: figure, plan: TimeseriesPlan) -> None:
+def _draw_no_data(fig: figure, plan: TimeseriesPlan, theme: style.Theme) -> None:
     # Keep the time axis (it tells the reader which window was empty) but drop
     # the value axis: any numbers there would be invented.
     fig.y_range = Range1d(0, 1)
@@ -187,8 +258,44 @@ def _draw_no_data(fig: figure, plan: TimeseriesPlan) -> None:
     fig.add_layout(Label(
         x=plan.window.middle_ms, y=0.5, text=NO_DATA_TEXT,
         text_align="center", text_baseline="middle",
-        text_font=style.FONT, text_font_size="22px", text_color=style.NO_DATA_COLOR,
+        text_font=style.FONT, text_font_size="22px", text_color=theme.no_data,
     ))
+
+
+# --------------------------------------------------------------------------
+# Annotations (planned by render_svc.annotation_layout)
+# --------------------------------------------------------------------------
+
+
+def _draw_annotations(fig: figure, plan: AnnotationsPlan | None, end_ms: float, theme: style.Theme) -> None:
+    """Per drawn event, in this order: its wash (if a span), its marker line
+    (if its start is in the window), its label; then the "+N more" note.
+    Labels sit on a range of their own, 0-1 over the plot's height, so that
+    they can hang from its top whatever the data's range."""
+    if plan is None:
+        return
+    fig.extra_y_ranges = {**fig.extra_y_ranges, ANNOTATION_LABELS_RANGE: Range1d(0, 1)}
+    for mark in plan.marks:
+        if mark.span is not None:
+            fig.add_layout(BoxAnnotation(
+                left=mark.span[0], right=mark.span[1], fill_color=theme.annotation,
+                fill_alpha=theme.annotation_fill_alpha, line_color=None))
+        if mark.line:
+            fig.add_layout(Span(
+                location=mark.x_ms, dimension="height", line_color=theme.annotation,
+                line_width=style.ANNOTATION_LINE_WIDTH, line_dash=[4, 3]))
+        fig.add_layout(_annotation_label(theme, x=mark.x_ms, y_offset=mark.y_offset_px, x_offset=mark.x_offset_px,
+                                         text=mark.label, text_align=mark.align))
+    if plan.more:
+        fig.add_layout(_annotation_label(theme, x=end_ms, y_offset=-float(LABEL_TOP_PX), x_offset=-2.0,
+                                         text=plan.more_text, text_align="right", name=MORE_ANNOTATIONS_LABEL))
+
+
+def _annotation_label(theme: style.Theme, **kwargs: object) -> Label:
+    return Label(y=1, y_range_name=ANNOTATION_LABELS_RANGE, text_baseline="top",
+                 text_font=style.FONT, text_font_size=style.ANNOTATION_FONT_SIZE, text_color=theme.annotation_text,
+                 background_fill_color=theme.background, background_fill_alpha=0.85, padding=1,
+                 **kwargs)
 
 
 # --------------------------------------------------------------------------
@@ -196,7 +303,7 @@ def _draw_no_data(fig: figure, plan: TimeseriesPlan) -> None:
 # --------------------------------------------------------------------------
 
 
-def _add_legend(fig: figure, plan: TimeseriesPlan, renderers: list[GlyphRenderer]) -> None:
+def _add_legend(fig: figure, plan: TimeseriesPlan, renderers: list[GlyphRenderer], theme: style.Theme) -> None:
     legend_plan = plan.legend
     items = [LegendItem(label=label, renderers=[r])
              for label, r in zip(legend_plan.entries[: legend_plan.shown], renderers)]
@@ -212,7 +319,7 @@ def _add_legend(fig: figure, plan: TimeseriesPlan, renderers: list[GlyphRenderer
         location="left",
         label_text_font=style.FONT,
         label_text_font_size=style.LEGEND_FONT_SIZE,
-        label_text_color=style.TEXT_COLOR,
+        label_text_color=theme.text,
         label_height=LEGEND_ROW_HEIGHT - LEGEND_SPACING,
         # Bokeh sizes grid columns to the widest label; the extra minimum width
         # is the gap between columns (`spacing` applies between rows too).
@@ -235,6 +342,7 @@ def _add_legend(fig: figure, plan: TimeseriesPlan, renderers: list[GlyphRenderer
 
 
 def _big_number_figure(plan: BigNumberPlan) -> LayoutDOM:
+    theme = style.theme_named(plan.theme)
     fig = figure(
         width=plan.width,
         height=plan.height,
@@ -244,18 +352,19 @@ def _big_number_figure(plan: BigNumberPlan) -> LayoutDOM:
         sizing_mode="fixed",
         x_range=Range1d(0, 1),
         y_range=Range1d(0, 1),
-        background_fill_color=style.BACKGROUND,
-        border_fill_color=style.BACKGROUND,
+        background_fill_color=theme.background,
+        border_fill_color=theme.background,
         outline_line_color=None,
         min_border=8,
     )
     fig.toolbar.logo = None
+    _fill_edges(fig, theme)
     fig.axis.visible = False
     fig.grid.visible = False
     fig.title.text_font = style.FONT
     fig.title.text_font_size = style.TITLE_FONT_SIZE
     fig.title.text_font_style = "bold"
-    fig.title.text_color = style.TITLE_COLOR
+    fig.title.text_color = theme.title
     fig.title.align = "center"
 
     fig.add_layout(Label(
@@ -268,13 +377,13 @@ def _big_number_figure(plan: BigNumberPlan) -> LayoutDOM:
             x=0.5, y=plan.value_y, y_offset=plan.units_y_offset,
             text=plan.units, text_align="center", text_baseline="middle",
             text_font=style.FONT, text_font_size=f"{plan.units_px}px",
-            text_color=style.MUTED_TEXT_COLOR, name="big_units",
+            text_color=theme.muted_text, name="big_units",
         ))
     if plan.caption is not None:
         fig.add_layout(Label(
             x=0.5, y=0.02, text=plan.caption,
             text_align="center", text_baseline="bottom",
             text_font=style.FONT, text_font_size=style.AXIS_LABEL_FONT_SIZE,
-            text_color=style.MUTED_TEXT_COLOR, name="window",
+            text_color=theme.muted_text, name="window",
         ))
     return fig

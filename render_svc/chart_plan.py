@@ -3,7 +3,9 @@
 :func:`plan_figure` turns a ChartSpec into a :class:`TimeseriesPlan` or a
 :class:`BigNumberPlan`: the time window and its caption, the series aligned as
 the glyphs draw them, the colours, the y range, the tick style, the legend
-grid, the big number's text, colour and sizes. chart_figure draws a plan as a
+grid, the annotation marks (render_svc.annotation_layout), the ticks in the
+request's time zone (render_svc.time_axis), the theme, the big number's text,
+colour and sizes. chart_figure draws a plan as a
 fresh bokeh figure; figure_templates writes the same plan's values into a kept
 figure of the same shape. Neither computes anything of its own, so the two
 render paths cannot drift apart.
@@ -16,15 +18,17 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Literal, Union
 
 import numpy as np
 
 from chartsnap.charts import CHART_TYPES
 from render_svc import figure_style as style
+from render_svc.annotation_layout import AnnotationsPlan, plan_annotations
 from render_svc.chart_spec import ChartSpec, SeriesSpec, Threshold
 from render_svc.number_format import format_compact
+from render_svc.render_options import UTC_ZONE
+from render_svc.time_axis import window_caption, zoned_ticks
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ LEGEND_PADDING = 4
 LEGEND_MARGIN = 8
 _LEGEND_COLUMN_GAP = 14
 _LEGEND_LEFT_OFFSET = 56        # the legend starts under the plot frame, right of the y axis
+_PLOT_RIGHT_BORDER = 20         # the figure's min_border_right
 _LEGEND_MAX_LABEL_CHARS = 40
 
 # A series with fewer points would be invisible (or a bare segment) as a line.
@@ -70,6 +75,9 @@ class TimeWindow:
     end_s: float
     caption: str       # the x axis label, e.g. "2024-05-01 14:05 – 15:05 UTC"
     multi_day: bool    # ticks need the date, not only the clock time
+    # (epoch ms, label) of each tick in the request's zone; None in UTC, where
+    # bokeh's own DatetimeTicker and formatter draw them.
+    ticks: tuple[tuple[float, str], ...] | None = None
 
     @property
     def start_ms(self) -> float:
@@ -136,7 +144,10 @@ class TimeseriesPlan:
     y_range: YRange | None = None
     value_ticks: ValueTicks = "plain"
     y_label: str | None = None
+    y_units: str = ""                # appended to each y tick label (" ms", "%"); "" = plain numbers
     legend: LegendPlan = LegendPlan(columns=1, shown=0, label_width=0)
+    annotations: AnnotationsPlan | None = None
+    theme: str = style.DEFAULT_THEME
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,7 @@ class BigNumberPlan:
     units_px: int
     units_y_offset: float  # px from the value's centre to the units' centre
     caption: str | None    # the window under the value; None when the request named none
+    theme: str = style.DEFAULT_THEME
 
 
 FigurePlan = Union[TimeseriesPlan, BigNumberPlan]
@@ -188,7 +200,9 @@ def has_data(spec: ChartSpec) -> bool:
 def _plan_timeseries(spec: ChartSpec) -> TimeseriesPlan:
     window = _time_window(spec)
     common = {"chart_type": spec.chart_type, "title": spec.title, "width": spec.width,
-              "height": spec.height, "window": window}
+              "height": spec.height, "window": window, "theme": spec.theme,
+              "annotations": plan_annotations(spec.annotations, window.start_s, window.end_s,
+                                              plot_width_px(spec.width))}
     if not has_data(spec):
         return TimeseriesPlan(**common, has_data=False)
     if spec.chart_type == "stacked":
@@ -199,9 +213,22 @@ def _plan_timeseries(spec: ChartSpec) -> TimeseriesPlan:
         markers = tuple(len(s.times) < MIN_POINTS_FOR_A_BARE_LINE for s in spec.series)
     labels = [_short_label(s.label) for s in spec.series]
     return TimeseriesPlan(
-        **common, has_data=True, colors=_series_colors(spec.series), sources=sources, markers=markers,
+        **common, has_data=True, colors=_series_colors(spec), sources=sources, markers=markers,
         y_range=_y_range(spec, values), value_ticks=_value_ticks(values), y_label=spec.y_label or None,
-        legend=plan_legend(labels, spec.width, spec.height))
+        y_units=units_suffix(spec.y_units_short), legend=plan_legend(labels, spec.width, spec.height))
+
+
+def plot_width_px(width: int) -> int:
+    """About how wide the plot frame of a time series figure ``width`` px wide is."""
+    return max(1, width - _LEGEND_LEFT_OFFSET - _PLOT_RIGHT_BORDER)
+
+
+def units_suffix(units_short: str) -> str:
+    """What follows a y tick's number: "%" directly ("80%"), other units after a space ("12 ms")."""
+    units = " ".join(units_short.split())[:16]
+    if not units:
+        return ""
+    return units if units in ("%", "‰", "°") else f" {units}"
 
 
 def _time_window(spec: ChartSpec) -> TimeWindow:
@@ -215,20 +242,17 @@ def _time_window(spec: ChartSpec) -> TimeWindow:
         else:
             end_s = times[0] if times else spec.start
             start_s = end_s - _FALLBACK_WINDOW_S
-    return TimeWindow(start_s, end_s, window_caption(start_s, end_s), multi_day=end_s - start_s > _ONE_DAY_S)
+    multi_day = end_s - start_s > _ONE_DAY_S
+    ticks = None
+    if spec.timezone != UTC_ZONE:
+        ticks = zoned_ticks(start_s, end_s, spec.timezone, plot_width_px(spec.width), multi_day)
+    return TimeWindow(start_s, end_s, window_caption(start_s, end_s, spec.timezone), multi_day=multi_day,
+                      ticks=ticks)
 
 
-def window_caption(start_s: float, end_s: float) -> str:
-    start = datetime.fromtimestamp(start_s, tz=timezone.utc)
-    end = datetime.fromtimestamp(end_s, tz=timezone.utc)
-    if start.date() == end.date():
-        return f"{start:%Y-%m-%d %H:%M} – {end:%H:%M} UTC"
-    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
-
-
-def _series_colors(series: tuple[SeriesSpec, ...]) -> tuple[str, ...]:
-    palette = style.series_palette(len(series))
-    return tuple(s.color or palette[i] for i, s in enumerate(series))
+def _series_colors(spec: ChartSpec) -> tuple[str, ...]:
+    palette = style.theme_named(spec.theme).series_palette(len(spec.series))
+    return tuple(s.color or palette[i] for i, s in enumerate(spec.series))
 
 
 def _line_sources(series: tuple[SeriesSpec, ...]) -> tuple[tuple[dict[str, np.ndarray], ...], np.ndarray]:
@@ -331,28 +355,29 @@ def _plan_big_number(spec: ChartSpec) -> BigNumberPlan:
     if present:
         assert spec.big_value is not None
         text = format_compact(spec.big_value)
-        color = threshold_color(spec.big_value, spec.thresholds)
+        color = threshold_color(spec.big_value, spec.thresholds, style.theme_named(spec.theme))
         units, weight = spec.big_units, "bold"
         font_px = _fit_font_px(text, spec.width, plot_height, max_fraction=0.42)
     else:
         # Deliberately quieter than a value: grey, regular weight, smaller.
-        text, color, units, weight = NO_DATA_TEXT, style.NO_DATA_COLOR, "", "normal"
+        text, color, units, weight = NO_DATA_TEXT, style.theme_named(spec.theme).no_data, "", "normal"
         font_px = _fit_font_px(text, spec.width, plot_height, max_fraction=0.14)
     units_px = max(12, min(int(font_px * 0.3), 28))
     return BigNumberPlan(
         title=spec.title, width=spec.width, height=spec.height, has_data=present,
         text=text, color=color, weight=weight, font_px=font_px, value_y=0.55 if units else 0.5,
         units=units, units_px=units_px, units_y_offset=-(font_px * 0.5 + units_px * 0.9),
-        caption=window_caption(spec.start, spec.end) if spec.end > spec.start else None)
+        caption=window_caption(spec.start, spec.end, spec.timezone) if spec.end > spec.start else None,
+        theme=spec.theme)
 
 
-def threshold_color(value: float, thresholds: tuple[Threshold, ...]) -> str:
+def threshold_color(value: float, thresholds: tuple[Threshold, ...], theme: style.Theme = style.LIGHT) -> str:
     """Colour for a big-number value: red beats yellow beats the neutral default."""
     matched = {t.kind for t in thresholds if _threshold_matches(value, t)}
     for kind in ("red", "yellow"):
         if kind in matched:
-            return style.THRESHOLD_COLORS[kind]
-    return style.BIG_NUMBER_NEUTRAL
+            return theme.threshold_colors[kind]
+    return theme.big_number_neutral
 
 
 def _threshold_matches(value: float, threshold: Threshold) -> bool:

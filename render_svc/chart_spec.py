@@ -28,6 +28,17 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class Annotation:
+    """An annotation event to mark on a line or stacked chart."""
+
+    title: str
+    start: float               # epoch seconds
+    end: float | None = None   # epoch seconds; a span when set
+    stream: str = ""           # its annotation stream's name
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class ChartSpec:
     title: str
     chart_type: str            # "line" | "stacked" | "bignumber"
@@ -42,3 +53,7 @@ class ChartSpec:
     big_value: float | None = None   # bignumber: the summarised value (None = no data)
     big_units: str = ""
     thresholds: tuple[Threshold, ...] = ()
+    y_units_short: str = ""    # suffix of the y axis' tick labels ("ms", "%")
+    annotations: tuple[Annotation, ...] = ()
+    timezone: str = "UTC"      # IANA name the axis and caption are in (resolved: render_svc.render_options)
+    theme: str = "light"       # a name in render_svc.figure_style.THEMES

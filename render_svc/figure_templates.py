@@ -2,10 +2,13 @@
 
 Building a figure (~15 ms: bokeh's property system initialises ~70 models) and
 serialising it (~12 ms) were most of render_svc's Python CPU per snapshot. Yet
-charts of one *shape* -- chart type, size, series count and colours, which
-optional parts exist, which kind of y range and tick formatter -- produce the
+charts of one *shape* -- chart type, size, theme, series count and colours,
+which optional parts exist (annotation washes, marker lines and labels, the
+"+N more" note, units on the y ticks, ticks in a time zone), which kind of y
+range and tick formatter -- produce the
 same model graph with the same properties set; only a handful of values differ
-(title, time window, data, labels, y range bounds).
+(title, time window and its ticks, data, labels, y range bounds, units,
+where the annotations are and what they say).
 
 Each spec is planned once (render_svc.chart_plan). The first plan of a shape
 is drawn by :func:`render_svc.chart_figure.figure_from_plan` and serialised
@@ -30,9 +33,17 @@ from typing import Any
 from bokeh.core.property.vectorization import value as bokeh_value
 from bokeh.core.serialization import Serializer
 from bokeh.model import Model
-from bokeh.models import Label, LayoutDOM, Legend
+from bokeh.models import BoxAnnotation, Label, LayoutDOM, Legend, Span
 
-from render_svc.chart_figure import figure_from_plan
+from render_svc.annotation_layout import AnnotationsPlan
+from render_svc.chart_figure import (
+    ANNOTATION_LABELS_RANGE,
+    MORE_ANNOTATIONS_LABEL,
+    figure_from_plan,
+    value_formatter_args,
+    zoned_tick_labels,
+    zoned_tick_positions,
+)
 from render_svc.chart_plan import BigNumberPlan, FigurePlan, TimeseriesPlan, plan_figure
 from render_svc.chart_spec import ChartSpec
 from render_svc.figure_json import detached_item
@@ -136,14 +147,16 @@ def _set(touched: Touched, model: Model, name: str, value: Any) -> None:
 
 
 def _shape_key(plan: FigurePlan) -> tuple:
-    common = (type(plan).__name__, plan.width, plan.height, plan.has_data)
+    common = (type(plan).__name__, plan.width, plan.height, plan.has_data, plan.theme)
     if isinstance(plan, BigNumberPlan):
         return common + (bool(plan.units), plan.caption is not None)
+    window = (plan.chart_type, plan.window.multi_day, plan.window.ticks is not None,
+              plan.annotations.shape if plan.annotations is not None else None)
     if not plan.has_data:
-        return common + (plan.chart_type, plan.window.multi_day)
+        return common + window
     assert plan.y_range is not None
-    return common + (plan.chart_type, plan.window.multi_day, plan.colors, plan.markers,
-                     tuple(plan.y_range.attributes()), plan.value_ticks, plan.legend.columns, plan.legend.shown)
+    return common + window + (plan.colors, plan.markers, tuple(plan.y_range.attributes()), plan.value_ticks,
+                              bool(plan.y_units), plan.legend.columns, plan.legend.shown)
 
 
 # --------------------------------------------------------------------------
@@ -157,9 +170,14 @@ def _apply_timeseries(fig: Any, plan: TimeseriesPlan, touched: Touched) -> None:
     _set(touched, fig.x_range, "start", window.start_ms)
     _set(touched, fig.x_range, "end", window.end_ms)
     _set(touched, fig.xaxis[0], "axis_label", window.caption)
+    if window.ticks is not None:
+        _set(touched, fig.xaxis[0].ticker, "ticks", zoned_tick_positions(window))
+        _set(touched, fig.xaxis[0], "major_label_overrides", zoned_tick_labels(window))
+    if plan.annotations is not None:
+        _apply_annotations(fig, plan.annotations, window.end_ms, touched)
 
     if not plan.has_data:
-        label = next(m for m in fig.center if isinstance(m, Label))
+        label = next(m for m in fig.center if isinstance(m, Label) and m.y_range_name == "default")
         _set(touched, label, "x", window.middle_ms)
         return
 
@@ -178,12 +196,39 @@ def _apply_timeseries(fig: Any, plan: TimeseriesPlan, touched: Touched) -> None:
     for name, value in plan.y_range.attributes().items():
         _set(touched, fig.y_range, name, value)
     _set(touched, fig.yaxis[0], "axis_label", plan.y_label)
+    if plan.y_units:
+        _set(touched, fig.yaxis[0].formatter, "args", value_formatter_args(plan.value_ticks, plan.y_units))
 
     legend = next(m for m in fig.below if isinstance(m, Legend))
     for item, entry in zip(legend.items, plan.legend.entries):
         # LegendItem(label="...") takes a plain string as a value, an assignment as a field name.
         _set(touched, item, "label", bokeh_value(entry))
     _set(touched, legend, "label_width", plan.legend.label_width)
+
+
+def _apply_annotations(fig: Any, plan: AnnotationsPlan, end_ms: float, touched: Touched) -> None:
+    """The marks' places and words, on the models chart_figure._draw_annotations added in mark order."""
+    boxes = iter([m for m in fig.center if isinstance(m, BoxAnnotation)])
+    lines = iter([m for m in fig.center if isinstance(m, Span)])
+    labels = [m for m in fig.center if isinstance(m, Label) and m.y_range_name == ANNOTATION_LABELS_RANGE]
+    marks_labels = iter([m for m in labels if m.name != MORE_ANNOTATIONS_LABEL])
+    for mark in plan.marks:
+        if mark.span is not None:
+            box = next(boxes)
+            _set(touched, box, "left", mark.span[0])
+            _set(touched, box, "right", mark.span[1])
+        if mark.line:
+            _set(touched, next(lines), "location", mark.x_ms)
+        label = next(marks_labels)
+        _set(touched, label, "x", mark.x_ms)
+        _set(touched, label, "x_offset", mark.x_offset_px)
+        _set(touched, label, "y_offset", mark.y_offset_px)
+        _set(touched, label, "text", mark.label)
+        _set(touched, label, "text_align", mark.align)
+    if plan.more:
+        more = next(m for m in labels if m.name == MORE_ANNOTATIONS_LABEL)
+        _set(touched, more, "x", end_ms)
+        _set(touched, more, "text", plan.more_text)
 
 
 def _apply_big_number(fig: Any, plan: BigNumberPlan, touched: Touched) -> None:

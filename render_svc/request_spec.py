@@ -1,10 +1,11 @@
-"""RenderRequest (wire) → ChartSpec (what the drawing code takes)."""
+"""RenderRequest (wire) → ChartSpec (what the drawing code takes) and the capture scale."""
 
 from __future__ import annotations
 
 from chartsnap.charts import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from chartsnap.v1 import render_pb2
-from render_svc.chart_spec import ChartSpec, SeriesSpec, Threshold
+from render_svc.chart_spec import Annotation, ChartSpec, SeriesSpec, Threshold
+from render_svc.render_options import resolve_scale, resolve_theme, resolve_timezone
 
 
 def spec_from_request(req: render_pb2.RenderRequest) -> ChartSpec:
@@ -25,4 +26,17 @@ def spec_from_request(req: render_pb2.RenderRequest) -> ChartSpec:
         big_value=req.big_value if req.HasField("big_value") else None,
         big_units=req.big_units,
         thresholds=tuple(Threshold(t.operator, t.value, t.type) for t in req.thresholds),
+        y_units_short=req.y_units_short,
+        annotations=tuple(
+            Annotation(title=a.title, start=a.start, end=a.end if a.HasField("end") else None,
+                       stream=a.stream, source=a.source)
+            for a in req.annotations
+        ),
+        timezone=resolve_timezone(req.timezone),
+        theme=resolve_theme(req.theme),
     )
+
+
+def capture_scale(req: render_pb2.RenderRequest) -> float:
+    """Device pixels per CSS pixel of the PNG (render_svc.render_options.resolve_scale)."""
+    return resolve_scale(req.scale)

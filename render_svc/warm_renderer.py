@@ -135,6 +135,7 @@ class WarmBrowser:
         self.renders = 0         # successful renders since the start (warm-up excluded)
         self.due_reason = ""     # why it is due for recycling, once it is
         self._viewport: tuple[int, int] = (0, 0)
+        self._scale = 1.0        # the device scale factor the page is emulating
         try:
             self._process = start_chromium(options.chromium_path, options.chromedriver_path,
                                            window_size=host.viewport, watchdog=watchdog)
@@ -173,8 +174,12 @@ class WarmBrowser:
         return self._process.driver
 
     def render(self, item_json: str, width: int, height: int,
-               deadline: float) -> tuple[bytes, float, float]:
-        """PNG bytes plus the seconds spent embedding and capturing, by ``deadline``."""
+               deadline: float, scale: float = 1.0) -> tuple[bytes, float, float]:
+        """PNG bytes plus the seconds spent embedding and capturing, by ``deadline``.
+
+        ``scale`` is device pixels per CSS pixel: the PNG is about width*scale x
+        height*scale pixels, drawn that sharp (BokehJS sizes its canvases by
+        the page's devicePixelRatio, which the emulated device scale sets)."""
         driver = self._process.driver
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -185,8 +190,9 @@ class WarmBrowser:
         # set_script_timeout, which is set once per browser as a backstop).
         driver.command_executor.client_config.timeout = remaining
 
-        if width > self._viewport[0] or height > self._viewport[1]:
-            self._set_viewport(max(width, self._viewport[0]), max(height, self._viewport[1]))
+        if width > self._viewport[0] or height > self._viewport[1] or scale != self._scale:
+            # Only when something changed: a run of renders at one scale pays no round trip.
+            self._set_viewport(max(width, self._viewport[0]), max(height, self._viewport[1]), scale)
 
         embed_started = time.perf_counter()
         result: Any = driver.execute_async_script(EMBED_SCRIPT, TARGET_ELEMENT_ID, item_json, width, height)
@@ -224,14 +230,16 @@ class WarmBrowser:
         """For a crashed or hung browser, which may not answer quit()."""
         self._process.kill()
 
-    def _set_viewport(self, width: int, height: int) -> None:
+    def _set_viewport(self, width: int, height: int, scale: float = 1.0) -> None:
         # Device metrics give an exact CSS viewport (window sizes include
         # browser chrome in some modes); we only grow it, so alternating sizes
-        # do not cause relayouts on every render.
+        # do not cause relayouts on every render. The device scale factor is
+        # set per render only when it changes (the next embed draws at it).
         self._process.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False,
+            "width": width, "height": height, "deviceScaleFactor": scale, "mobile": False,
         })
         self._viewport = (width, height)
+        self._scale = scale
 
 
 def _expiry(watchdog: StartWatchdog) -> str:
@@ -249,7 +257,7 @@ class BrowserLender(Protocol):
 
 
 def render_with_one_retry(lender: BrowserLender, item_json: str, width: int, height: int,
-                          render_timeout_s: float) -> RenderedImage:
+                          render_timeout_s: float, scale: float = 1.0) -> RenderedImage:
     """Render on a borrowed browser within ``render_timeout_s`` of browser time:
     a first attempt of at most FIRST_ATTEMPT_SHARE of it and, if that browser
     crashed or hung, one retry on another browser with the rest. A chart that
@@ -261,7 +269,8 @@ def render_with_one_retry(lender: BrowserLender, item_json: str, width: int, hei
         attempt_started = time.monotonic()
         attempt_budget = budget_left * FIRST_ATTEMPT_SHARE if attempt == 1 else budget_left
         try:
-            png, embed_s, capture_s = browser.render(item_json, width, height, attempt_started + attempt_budget)
+            png, embed_s, capture_s = browser.render(item_json, width, height, attempt_started + attempt_budget,
+                                                     scale)
         except ChartScriptError:
             lender.give_back(browser, rendered=False)
             raise

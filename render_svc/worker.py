@@ -4,7 +4,9 @@ reports the result.
 
 Per message: STARTED is published while the chart is planned and serialised
 (render_svc.figure_templates) in a thread (overlapping other slots' renders), a free browser draws it, the
-PNG is uploaded, SUCCEEDED is published, and only then the message is acked —
+request's summary is written into the PNG (render_svc.png_text), the PNG is
+uploaded, SUCCEEDED (with the SHA-256 of exactly the stored bytes) is
+published, and only then the message is acked —
 so a crash anywhere means redelivery, and redelivery rewrites the same object
 key. While a render runs, `in_progress` keeps the message from being
 redelivered. There is one slot more than browsers by default (see
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import hashlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,8 +39,9 @@ from chartsnap.v1 import render_pb2
 from chartsnap.image_store import ImageStore
 from render_svc.browser_pool import RendererPool
 from render_svc.figure_templates import figure_item_json
+from render_svc.png_text import SOFTWARE, with_text
 from render_svc.render_errors import ChartScriptError
-from render_svc.request_spec import spec_from_request
+from render_svc.request_spec import capture_scale, spec_from_request
 from render_svc.retry_budget import ACK_WAIT_S, Verdict, after_failure, crashed_deliveries, default_total_budget
 
 log = logging.getLogger(__name__)
@@ -72,10 +76,15 @@ def in_context(fn: Callable) -> Callable:
     return functools.partial(contextvars.copy_context().run, fn)
 
 
-def _serialised(request: render_pb2.RenderRequest) -> tuple[str, int, int]:
-    """The chart's json_item and the size to capture it at."""
+def _serialised(request: render_pb2.RenderRequest) -> tuple[str, int, int, float]:
+    """The chart's json_item, the size to capture it at (CSS pixels) and the device scale."""
     spec = spec_from_request(request)
-    return figure_item_json(spec), spec.width, spec.height
+    return figure_item_json(spec), spec.width, spec.height, capture_scale(request)
+
+
+def stored_png(request: render_pb2.RenderRequest, captured: bytes) -> bytes:
+    """The PNG as stored: the capture with the request's summary and the software's name in text chunks."""
+    return with_text(captured, {"Software": SOFTWARE, "Description": request.summary})
 
 
 def _reported(base: render_pb2.RenderResult, state: int, error: str = "") -> render_pb2.RenderResult:
@@ -162,22 +171,25 @@ class RenderWorker:
             started_published = asyncio.create_task(self._publish(started))
 
             t = time.perf_counter()
-            item_json, width, height = await loop.run_in_executor(self.cpu_threads, in_context(_serialised), request)
+            item_json, width, height, scale = await loop.run_in_executor(
+                self.cpu_threads, in_context(_serialised), request)
             timings.serialize = time.perf_counter() - t
             t = time.perf_counter()
             rendered = await loop.run_in_executor(self.browser_threads, in_context(self.pool.render_timed),
-                                                  item_json, width, height)
+                                                  item_json, width, height, scale)
             timings.render = time.perf_counter() - t
             timings.embed, timings.capture = rendered.timings.embed_s, rendered.timings.capture_s
+            png = stored_png(request, rendered.png)  # ~20 µs: a copy and two CRCs
             failing = "the image could not be stored"
             t = time.perf_counter()
-            await loop.run_in_executor(self.io_threads, in_context(self.images.put_png), request.image_key,
-                                       rendered.png)
+            await loop.run_in_executor(self.io_threads, in_context(self.images.put_png), request.image_key, png)
             timings.upload = time.perf_counter() - t
 
             failing = "the result could not be reported"
             await started_published  # STARTED must be on the stream before SUCCEEDED
-            await self._publish(_reported(base, render_pb2.RenderResult.SUCCEEDED))
+            succeeded = _reported(base, render_pb2.RenderResult.SUCCEEDED)
+            succeeded.png_sha256 = hashlib.sha256(png).hexdigest()
+            await self._publish(succeeded)
             await msg.ack()
             timings.total = time.perf_counter() - t0
             self._observe(timings)

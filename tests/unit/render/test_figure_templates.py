@@ -10,7 +10,7 @@ import pytest
 
 from bench import sample_charts as sc
 from render_svc.chart_figure import build_figure
-from render_svc.chart_spec import ChartSpec, SeriesSpec, Threshold
+from render_svc.chart_spec import Annotation, ChartSpec, SeriesSpec, Threshold
 from render_svc.figure_templates import clear_templates, figure_item_json
 from render_svc.figure_json import serialize
 
@@ -64,6 +64,16 @@ def _shifted(spec: ChartSpec, by: float, scale: float) -> ChartSpec:
     return _replace(spec, start=spec.start + by, end=spec.end + by, series=series, title=spec.title + " (b)")
 
 
+def _annotated(spec: ChartSpec, *offsets: tuple[float, float | None, str]) -> ChartSpec:
+    """``spec`` with events at (start offset, end offset or None, title) from its window's start."""
+    return _replace(spec, annotations=tuple(
+        Annotation(title=title, start=spec.start + start, end=None if end is None else spec.start + end,
+                   stream="deploys") for start, end, title in offsets))
+
+
+NY = "America/New_York"
+TWELVE_EVENTS = tuple((60.0 + 290 * i, None, f"event {i}") for i in range(12))
+
 # Pairs/groups of specs that share a shape but not their values, plus some that don't.
 SPECS: list[ChartSpec] = [
     LINE,
@@ -105,6 +115,45 @@ SPECS: list[ChartSpec] = [
     _replace(sc.big_number_chart(7.0), big_units="", title="no units"),
     _replace(sc.big_number_chart(8.0), big_units="", start=0.0, end=0.0),
     _replace(sc.big_number_chart(9.5), start=0.0, end=0.0, big_units="req/s"),
+    # The options of issue 10: units, annotations, zones, themes.
+    _replace(LINE, y_units_short="ms"),
+    _replace(_shifted(LINE, SHIFT, 2.0), y_units_short="%"),
+    _replace(sc.line_chart(points=60), y_units_short="B"),
+    _replace(LINE, series=(SeriesSpec("big", None, (LINE.start + 10, LINE.start + 500), (1.0, 2e4)),),
+             y_units_short="req"),
+    _annotated(LINE, (900, None, "deploy v42"), (1500, 2400, "incident"), (1560, None, "rollback")),
+    _annotated(_shifted(LINE, SHIFT, 2.0), (100, None, "a much longer deploy title that is cut"),
+               (2000, 3000, "maintenance"), (3590, None, "late, written leftwards")),
+    _annotated(LINE, (-600, 300, "began before the window"), (1200, None, "x")),
+    _annotated(LINE, (-600, 300, "still clipped"), (3000, None, "y")),
+    _annotated(LINE, *TWELVE_EVENTS),
+    _annotated(_shifted(LINE, -SHIFT, 1.0), *TWELVE_EVENTS[::-1]),
+    _annotated(STACKED, (900, None, "deploy"), (1500, 2400, "incident"), (1560, None, "rollback")),
+    _annotated(_shifted(STACKED, SHIFT, 1.0), (100, None, "other"), (200, 500, "span"), (3000, None, "z")),
+    _annotated(sc.empty_chart("line"), (900, None, "deploy"), (1500, 2400, "incident")),
+    _replace(LINE, timezone=NY),
+    _replace(_shifted(LINE, SHIFT, 2.0), timezone=NY),
+    _replace(LINE, timezone="Asia/Kolkata"),
+    _replace(STACKED, timezone=NY),
+    _replace(_replace(STACKED, start=1699000000.0 - 3 * 3600, end=1699000000.0 + 3 * 3600,
+                      series=tuple(dataclasses.replace(s, times=tuple(1699000000.0 - 3 * 3600 + 6 * (t - STACKED.start)
+                                                                      for t in s.times)) for s in STACKED.series)),
+             timezone=NY),
+    _replace(_replace(LINE, start=LINE.start - 3 * 86400), timezone=NY),
+    _replace(sc.empty_chart("line"), timezone=NY),
+    _replace(LINE, theme="dark"),
+    _replace(_shifted(LINE, SHIFT, 2.0), theme="dark"),
+    _replace(STACKED, theme="dark"),
+    _replace(sc.many_series_chart(count=12), theme="dark"),
+    _replace(sc.empty_chart("stacked"), theme="dark"),
+    _replace(sc.big_number_chart(), theme="dark"),
+    _replace(sc.big_number_chart(12_345_678.0, thresholds=(Threshold(">", 1000, "red"),)), theme="dark"),
+    _replace(sc.big_number_chart(None), theme="dark"),
+    _replace(sc.big_number_chart(), timezone=NY),
+    _replace(_annotated(_replace(LINE, theme="dark", timezone=NY, y_units_short="ms"),
+                        (900, None, "deploy"), (1500, 2400, "incident")), title="everything"),
+    _replace(_annotated(_replace(_shifted(LINE, SHIFT, 3.0), theme="dark", timezone=NY, y_units_short="ms"),
+                        (1900, None, "deploy 2"), (100, 2000, "incident 2")), title="everything (b)"),
 ]
 
 
