@@ -7,6 +7,7 @@ errors map to status codes through chartsnap.status_table."""
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 from typing import Any
