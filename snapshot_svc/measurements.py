@@ -459,6 +459,17 @@ class MeasurementStore:
                 out[row.series_id].append((int(row.bucket), float(row.value)))
         return out
 
+    def metric_display(self, account_id: int, metric: str) -> tuple[int | None, dict]:
+        """A metric's period and attributes — Librato's defaults for the chart
+        streams that draw it (display_units_short, display_min, color, …);
+        (None, {}) for a metric without metadata."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(metrics.c.period, metrics.c.attributes)
+                .where(metrics.c.account_id == account_id, metrics.c.name == metric.lower())
+            ).first()
+        return (None, {}) if row is None else (row.period, dict(row.attributes or {}))
+
     def query(
         self, account_id: int, metric: str, start: int, end: int, resolution: int,
         tag_patterns: dict[str, str], group_by: str = "", group_function: str = "average",
