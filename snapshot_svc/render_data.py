@@ -28,7 +28,12 @@ A stream's options, as Librato documents them and as they are drawn here:
 - `units_short` is the y axis' tick suffix when every stream that sets one
   agrees (different units on one axis would mislabel some), and the big
   number's units; `units_long` is the axis label when the chart has none
-  (different ones joined with " / ")."""
+  (different ones joined with " / ").
+
+An option the stream leaves unset takes the metric's own attribute, as
+Librato's charts do: display_units_short, display_units_long, display_min,
+display_max, display_transform, color, summarize_function (how the metric
+rolls up: the stream's downsample_function) and the metric's period."""
 
 from __future__ import annotations
 
@@ -69,6 +74,26 @@ def _filters(stream: dict, narrowing: dict) -> list[tuple[str, list[str]]]:
     if narrowing.get("source") and narrowing["source"] != "*":
         filters.append(("source", [narrowing["source"]]))
     return filters
+
+
+# A metric attribute and the stream option it is the default of.
+METRIC_DEFAULTS = {
+    "display_units_short": "units_short", "display_units_long": "units_long", "display_min": "min",
+    "display_max": "max", "display_transform": "transform_function", "color": "color",
+    "summarize_function": "downsample_function",
+}
+
+
+def with_metric_defaults(stream: dict, period: int | None, attributes: dict) -> dict:
+    """The stream with every option it leaves unset taken from its metric's
+    period and attributes."""
+    out = dict(stream)
+    for attribute, option in METRIC_DEFAULTS.items():
+        if out.get(option) in (None, "") and attributes.get(attribute) not in (None, ""):
+            out[option] = attributes[attribute]
+    if not out.get("period") and period:
+        out["period"] = period
+    return out
 
 
 def _breakout_label(stream: dict, tags: dict[str, str]) -> str:
@@ -164,7 +189,8 @@ def build_render_request(
         title=chart.get("name", ""), chart_type=chart_type, width=snapshot["width"],
         height=snapshot["height"], start=start, end=end, enqueued_at=now,
     )
-    streams = [s for s in chart.get("streams", []) if s.get("metric")]
+    streams = [with_metric_defaults(s, *store.metric_display(snapshot["account_id"], s["metric"]))
+               for s in chart.get("streams", []) if s.get("metric")]
     drawn: list[tuple[dict, int]] = []
     for stream in streams:
         room = MAX_SERIES_PER_CHART - len(request.series)

@@ -227,3 +227,38 @@ def test_stacked_bounds_are_the_stacks(store, acct):
 def test_big_numbers_have_no_axis(store, acct):
     assert _range(_request(store, acct, {"metric": "req", "min": 0, "max": 100}, chart_type="bignumber")) == (
         None, None)
+
+
+# -- the metric's own attributes as defaults ---------------------------------------------------------------------
+
+@pytest.fixture
+def described(store, acct) -> MeasurementStore:
+    """A metric made with a period and display attributes by its first sample."""
+    attributes = {"display_units_short": "B", "display_units_long": "bytes", "display_min": 0, "display_max": 64,
+                  "display_transform": "x/8", "color": "#abcdef", "summarize_function": "max"}
+    store.submit(acct, [Sample("mem", {"host": "db"}, B0 + 1 + 12 * i, 8.0 * (i + 1), 1, 8.0 * (i + 1),
+                               8.0 * (i + 1), 8.0 * (i + 1), 8.0 * (i + 1), period=60, attributes=attributes)
+                        for i in range(5)])
+    return store
+
+
+def test_metric_attributes_are_the_streams_defaults(described, acct):
+    req = _request(described, acct, {"metric": "mem"})
+    (line,) = req.series
+    assert (req.y_units_short, req.y_label, _range(req), line.color) == ("B", "bytes", (0.0, 64.0), "#abcdef")
+    # period 60: one 60 s bucket of five samples 8..40, rolled up by max (summarize_function), then x/8
+    assert _points(line) == [(B0, 5.0)]
+
+
+def test_stream_options_win_over_metric_attributes(described, acct):
+    req = _request(described, acct, {"metric": "mem", "units_short": "KiB", "units_long": "kibibytes", "min": 1,
+                                     "max": 2, "transform_function": "x", "color": "#000001", "period": 12,
+                                     "downsample_function": "min"})
+    (line,) = req.series
+    assert (req.y_units_short, req.y_label, _range(req), line.color) == ("KiB", "kibibytes", (1.0, 2.0), "#000001")
+    assert list(line.values) == [8.0, 16.0, 24.0, 32.0, 40.0]
+
+
+def test_a_metric_without_metadata_changes_nothing(store, acct):
+    assert store.metric_display(acct, "no.such.metric") == (None, {})
+    assert render_data.with_metric_defaults({"metric": "x"}, None, {}) == {"metric": "x"}
