@@ -60,9 +60,10 @@ class MetricCatalog:
             if change.type is not None:
                 created = conn.execute(
                     self._insert(metrics).on_conflict_do_nothing(index_elements=[metrics.c.account_id,
-                                                                                 metrics.c.name]),
-                    [{"account_id": account_id, "name": change.name, "type": change.type,
-                      "attributes": {}, "created_at": now, "updated_at": now}]).rowcount == 1
+                                                                                 metrics.c.name])
+                    .returning(metrics.c.id),
+                    {"account_id": account_id, "name": change.name, "type": change.type,
+                     "attributes": {}, "created_at": now, "updated_at": now}).first() is not None
             else:
                 created = False
             where = (metrics.c.account_id == account_id) & (metrics.c.name == change.name)
