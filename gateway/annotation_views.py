@@ -203,7 +203,8 @@ def annotation_routes(gw: Gateway) -> list[web.RouteDef]:
 
     async def create_event(request: web.Request) -> web.Response:
         opts = gw.call_options(request)
-        event = await gw.rpc.annotations.CreateAnnotation(create_request(_name(request), await gw.body(request)), **opts)
+        rpc = create_request(_name(request), await gw.body(request))
+        event = await gw.rpc.annotations.CreateAnnotation(rpc, **opts)
         return json_response(event_json(event), 201, {"Location": event_location(event.stream, event.id)})
 
     async def get_stream(request: web.Request) -> web.Response:
@@ -227,8 +228,8 @@ def annotation_routes(gw: Gateway) -> list[web.RouteDef]:
 
     async def delete_stream(request: web.Request) -> web.Response:
         opts = gw.call_options(request)
-        await gw.rpc.annotations.DeleteAnnotationStream(annotations_pb2.DeleteAnnotationStreamRequest(name=_name(request)),
-                                            **opts)
+        await gw.rpc.annotations.DeleteAnnotationStream(
+            annotations_pb2.DeleteAnnotationStreamRequest(name=_name(request)), **opts)
         return web.Response(status=204)
 
     async def get_event(request: web.Request) -> web.Response:
