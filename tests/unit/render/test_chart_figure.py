@@ -236,3 +236,41 @@ def test_large_values_get_compact_tick_labels() -> None:
     scaled = tuple(dataclasses.replace(s, values=tuple(np.asarray(s.values) * 1000)) for s in base.series)
     fig = build_figure(dataclasses.replace(base, series=scaled))
     assert fig.yaxis[0].formatter.format == "0.[0]a"
+
+
+# -- issue 10: units on the y ticks, themes -------------------------------
+
+
+@pytest.mark.parametrize("units, suffix", [("ms", " ms"), ("%", "%"), ("  req / s ", " req / s")])
+def test_y_units_short_is_the_y_ticks_suffix(units: str, suffix: str) -> None:
+    from bokeh.models import CustomJSTickFormatter
+
+    fig = build_figure(dataclasses.replace(sample_charts.line_chart(), y_units_short=units))
+    formatter = fig.yaxis[0].formatter
+    assert isinstance(formatter, CustomJSTickFormatter)
+    assert formatter.args == {"mode": "plain", "units": suffix}
+
+
+def test_y_units_keep_compact_numbers() -> None:
+    spec = dataclasses.replace(sample_charts.line_chart(), y_units_short="B", series=(
+        SeriesSpec("big", None, (1.0, 2.0, 3.0), (1.0, 2e4, 3e6)),))
+    assert build_figure(spec).yaxis[0].formatter.args == {"mode": "compact", "units": " B"}
+
+
+def test_big_number_keeps_big_units_whatever_y_units_short() -> None:
+    fig = build_figure(dataclasses.replace(sample_charts.big_number_chart(), y_units_short="ms"))
+    assert {label.name: label.text for label in _labels(fig)}["big_units"] == "conn"
+
+
+def test_dark_theme_colours_every_part() -> None:
+    spec = dataclasses.replace(sample_charts.line_chart(colors=(None, None, None)), theme="dark")
+    fig = build_figure(spec)
+    assert fig.background_fill_color == fig.border_fill_color == style.DARK.background
+    assert fig.title.text_color == style.DARK.title
+    assert fig.xaxis[0].major_label_text_color == style.DARK.text
+    assert fig.xgrid[0].grid_line_color == style.DARK.grid
+    assert [line.line_color for line in _glyphs(fig, Line)] == list(style.DARK.series_palette(3))
+    big = build_figure(dataclasses.replace(sample_charts.big_number_chart(5000.0, thresholds=(
+        Threshold(">", 1000, "red"),)), theme="dark"))
+    assert {label.name: label.text_color for label in _labels(big)}["big_value"] == style.DARK.threshold_colors["red"]
+    assert big.background_fill_color == style.DARK.background
