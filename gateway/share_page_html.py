@@ -1,6 +1,7 @@
-"""The public share page of a snapshot, as HTML: the image, the chart's name,
-the window in UTC, who took it and when, the message; OpenGraph and Twitter
-card tags so chat tools and mail clients unfurl the link with the picture.
+"""The public share page of a snapshot, as HTML: the image (its alt text the
+snapshot's one-line data summary), the chart's name, the window in UTC, who
+took it and when, the message; OpenGraph and Twitter card tags so chat tools
+and mail clients unfurl the link with the picture.
 
 Plain HTML and one inline style sheet, no script: the page must read the same
 in a mail client's preview, a text browser and a chat unfurler. A snapshot not
@@ -26,6 +27,7 @@ from chartsnap.v1 import snapshots_pb2
 SITE_NAME = "chartsnap"
 REFRESH_SECONDS = 5          # how often a page of a snapshot still being drawn reloads itself
 MAX_DESCRIPTION = 200        # og:description: unfurlers show about two lines
+MAX_ALT = 300                # the image's alt text (the data summary is one line, far shorter)
 RETRY_AFTER_SECONDS = 5      # a 503 page: the snapshot service did not answer
 ANONYMOUS_TAKER = "a chartsnap user"  # who took it, when the account has no name
 
@@ -109,6 +111,15 @@ def description(shared: snapshots_pb2.SharedSnapshot) -> str:
     return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1].rstrip() + "…"
 
 
+def image_alt(shared: snapshots_pb2.SharedSnapshot, window: str) -> str:
+    """The image in words: the snapshot's one-line data summary (computed
+    from the data it was drawn from), else the chart's name and window."""
+    summary = " ".join(shared.summary.split())
+    if not summary:
+        return f"{shared.chart_name}, {window}"
+    return summary if len(summary) <= MAX_ALT else summary[: MAX_ALT - 1].rstrip() + "…"
+
+
 def image_origin(image_url: str) -> str | None:
     parts = urlsplit(image_url)
     origin = f"{parts.scheme}://{parts.netloc}"
@@ -161,7 +172,7 @@ def shared_page(shared: snapshots_pb2.SharedSnapshot, page_url: str) -> Page:
     chart = shared.chart_name
     title = f"{chart} · {SITE_NAME}"
     window = window_text(shared.end_time.seconds, shared.duration)
-    alt = f"{chart}, {window}"
+    alt = image_alt(shared, window)
     head = [
         _meta("property", "og:type", "website"),
         _meta("property", "og:site_name", SITE_NAME),
