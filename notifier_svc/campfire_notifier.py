@@ -39,6 +39,8 @@ def campfire_text(d: Delivery) -> str:
             line += f" ({d.chart_url})"
         if d.window:
             line += f", {d.window}"
+        if d.summary_line:  # a TextMessage is plain text: the summary is said with it
+            line += f". {d.summary_line}"
         if message.strip():
             line += " — " + " ".join(message.split())
         return line

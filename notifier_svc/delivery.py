@@ -6,11 +6,18 @@ knows about NATS or protobuf."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from types import MappingProxyType
 from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chartsnap.snapshot_options import timezone_problem
 
 UNTITLED_CHART = "Untitled chart"
+# The one-line data summary is one line of a message: longer ones are cut
+# (the snapshot service writes them far shorter).
+MAX_SUMMARY = 300
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,10 @@ class Delivery:
     height: int = 0
     duration: int = 0          # seconds
     end_time: float = 0.0      # epoch seconds
+    # One line about the data ("queue.depth peaked at 4,210 at 14:32 UTC, ...");
+    # "" when the snapshot service sent none: every message reads as before.
+    summary: str = ""
+    timezone: str = ""         # IANA zone the message's times are shown in ("" = UTC)
 
     # Names are shown on one line everywhere (a headline, a subject): line
     # breaks inside them become spaces.
@@ -49,12 +60,47 @@ class Delivery:
         return (self.settings.get(name) or default).strip()
 
     @property
+    def summary_line(self) -> str:
+        """The data summary on one line (line breaks and runs of spaces
+        become one space), at most MAX_SUMMARY characters; "" when none."""
+        words = " ".join(self.summary.split())
+        return words if len(words) <= MAX_SUMMARY else words[: MAX_SUMMARY - 1].rstrip() + ELLIPSIS
+
+    @property
+    def zone(self) -> tzinfo:
+        """Where the message's times are read: the snapshot's zone, UTC when
+        it has none or names one this host does not know (a message is
+        never refused over how it shows a time)."""
+        name = self.timezone.strip()
+        if not name or name == "UTC" or timezone_problem(name) is not None:
+            return timezone.utc
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return timezone.utc
+
+    @property
     def window(self) -> str:
-        """The charted time span in words, e.g. "1 hour ending 2016-02-20 01:18 UTC"."""
+        """The charted time span in words, e.g. "1 hour ending 2016-02-20 01:18 UTC",
+        or in the snapshot's zone "1 hour ending 2016-02-19 20:18 EST (America/New_York)"."""
         if not self.duration or not self.end_time:
             return ""
-        end = datetime.fromtimestamp(self.end_time, tz=timezone.utc)
-        return f"{_span(self.duration)} ending {end:%Y-%m-%d %H:%M} UTC"
+        zone = self.zone
+        end = datetime.fromtimestamp(self.end_time, tz=zone)
+        return f"{_span(self.duration)} ending {end:%Y-%m-%d %H:%M} {zone_label(end, zone)}"
+
+
+def zone_label(moment: datetime, zone: tzinfo) -> str:
+    """"UTC"; else the zone's abbreviation at that moment and its name
+    ("EST (America/New_York)"), the UTC offset where the zone has no
+    abbreviation ("UTC-03:00 (America/Sao_Paulo)")."""
+    if zone is timezone.utc:
+        return "UTC"
+    abbreviation = moment.tzname() or ""
+    if not abbreviation[:1].isalpha():
+        offset = moment.strftime("%z")  # +HHMM
+        abbreviation = f"UTC{offset[:3]}:{offset[3:]}"
+    return f"{abbreviation} ({zone})"
 
 
 def _span(seconds: int) -> str:

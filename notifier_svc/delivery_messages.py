@@ -28,6 +28,8 @@ def delivery_from_request(req: delivery_pb2.DeliveryRequest) -> Delivery:
         height=req.height,
         duration=req.duration,
         end_time=req.end_time,
+        summary=req.summary,
+        timezone=req.timezone,
     )
 
 

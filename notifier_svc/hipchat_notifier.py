@@ -22,13 +22,15 @@ COLOR = "gray"
 
 def hipchat_html(d: Delivery, message: str) -> str:
     parts = [f"<strong>{escape(d.sender)}</strong> shared a snapshot of {snapshot_text.chart_link_html(d)}"]
+    if d.summary_line:  # HipChat has no plain-text fallback field: the summary is a line of its own
+        parts.append(escape(d.summary_line))
     if d.window:
         parts.append(f"<em>{escape(d.window)}</em>")
     if message.strip():
         parts.append(snapshot_text.message_html(message))
     if d.image_url:
         src = escape(d.image_url)
-        parts.append(f'<a href="{src}"><img src="{src}" alt="{escape(d.title)}"></a>')
+        parts.append(f'<a href="{src}"><img src="{src}" alt="{escape(snapshot_text.image_alt(d))}"></a>')
     return "<br>".join(parts)
 
 

@@ -2,7 +2,9 @@
 
 multipart/alternative with a text part and an HTML part; the HTML part sits
 in multipart/related with the PNG inline (referenced by `cid:`), and both
-parts carry the public image link as well."""
+parts carry the public image link as well. The snapshot's one-line data
+summary, when it has one, is in the text part (the picture in words) and is
+the inline image's alt text."""
 
 from __future__ import annotations
 
@@ -42,9 +44,11 @@ def parse_addresses(value: str) -> list[str]:
 
 def mail_html(d: Delivery, cid: str) -> str:
     link = d.chart_url or d.image_url
-    img = (f'<img src="cid:{escape(cid)}" alt="{escape(d.title)}"'
+    img = (f'<img src="cid:{escape(cid)}" alt="{escape(snapshot_text.image_alt(d))}"'
            + (f' width="{d.width}" height="{d.height}"' if d.width and d.height else "") + ">")
     paras = [f"<p><strong>{escape(d.sender)}</strong> shared a snapshot of {snapshot_text.chart_link_html(d)}</p>"]
+    if d.summary_line:
+        paras.append(f"<p>{escape(d.summary_line)}</p>")
     if d.window:
         paras.append(f'<p style="color:#666">Showing the {escape(d.window)}</p>')
     if d.message.strip():

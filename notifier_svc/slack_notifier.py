@@ -30,9 +30,20 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_fallback(d: Delivery) -> str:
+    """The headline, the data summary when there is one, the link."""
+    words, link = snapshot_text.headline(d), d.chart_url or d.image_url
+    if d.summary_line:
+        words += f": {d.summary_line}"
+        return f"{words} ({link})" if link else words
+    return f"{words}: {link}"  # as before the summary existed
+
+
 def slack_payload(d: Delivery) -> dict:
     attachment = {
-        "fallback": slack_escape(f"{snapshot_text.headline(d)}: {d.chart_url or d.image_url}"),
+        # What clients that cannot show the attachment (notifications, IRC
+        # bridges, screen readers) show instead: the picture in words.
+        "fallback": slack_escape(slack_fallback(d)),
         "color": SLACK_BLUE,
         "author_name": slack_escape(d.sender),
         "title": slack_escape(d.title),

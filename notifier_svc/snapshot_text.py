@@ -39,10 +39,12 @@ def subject(d: Delivery) -> str:
 
 
 def plain_text(d: Delivery, message: str | None = None) -> str:
-    """The full text version: headline, the snapshot's share page, window,
-    message, image link."""
+    """The full text version: headline, the data summary, the snapshot's
+    share page, window, message, image link."""
     message = d.message if message is None else message
     lines = [headline(d)]
+    if d.summary_line:  # the picture in words, for whoever cannot see it
+        lines.append(d.summary_line)
     if d.chart_url:  # the public share page (no account needed to open it)
         lines.append(f"Snapshot page: {d.chart_url}")
     if d.window:
@@ -52,6 +54,11 @@ def plain_text(d: Delivery, message: str | None = None) -> str:
     if d.image_url:
         lines.append(f"Image: {d.image_url}")
     return "\n".join(lines)
+
+
+def image_alt(d: Delivery) -> str:
+    """What the image shows, for an <img alt>: the data summary, else the chart's name."""
+    return d.summary_line or d.title
 
 
 def chart_link_html(d: Delivery) -> str:
