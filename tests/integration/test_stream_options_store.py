@@ -81,3 +81,20 @@ def test_render_request_draws_the_downsampled_transformed_stream(store_and_serie
     assert (line.label, line.color, line.metric, dict(line.tags)) == ("p100", "#aa0000", "lat", {})
     assert list(line.times) == [T0, T0 + 60]  # 60 s buckets: the period, a multiple of the chart's 12 s
     assert list(line.values) == [20_000.0, 7_000.0]
+
+
+def test_metric_display_reads_the_metrics_period_and_attributes(database_url):
+    engine = migrated_engine(database_url)
+    try:
+        account, _ = AccountStore(engine).create("display@example.com", "Display")
+        store = MeasurementStore(engine)
+        attributes = {"display_units_short": "ms", "display_max": 250, "color": "#123456"}
+        store.submit(account.id, [Sample("svc.latency", {"host": "a"}, T0, 1.0, 1, 1.0, 1.0, 1.0, 1.0, period=30,
+                                         attributes=attributes)])
+        assert store.metric_display(account.id, "svc.latency") == (30, attributes)
+        assert store.metric_display(account.id, "SVC.LATENCY") == (30, attributes)
+        assert store.metric_display(account.id, "other") == (None, {})
+        other, _ = AccountStore(engine).create("other@example.com", "Other")
+        assert store.metric_display(other.id, "svc.latency") == (None, {})
+    finally:
+        engine.dispose()
