@@ -421,17 +421,55 @@ class MeasurementStore:
             "sum": func.sum(points.c.sum), "min": func.min(points.c.min), "max": func.max(points.c.max),
             "count": func.sum(points.c.count),
         }.get(function, func.sum(points.c.sum) / func.sum(points.c.count))
-        query = (
-            select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
-            .where(points.c.series_id.in_(series_ids), points.c.time >= start, points.c.time <= end)
-            .group_by(points.c.series_id, bucket)
-            .order_by(points.c.series_id, bucket)
-        )
         out: dict[int, list[tuple[int, float]]] = defaultdict(list)
         with self.engine.connect() as conn:
-            for row in conn.execute(query):
+            counters = self._counter_series(conn, series_ids)
+            plain = [sid for sid in series_ids if sid not in counters]
+            query = (
+                select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
+                .where(points.c.series_id.in_(plain), points.c.time >= start, points.c.time <= end)
+                .group_by(points.c.series_id, bucket)
+                .order_by(points.c.series_id, bucket)
+            )
+            for row in conn.execute(query) if plain else ():
                 out[row.series_id].append((int(row.bucket), float(row.value)))
+            if counters:
+                out.update(self._counter_buckets(conn, sorted(counters), start, end, resolution, function))
         return out
+
+    @staticmethod
+    def _counter_series(conn: Any, series_ids: list[int]) -> set[int]:
+        """Which of these series are legacy counters (their metric's type is counter)."""
+        rows = conn.execute(
+            select(series.c.id).join(metrics, (metrics.c.account_id == series.c.account_id)
+                                     & (metrics.c.name == series.c.metric))
+            .where(series.c.id.in_(series_ids), series.c.origin == LEGACY, metrics.c.type == "counter"))
+        return {r.id for r in rows}
+
+    @staticmethod
+    def _counter_buckets(conn: Any, series_ids: list[int], start: int, end: int, resolution: int,
+                         function: str) -> dict[int, list[tuple[int, float]]]:
+        """Librato draws a counter as the deltas between its successive
+        reported values (100, 200, 350, 400 draw as 100, 150, 50), a value
+        below the one before starting a new run (its delta is the value
+        itself); the deltas are then bucketed with `function`."""
+        rows = conn.execute(
+            select(points.c.series_id, points.c.time, points.c.value)
+            .where(points.c.series_id.in_(series_ids), points.c.time >= start, points.c.time <= end)
+            .order_by(points.c.series_id, points.c.time).limit(MAX_POINTS_PER_QUERY + 1)).all()
+        if len(rows) > MAX_POINTS_PER_QUERY:
+            raise errors.InvalidParams.one("duration", f"a counter's window may hold at most {MAX_POINTS_PER_QUERY} "
+                                                       "samples: ask for a shorter one")
+        buckets: dict[int, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+        previous: dict[int, float] = {}
+        for row in rows:
+            if row.series_id in previous:
+                before = previous[row.series_id]
+                delta = row.value - before if row.value >= before else row.value
+                buckets[row.series_id][row.time - row.time % resolution].append(delta)
+            previous[row.series_id] = row.value
+        return {sid: [(t, float(summarise(vs, function))) for t, vs in sorted(by_bucket.items())]
+                for sid, by_bucket in buckets.items()}
 
     def bucketed_by(
         self, series_ids: list[int], start: int, end: int, resolution: int, statistic: str, downsample: str

@@ -121,3 +121,20 @@ def test_the_list_pages_in_name_order_and_filters_by_name(engine: Engine) -> Non
     assert (found, total, [i["name"] for i in items]) == (2, 4, ["app_requests"])
     found, _, items = catalog.list(account, page_from(0, 0, "", "", ("name",)), "%")
     assert (found, items) == (0, [])  # the filter is a substring, not a LIKE pattern
+
+
+def test_a_legacy_counter_is_drawn_as_the_deltas_of_its_values(engine: Engine) -> None:
+    account = _account(engine)
+    store = MeasurementStore(engine)
+    reported = [(1000, 100.0), (1010, 200.0), (1020, 350.0), (1030, 400.0), (1040, 30.0), (1050, 50.0)]
+    _submit(store, account, [{"name": "hits", "value": v, "time": t, "type": "counter", "has_tags": True,
+                              "tags": {"source": "r1"}} for t, v in reported], m.LEGACY)
+    # 100, 200, 350, 400 draw as 100, 150, 50; the drop to 30 starts a new run (30), then 20.
+    (hits,) = store.query(account, "hits", 1000, 1050, 10, {}, origin=m.LEGACY)
+    assert hits.points == [(1010, 100.0), (1020, 150.0), (1030, 50.0), (1040, 30.0), (1050, 20.0)]
+    assert store.query(account, "hits", 1000, 1050, 60, {}, summary_function="sum")[0].points == [
+        (960, 100.0), (1020, 250.0)]
+    # A gauge of the same values is drawn as reported.
+    _submit(store, account, [{"name": "level", "value": v, "time": t, "type": "gauge"} for t, v in reported[:2]],
+            m.LEGACY)
+    assert store.query(account, "level", 1000, 1010, 10, {})[0].points == [(1000, 100.0), (1010, 200.0)]
