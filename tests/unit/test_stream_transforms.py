@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from snapshot_svc import stream_transforms
 from snapshot_svc.stream_transforms import MAX_DEPTH, MAX_LENGTH, MAX_TOKENS, TransformError, parse
@@ -226,3 +228,22 @@ def test_evaluation_is_finite_or_left_out():
     assert kept_times == [0.0, 1.0, 3.0, 4.0]  # x = 1 (time 2): division by zero, a gap
     assert all(math.isfinite(v) for v in kept)
     assert kept == pytest.approx([-2 / -3, 0.0, 50 / 49, 212 / 211])
+
+
+# -- any text at all: a transform or a TransformError, nothing else -------------------------------------------
+
+GRAMMAR_ALPHABET = "0123456789.xp+-*/() \t"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=300), st.text(alphabet=GRAMMAR_ALPHABET, max_size=300)))
+def test_any_text_parses_or_is_refused_with_a_transform_error(text):
+    try:
+        transform = parse(text)
+    except TransformError as exc:
+        assert str(exc) and 0 <= exc.position <= len(text) + 1
+        return
+    out = transform(X, 60.0)
+    assert out.shape == X.shape and out.dtype == float
+    times, values = transform.apply(list(range(len(X))), list(X), 60.0)
+    assert len(times) == len(values) and all(np.isfinite(values))
