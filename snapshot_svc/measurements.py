@@ -485,16 +485,21 @@ class MeasurementStore:
         agg = {"sum": func.sum(column), "min": func.min(column), "max": func.max(column),
                "count": func.count()}.get(downsample, func.avg(column))
         bucket = points.c.time - (points.c.time % resolution)
-        query = (
-            select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
-            .where(points.c.series_id.in_(series_ids), points.c.time >= start, points.c.time <= end)
-            .group_by(points.c.series_id, bucket)
-            .order_by(points.c.series_id, bucket)
-        )
         out: dict[int, list[tuple[int, float]]] = defaultdict(list)
         with self.engine.connect() as conn:
-            for row in conn.execute(query):
+            # A counter's samples are its deltas (one value each, whatever the statistic).
+            counters = self._counter_series(conn, series_ids)
+            plain = [sid for sid in series_ids if sid not in counters]
+            query = (
+                select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
+                .where(points.c.series_id.in_(plain), points.c.time >= start, points.c.time <= end)
+                .group_by(points.c.series_id, bucket)
+                .order_by(points.c.series_id, bucket)
+            )
+            for row in conn.execute(query) if plain else ():
                 out[row.series_id].append((int(row.bucket), float(row.value)))
+            if counters:
+                out.update(self._counter_buckets(conn, sorted(counters), start, end, resolution, downsample))
         return out
 
     def metric_display(self, account_id: int, metric: str) -> tuple[int | None, dict]:

@@ -134,6 +134,9 @@ def test_a_legacy_counter_is_drawn_as_the_deltas_of_its_values(engine: Engine) -
     assert hits.points == [(1010, 100.0), (1020, 150.0), (1030, 50.0), (1040, 30.0), (1050, 20.0)]
     assert store.query(account, "hits", 1000, 1050, 60, {}, summary_function="sum")[0].points == [
         (960, 100.0), (1020, 250.0)]
+    by = store.bucketed_by([sid for sid, _ in store.matching_series(account, "hits", [])], 1000, 1050, 60, "max",
+                           "sum")  # a chart stream's summary and downsample functions
+    assert list(by.values()) == [[(960, 100.0), (1020, 250.0)]]
     # A gauge of the same values is drawn as reported.
     _submit(store, account, [{"name": "level", "value": v, "time": t, "type": "gauge"} for t, v in reported[:2]],
             m.LEGACY)
