@@ -288,7 +288,7 @@ def _sample_dict(proto: measurements_pb2.Measurement) -> dict:
 def _json_object(text: str, where: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise errors.InvalidParams.one(where, "must be an object") from None
 
 

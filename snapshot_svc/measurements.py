@@ -161,6 +161,9 @@ def validate_samples(
         if period is not None and not metric_rules.PERIOD_RANGE[0] <= period <= metric_rules.PERIOD_RANGE[1]:
             problems.append(f"period must be from {metric_rules.PERIOD_RANGE[0]} to "
                             f"{metric_rules.PERIOD_RANGE[1]} seconds")
+        kind = m.get("type") or "gauge"
+        if kind not in metric_rules.TYPES or (kind == "counter" and origin != LEGACY):
+            problems.append("type must be gauge (counter only through POST /v1/metrics)")
         attributes: dict = {}
         if m.get("attributes"):
             try:
@@ -205,7 +208,7 @@ def validate_samples(
         count, total, lo, hi, last = sample_stats
         good.append(Sample(name.lower(), tags, int(when), _float(value), int(count),
                            _float(total), _float(lo), _float(hi), _float(last), stddev, origin,
-                           m.get("type") or "gauge", period, attributes))
+                           kind, period, attributes))
     return good, bad
 
 

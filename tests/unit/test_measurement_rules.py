@@ -248,3 +248,23 @@ def test_put_body_null_clears_and_bad_period_names_it():
     with pytest.raises(errors.InvalidParams) as exc:
         update_request("x", {"period": "soon", "attributes": "nope"})
     assert set(exc.value.fields) == {"period", "attributes"}
+
+
+@pytest.mark.parametrize("kind, origin", [("composite", m.LEGACY), ("x" * 100, m.LEGACY), ("counter", m.TAGGED)])
+def test_a_sample_type_is_gauge_or_a_legacy_counter(kind, origin):
+    good, bad = validate_samples([{"path": "p", "name": "a", "value": 1, "type": kind}], {}, None, NOW, None, origin)
+    assert good == [] and bad == {"p": ["type must be gauge (counter only through POST /v1/metrics)"]}
+
+
+def test_attributes_json_a_grpc_caller_sends_is_judged_like_any_other():
+    from chartsnap.v1 import measurements_pb2
+    from snapshot_svc.grpc_api import samples_from
+
+    request = measurements_pb2.SubmitMeasurementsRequest(measurements=[
+        measurements_pb2.Measurement(name="a", value=1, path="m0", attributes_json="[1]"),
+        measurements_pb2.Measurement(name="b", value=1, path="m1", attributes_json='{"display_min": "x"}')])
+    good, bad = samples_from(request, NOW)
+    assert good == [] and set(bad) == {"m0", "m1"}
+    deep = measurements_pb2.Measurement(name="c", value=1, path="m2", attributes_json="[" * 100_000)
+    with pytest.raises(errors.InvalidParams):
+        samples_from(measurements_pb2.SubmitMeasurementsRequest(measurements=[deep]), NOW)
