@@ -15,8 +15,9 @@ written leftwards of its marker. At most :data:`MAX_DRAWN` events are drawn,
 the first ones in the window; a "+N more" note at the top right counts the
 rest. Events outside the window are not drawn; spans are clipped to it.
 
-Text widths are estimated (BokehJS lays text out in the browser), generously
-so that estimated room is real room.
+Text widths are estimated (BokehJS lays text out in the browser) from
+Helvetica's advance widths, which Liberation Sans and Arial share, with a
+margin, so that estimated room is real room.
 
 Plain data and arithmetic (no bokeh model is built here).
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,10 +37,21 @@ ROWS = 3
 ROW_HEIGHT_PX = 13
 LABEL_TOP_PX = 3                # from the top of the plot to the first row
 LABEL_OFFSET_PX = 3             # from the marker to its label
-LABEL_CHAR_PX = 6.0             # average advance of a 10 px sans character, rounded up
+LABEL_FONT_PX = 10              # figure_style.ANNOTATION_FONT_SIZE
 LABEL_PADDING_PX = 2            # the label's background box around its text, each side
+_WIDTH_MARGIN = 1.08            # estimated widths are this much wider than Helvetica's
+# Helvetica's advance widths in 1/1000 em (the AFM), for printable ASCII; other characters 0.6 em,
+# wide (CJK) ones 1 em.
+_ADVANCES = dict(zip(
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",
+    (278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, *[556] * 10,
+     278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833,
+     722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333,
+     556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278,
+     556, 500, 722, 500, 500, 500, 334, 260, 334, 584)))
 _LABEL_GAP_PX = 6               # between two labels of a row
-_MAX_LABEL_CHARS = 28
+_MAX_LABEL_CHARS = 80             # a title is cut to this before it is measured
+MAX_LABEL_PX = 190                # no label is wider, whatever the room: a third of a 600 px plot
 _MIN_LABEL_CHARS = 3            # "de…": shorter says nothing; the marker stays without a label
 _ELLIPSIS = "…"
 _CONTROL_OR_SPACE_RUN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
@@ -89,7 +102,15 @@ def label_text(annotation: Annotation) -> str:
 
 
 def text_width_px(text: str) -> float:
-    return len(text) * LABEL_CHAR_PX + 2 * LABEL_PADDING_PX
+    """The estimated width of a label with ``text``, its padding included."""
+    return sum(_advance(c) for c in text) * LABEL_FONT_PX / 1000 * _WIDTH_MARGIN + 2 * LABEL_PADDING_PX
+
+
+def _advance(character: str) -> int:
+    advance = _ADVANCES.get(character)
+    if advance is not None:
+        return advance
+    return 1000 if unicodedata.east_asian_width(character) in ("W", "F") else 600
 
 
 def plan_annotations(annotations: tuple[Annotation, ...], start_s: float, end_s: float,
@@ -151,8 +172,18 @@ class _Placed:
         return self.left + self.width
 
     def final_text(self) -> str:
-        chars = int((self.width - 2 * LABEL_PADDING_PX) // LABEL_CHAR_PX)
-        return _shortened(self.text, chars)
+        return fitted_text(self.text, self.width)
+
+
+def fitted_text(text: str, width_px: float) -> str:
+    """``text``, or its longest start with an ellipsis, whose label fits in ``width_px``."""
+    if text_width_px(text) <= width_px:
+        return text
+    for end in range(len(text) - 1, 0, -1):
+        shortened = text[:end].rstrip() + _ELLIPSIS
+        if text_width_px(shortened) <= width_px:
+            return shortened
+    return text[:1] + _ELLIPSIS
 
 
 def _shortened(text: str, chars: int) -> str:
@@ -162,16 +193,24 @@ def _shortened(text: str, chars: int) -> str:
 
 
 def _min_width() -> float:
-    return _MIN_LABEL_CHARS * LABEL_CHAR_PX + 2 * LABEL_PADDING_PX
+    # Room for "de…" in an average hand.
+    return text_width_px("n" * (_MIN_LABEL_CHARS - 1) + _ELLIPSIS)
 
 
 def _place(rows: list[list[_Placed]], text: str, x_px: float, plot_width_px: float) -> _Placed | None:
     """Put one label (marker at ``x_px``) in a row; None when no row has room for it."""
-    wanted = text_width_px(text)
+    wanted = min(text_width_px(text), MAX_LABEL_PX)
     left = x_px + LABEL_OFFSET_PX
     if left + wanted <= plot_width_px:
         return _place_rightwards(rows, text, left, wanted, plot_width_px)
-    return _place_leftwards(rows, text, x_px - LABEL_OFFSET_PX, wanted)
+    # Near the right edge: leftwards of the marker if a row has room for all of
+    # it there, else rightwards up to the edge, shortened.
+    placed = _place_leftwards(rows, text, x_px - LABEL_OFFSET_PX, wanted, shorten=False)
+    if placed is None and plot_width_px - left >= _min_width():
+        placed = _place_rightwards(rows, text, left, plot_width_px - left, plot_width_px)
+    if placed is None:
+        placed = _place_leftwards(rows, text, x_px - LABEL_OFFSET_PX, wanted, shorten=True)
+    return placed
 
 
 def _room_rightwards(row: list[_Placed], left: float, limit: float) -> float:
@@ -215,7 +254,8 @@ def _place_rightwards(rows: list[list[_Placed]], text: str, left: float, wanted:
     return _put(rows[index], _Placed(left, min(wanted, room), text))
 
 
-def _place_leftwards(rows: list[list[_Placed]], text: str, right: float, wanted: float) -> _Placed | None:
+def _place_leftwards(rows: list[list[_Placed]], text: str, right: float, wanted: float,
+                     shorten: bool) -> _Placed | None:
     """A label written leftwards, ending at ``right``: labels to its left are
     earlier ones, so it is this one that is shortened."""
     def room(row: list[_Placed]) -> float:
@@ -234,7 +274,7 @@ def _place_leftwards(rows: list[list[_Placed]], text: str, right: float, wanted:
         if free >= wanted:
             return _put(row, _Placed(right - wanted, wanted, text, align="right"))
     best = max(range(len(rows)), key=lambda r: rooms[r])
-    if rooms[best] < _min_width():
+    if not shorten or rooms[best] < _min_width():
         return None
     return _put(rows[best], _Placed(right - rooms[best], rooms[best], text, align="right"))
 

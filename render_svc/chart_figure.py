@@ -268,10 +268,11 @@ def _draw_no_data(fig: figure, plan: TimeseriesPlan, theme: style.Theme) -> None
 
 
 def _draw_annotations(fig: figure, plan: AnnotationsPlan | None, end_ms: float, theme: style.Theme) -> None:
-    """Per drawn event, in this order: its wash (if a span), its marker line
-    (if its start is in the window), its label; then the "+N more" note.
-    Labels sit on a range of their own, 0-1 over the plot's height, so that
-    they can hang from its top whatever the data's range."""
+    """Every wash (events with an end), then every marker line (events that
+    start in the window), then every label, each in the marks' order, then the
+    "+N more" note: drawn in that order, no line crosses a label. Labels sit
+    on a range of their own, 0-1 over the plot's height, so that they can hang
+    from its top whatever the data's range."""
     if plan is None:
         return
     fig.extra_y_ranges = {**fig.extra_y_ranges, ANNOTATION_LABELS_RANGE: Range1d(0, 1)}
@@ -280,10 +281,12 @@ def _draw_annotations(fig: figure, plan: AnnotationsPlan | None, end_ms: float, 
             fig.add_layout(BoxAnnotation(
                 left=mark.span[0], right=mark.span[1], fill_color=theme.annotation,
                 fill_alpha=theme.annotation_fill_alpha, line_color=None))
+    for mark in plan.marks:
         if mark.line:
             fig.add_layout(Span(
                 location=mark.x_ms, dimension="height", line_color=theme.annotation,
                 line_width=style.ANNOTATION_LINE_WIDTH, line_dash=[4, 3]))
+    for mark in plan.marks:
         fig.add_layout(_annotation_label(theme, x=mark.x_ms, y_offset=mark.y_offset_px, x_offset=mark.x_offset_px,
                                          text=mark.label, text_align=mark.align))
     if plan.more:

@@ -23,7 +23,7 @@ ANNOTATION_FONT_SIZE = "10px"
 
 LINE_WIDTH = 2.0
 STACK_FILL_ALPHA = 0.75
-ANNOTATION_LINE_WIDTH = 1.5
+ANNOTATION_LINE_WIDTH = 2.0  # a full device pixel column wherever the marker falls
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ import pytest
 
 from bench import sample_charts as sc
 from render_svc.annotation_layout import (
-    LABEL_CHAR_PX,
     LABEL_OFFSET_PX,
-    LABEL_PADDING_PX,
     MAX_DRAWN,
+    MAX_LABEL_PX,
     ROWS,
     label_text,
     plan_annotations,
+    text_width_px,
 )
 from render_svc.chart_figure import build_figure
 from render_svc.chart_plan import plan_figure, plot_width_px
@@ -36,11 +36,11 @@ def _label_boxes(plan) -> list[tuple[int, float, float]]:  # noqa: ANN001
         if not mark.label:
             continue
         x = (mark.x_ms / 1000 - START) / (END - START) * WIDTH
-        width = len(mark.label) * LABEL_CHAR_PX + 2 * LABEL_PADDING_PX
+        width = text_width_px(mark.label)
         left = x + LABEL_OFFSET_PX if mark.align == "left" else x - LABEL_OFFSET_PX - width
         boxes.append((mark.row, left, left + width))
     if plan.more:
-        width = len(plan.more_text) * LABEL_CHAR_PX + 2 * LABEL_PADDING_PX
+        width = text_width_px(plan.more_text)
         boxes.append((0, WIDTH - width, WIDTH))
     return boxes
 
@@ -90,7 +90,8 @@ def test_labels_never_overlap_however_close_the_events(gap_s: float) -> None:
 
 def test_long_titles_are_shortened_with_an_ellipsis() -> None:
     plan = plan_annotations(_events((100, None, "x" * 200)), START, END, WIDTH)
-    assert plan.marks[0].label.endswith("…") and len(plan.marks[0].label) <= 28
+    label = plan.marks[0].label
+    assert label.endswith("…") and text_width_px(label) <= MAX_LABEL_PX
 
 
 def test_a_label_near_the_right_edge_is_written_leftwards() -> None:
@@ -103,6 +104,11 @@ def test_label_text_is_one_clean_line() -> None:
     assert label_text(Annotation(title="deploy\n\tv42\x00 now", start=0)) == "deploy v42 now"
     assert label_text(Annotation(title="", start=0, stream="deploys")) == "deploys"
     assert label_text(Annotation(title="  ", start=0)) == "annotation"
+
+
+def test_width_estimates_follow_the_letters() -> None:
+    assert text_width_px("iiii") < text_width_px("nnnn") < text_width_px("WWWW")
+    assert text_width_px("デプロイ") > text_width_px("abcd")
 
 
 def test_not_finite_times_are_ignored() -> None:
