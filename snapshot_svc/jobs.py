@@ -7,7 +7,10 @@ delivery_queue) implement. Blocking store work runs in threads.
 Publishing happens after the snapshot row is committed. A crash in between
 leaves the job `queued` with `published_at` NULL; the sweeper (sweeping)
 publishes those again, and JetStream's duplicate window drops a second copy of
-a request that did get through.
+a request that did get through. The chart's data is read once and frozen
+(snapshot_data, with its summary, in one transaction) before the first request
+is made; every copy of the request, the sweeper's too, is made from what was
+frozen (snapshot_svc.frozen_data), so each draws the same numbers.
 
 Every line about a snapshot names it, its job and the request id of the call
 that took it (chartsnap.request_ids): bound as it is taken, and bound again
@@ -27,12 +30,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from chartsnap import errors, logs, request_ids
 from chartsnap.image_keys import share_url
 from chartsnap.v1 import delivery_pb2, render_pb2
+from snapshot_svc import annotation_rules, frozen_data
 from snapshot_svc import snapshots as snaps
 from snapshot_svc.accounts import Account, AccountStore
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.destinations import DestinationStore
 from snapshot_svc.measurements import MeasurementStore
-from snapshot_svc import annotation_rules, frozen_data
 from snapshot_svc.render_data import build_render_request, resolution_for
 from snapshot_svc.snapshot_summary import summary_of
 from snapshot_svc.snapshots import FrozenData, SnapshotStore, Transition

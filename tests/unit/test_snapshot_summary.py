@@ -9,7 +9,8 @@ from snapshot_svc.snapshot_summary import MAX_CHARS, NO_DATA, format_number, sum
 T = 1_764_685_920.0  # 2025-12-02 14:32:00 UTC
 
 
-def _body(*series, chart_type="line", zone="UTC", units="", start=T - 3600, end=T + 600, big=None) -> dict:  # noqa: ANN001
+def _body(*series, chart_type="line", zone="UTC", units="", start=T - 3600, end=T + 600,  # noqa: ANN001
+          big=None) -> dict:  # noqa: ANN001
     return {"chart_type": chart_type, "timezone": zone, "units_short": units, "big_value": big,
             "window": {"start": start, "end": end},
             "series": [{"label": label, "metric": label, "tags": {}, "color": "", "times": [p[0] for p in points],
