@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
+import logging
 import time
 
 import nats
@@ -48,7 +50,7 @@ async def collect_results(js, count: int, timeout: float = 30.0) -> list[render_
     return results
 
 
-async def test_worker_renders_stores_and_reports(infra, pool) -> None:  # noqa: ANN001
+async def test_worker_renders_stores_and_reports(infra, pool, caplog) -> None:  # noqa: ANN001
     nc = await nats.connect(infra.nats_url, **infra.nats_admin_options)
     js = nc.jetstream()
     await queue.ensure_streams(js)
@@ -65,17 +67,49 @@ async def test_worker_renders_stores_and_reports(infra, pool) -> None:  # noqa: 
             width=640, height=320, start=now - 600, end=now, enqueued_at=now)
         good.series.add(label="a", color="#9467bd", times=[now - 600 + 10 * i for i in range(60)],
                         values=[float(i % 7) for i in range(60)])
+        good.summary = "Worker: a peaked at 6 at 14:32 UTC, ended at 3; 1 stream"
         bad = render_pb2.RenderRequest(snapshot_id=9002, job_id=2, image_key="chart/worker-test-9002.png",
                                        title="Broken", chart_type="no-such-type", width=600, height=416)
-        await js.publish(queue.RENDER_REQUESTS, good.SerializeToString())
-        await js.publish(queue.RENDER_REQUESTS, bad.SerializeToString())
-        results = await collect_results(js, 4)
+        # Every new option at once, at retina scale and dark, with a summary beyond Latin-1 (an iTXt chunk).
+        retina = render_pb2.RenderRequest()
+        retina.CopyFrom(good)
+        retina.snapshot_id, retina.job_id, retina.image_key = 9003, 3, "chart/worker-test-9003.png"
+        retina.scale, retina.theme, retina.timezone, retina.y_units_short = 2, "dark", "America/New_York", "ms"
+        retina.annotations.add(stream="deploys", title="deploy v42", start=now - 300)
+        retina.annotations.add(stream="incidents", title="outage", start=now - 200, end=now - 100)
+        retina.summary = "Worker: a peaked at 6 — キュー ✓"
+        # Odd option values (snapshot_svc would refuse them): drawn with the defaults and logged.
+        odd = render_pb2.RenderRequest()
+        odd.CopyFrom(good)
+        odd.snapshot_id, odd.job_id, odd.image_key = 9004, 4, "chart/worker-test-9004.png"
+        odd.scale, odd.theme, odd.timezone, odd.summary = 4, "x", "Nowhere/Else", ""
+        for request in (good, bad, retina, odd):
+            await js.publish(queue.RENDER_REQUESTS, request.SerializeToString())
+        with caplog.at_level(logging.WARNING, logger="render_svc.render_options"):
+            results = await collect_results(js, 8)
         states = {(r.snapshot_id, r.state) for r in results}
-        assert states == {(9001, S.STARTED), (9001, S.SUCCEEDED), (9002, S.STARTED), (9002, S.FAILED)}
+        assert states == {(9001, S.STARTED), (9001, S.SUCCEEDED), (9002, S.STARTED), (9002, S.FAILED),
+                          (9003, S.STARTED), (9003, S.SUCCEEDED), (9004, S.STARTED), (9004, S.SUCCEEDED)}
         failed = next(r for r in results if r.state == S.FAILED)
         assert "not retried" in failed.error  # an invalid chart is not worth another attempt
-        image = Image.open(io.BytesIO(images.get("chart/worker-test-9001.png")))
+        succeeded = {r.snapshot_id: r for r in results if r.state == S.SUCCEEDED}
+        stored = {request.snapshot_id: images.get(request.image_key) for request in (good, retina, odd)}
+        for snapshot_id, png in stored.items():
+            # The digest is of exactly the bytes in the store.
+            assert succeeded[snapshot_id].png_sha256 == hashlib.sha256(png).hexdigest()
+        image = Image.open(io.BytesIO(stored[9001]))
         assert image.size == (640, 320) and image.format == "PNG"
+        assert image.text == {"Software": "chartsnap", "Description": good.summary}
+        assert image.getpixel((0, 0))[:3] == (255, 255, 255)
+        image = Image.open(io.BytesIO(stored[9003]))
+        assert image.size == (1280, 640)
+        assert image.text == {"Software": "chartsnap", "Description": retina.summary}
+        assert image.convert("RGB").getpixel((3, 3)) == (0x11, 0x18, 0x27)  # the dark theme's background
+        image = Image.open(io.BytesIO(stored[9004]))
+        assert image.size == (640, 320) and image.text == {"Software": "chartsnap"}
+        assert image.convert("RGB").getpixel((3, 3)) == (255, 255, 255)
+        warnings = " ".join(r.getMessage() for r in caplog.records if r.name == "render_svc.render_options")
+        assert "Nowhere/Else" in warnings and "scale 4" in warnings and "theme 'x'" in warnings
         assert (await js.stream_info("CHARTSNAP_RENDER")).state.messages == 0, "every request acked or termed"
     finally:
         task.cancel()
