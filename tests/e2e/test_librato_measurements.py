@@ -240,3 +240,28 @@ def test_doc_metric_put_examples(api: Api) -> None:
     assert (temp["display_name"], temp["attributes"]) == ("Temperature in Celsius", {"display_min": 0})
     assert api.get("/v1/metrics/temperature").json()["attributes"] == {"display_max": 150}
     assert api.get("/v1/metrics/speed").json()["attributes"] == {"aggregate": True}
+
+
+@pytest.mark.timeout(180)
+def test_a_snapshot_of_a_metric_written_through_both_apis_draws_one_honest_series(api: Api) -> None:
+    end = int(time.time()) // 60 * 60 - 60
+    times = [end - 600 + 60 * i for i in range(10)]
+    legacy = api.post("/v1/metrics", json={"source": "web1", "gauges": [
+        {"name": "snap.dual", "value": 10, "measure_time": t} for t in times]})
+    tagged = api.post("/v1/measurements", json={"tags": {"source": "web1"}, "measurements": [
+        {"name": "snap.dual", "value": 90, "time": t} for t in times]})
+    assert legacy.status_code == tagged.status_code == 202
+    counters = api.post("/v1/metrics", json={"source": "r1", "counters": [
+        {"name": "snap.hits", "value": 100 * i * i, "measure_time": t} for i, t in enumerate(times)]})
+    assert counters.status_code == 202
+    _, chart_id = api.make_chart("Both APIs", "line", [{"metric": "snap.dual", "source": "web1"},
+                                                        {"metric": "snap.hits", "source": "*"}])
+    created = api.post("/v1/snapshots", json={"subject": {"chart": {"id": chart_id, "type": "line"}},
+                                              "end_time": end, "duration": 600})
+    assert created.status_code == 202, created.text
+    snap = created.json()
+    assert api.wait_for_job(snap["job_href"], timeout=150)["state"] == "complete"
+    data = api.get(f"/v1/snapshots/{snap['id']}/data").json()
+    dual, hits = ([p["value"] for p in s["measurements"]] for s in data["series"])
+    assert set(dual) == {90}  # the tagged series: never the 50 a mixture would average to
+    assert hits == [100 * (2 * i - 1) for i in range(1, 10)]  # a counter drawn as its deltas
