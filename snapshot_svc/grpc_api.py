@@ -432,6 +432,11 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
         return shared_snapshot_to_proto(shared, self._url(shared))
 
     @domain_rpc
+    async def GetSnapshotData(self, request, context):
+        account = await self.auth(context)
+        return snapshot_data_to_proto(await asyncio.to_thread(self.snapshots.data, account.id, request.id))
+
+    @domain_rpc
     async def GetJob(self, request, context):
         account = await self.auth(context)
         job = await asyncio.to_thread(self.snapshots.get_job, account.id, request.id)
@@ -479,11 +484,6 @@ class DestinationServicer(destinations_pb2_grpc.DestinationServiceServicer):
         account = await self.auth(context)
         await asyncio.to_thread(self.store.delete, account.id, request.id)
         return destinations_pb2.DeleteDestinationResponse()
-
-    @domain_rpc
-    async def GetSnapshotData(self, request, context):
-        account = await self.auth(context)
-        return snapshot_data_to_proto(await asyncio.to_thread(self.snapshots.data, account.id, request.id))
 
     @domain_rpc
     async def ListDestinations(self, request, context):
