@@ -203,7 +203,8 @@ def annotation_routes(gw: Gateway) -> list[web.RouteDef]:
 
     async def create_event(request: web.Request) -> web.Response:
         opts = gw.call_options(request)
-        rpc = create_request(_name(request), await gw.body(request))
+        # Not _name(): a name that cannot be made is the service's 400 naming it, not a 404.
+        rpc = create_request(request.match_info["name"], await gw.body(request))
         event = await gw.rpc.annotations.CreateAnnotation(rpc, **opts)
         return json_response(event_json(event), 201, {"Location": event_location(event.stream, event.id)})
 

@@ -31,6 +31,10 @@ MAX_LINK_TEXT = 255     # rel and label
 MAX_SNAPSHOT_STREAMS = MAX_SNAPSHOT_ANNOTATIONS  # stream names one snapshot's `annotations` may list
 MAX_ANNOTATIONS_PER_SNAPSHOT = 100  # events drawn on one snapshot, the earliest first
 MAX_SOURCE_PATTERNS = 50  # sources[] patterns of one GET /v1/annotations/:name
+# How long before a snapshot's window a span may have started and still be
+# drawn (366 days, the longest window): the markers' query then reads a
+# bounded range of the (stream, start_time) index, however old the stream.
+MAX_SPAN_LOOKBACK = 31_622_400
 LINK_SCHEMES = ("http", "https")
 
 

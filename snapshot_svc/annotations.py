@@ -49,7 +49,8 @@ class AnnotationStore:
         """The events of the named streams (["*"]: every stream of the account)
         that overlap [start, end], earliest first, at most `limit`. An event
         with an end time overlaps when it starts by `end` and ends after
-        `start`; one without, when it starts inside the window."""
+        `start` (and started at most MAX_SPAN_LOOKBACK before it); one
+        without, when it starts inside the window."""
         if not names or limit <= 0:
             return []
         query = (
@@ -295,7 +296,7 @@ def stream_json(row: Any) -> dict:
 
 def _overlapping(start: int, end: int) -> Any:
     ev = annotation_events.c
-    return and_(ev.start_time <= end, or_(
+    return and_(ev.start_time <= end, ev.start_time >= start - rules.MAX_SPAN_LOOKBACK, or_(
         and_(ev.end_time.is_(None), ev.start_time >= start),
         ev.end_time > start,
     ))

@@ -233,3 +233,8 @@ def test_the_librato_python_client(client, api: Api) -> None:  # noqa: ANN001
     assert name in [s.name for s in client.list_annotation_streams(name=name)]
     client.delete_annotation_stream(name)
     assert api.get(f"/v1/annotations/{name}").status_code == 404
+
+
+def test_an_overlong_stream_name_on_create_is_a_400(api: Api) -> None:
+    r = api.post("/v1/annotations/" + "a" * 256, json={"title": "t"})
+    assert r.status_code == 400 and "name" in r.json()["errors"]["params"]
