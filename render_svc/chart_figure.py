@@ -163,8 +163,11 @@ def _fill_edges(fig: figure, theme: style.Theme) -> None:
 
 
 def _time_tick_formatter(multi_day: bool) -> DatetimeTickFormatter:
-    # BokehJS formats datetimes in UTC, which is what we want. Within a day the
-    # date is already in the axis caption, so ticks only need the clock time.
+    # BokehJS formats datetimes in UTC: right for a chart in UTC. A chart in
+    # another zone gets its ticks and their labels from render_svc.time_axis
+    # (a FixedTicker and label overrides); this formatter then only stands in
+    # for ticks that have no label (none). Within a day the date is already
+    # in the axis caption, so ticks only need the clock time.
     hours = "%b %d %H:%M" if multi_day else "%H:%M"
     return DatetimeTickFormatter(
         milliseconds="%H:%M:%S.%3N",
