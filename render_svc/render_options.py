@@ -20,6 +20,10 @@ UTC_ZONE = "UTC"
 MIN_SCALE = 1.0
 MAX_SCALE = 3.0
 DEFAULT_SCALE = 1.0
+# Device pixels one PNG may have: the largest chart at scale 1 (4000 x 4000,
+# chartsnap.charts.SIZE_RANGE). A large chart at scale 3 would need a canvas of
+# 144 M pixels (~580 MB in the browser), so its scale is lowered to fit.
+MAX_DEVICE_PIXELS = 4000 * 4000
 # Longest zone name looked up (the longest IANA name has 32 characters).
 _MAX_ZONE_NAME = 64
 
@@ -55,6 +59,17 @@ def resolve_scale(raw: float) -> float:
                        raw, MIN_SCALE, MAX_SCALE)
         return DEFAULT_SCALE
     return float(raw)
+
+
+def bounded_scale(scale: float, width: int, height: int) -> float:
+    """``scale``, lowered (to no less than 1) so that the PNG has at most MAX_DEVICE_PIXELS."""
+    area = max(1, width) * max(1, height)
+    if area * scale * scale <= MAX_DEVICE_PIXELS:
+        return scale
+    bounded = max(DEFAULT_SCALE, math.floor(math.sqrt(MAX_DEVICE_PIXELS / area) * 4) / 4)
+    logger.info("scale %g of a %dx%d chart lowered to %g (at most %d device pixels)",
+                scale, width, height, bounded, MAX_DEVICE_PIXELS)
+    return bounded
 
 
 def resolve_theme(name: str) -> str:

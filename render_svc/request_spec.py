@@ -5,7 +5,7 @@ from __future__ import annotations
 from chartsnap.charts import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from chartsnap.v1 import render_pb2
 from render_svc.chart_spec import Annotation, ChartSpec, SeriesSpec, Threshold
-from render_svc.render_options import resolve_scale, resolve_theme, resolve_timezone
+from render_svc.render_options import bounded_scale, resolve_scale, resolve_theme, resolve_timezone
 
 
 def spec_from_request(req: render_pb2.RenderRequest) -> ChartSpec:
@@ -38,5 +38,5 @@ def spec_from_request(req: render_pb2.RenderRequest) -> ChartSpec:
 
 
 def capture_scale(req: render_pb2.RenderRequest) -> float:
-    """Device pixels per CSS pixel of the PNG (render_svc.render_options.resolve_scale)."""
-    return resolve_scale(req.scale)
+    """Device pixels per CSS pixel of the PNG (render_svc.render_options: resolve_scale, bounded_scale)."""
+    return bounded_scale(resolve_scale(req.scale), req.width or DEFAULT_WIDTH, req.height or DEFAULT_HEIGHT)

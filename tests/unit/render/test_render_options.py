@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from chartsnap.v1 import render_pb2
-from render_svc.render_options import resolve_scale, resolve_theme, resolve_timezone
+from render_svc.render_options import MAX_DEVICE_PIXELS, bounded_scale, resolve_scale, resolve_theme, resolve_timezone
 from render_svc.request_spec import capture_scale, spec_from_request
 
 
@@ -56,3 +56,11 @@ def test_odd_request_values_give_the_defaults() -> None:
     request = render_pb2.RenderRequest(title="t", chart_type="line", timezone="Nowhere/Else", scale=4, theme="x")
     spec = spec_from_request(request)
     assert (spec.timezone, spec.theme, capture_scale(request)) == ("UTC", "light", 1.0)
+
+
+def test_large_charts_get_a_scale_their_canvas_can_hold() -> None:
+    assert bounded_scale(3.0, 600, 416) == 3.0
+    assert bounded_scale(3.0, 4000, 4000) == 1.0
+    lowered = bounded_scale(3.0, 2000, 1500)
+    assert 1.0 < lowered < 3.0 and 2000 * 1500 * lowered ** 2 <= MAX_DEVICE_PIXELS
+    assert capture_scale(render_pb2.RenderRequest(width=4000, height=3000, scale=2)) == 1.0
