@@ -67,7 +67,9 @@ def summary_of(body: dict) -> str:
     units = _one_line(body.get("units_short") or "")[:20]
     series = body.get("series") or []
     if body.get("chart_type") == "bignumber":
-        name = _clip(_one_line(series[0]["label"] if series else ""), MAX_LABEL_CHARS) or "the value"
+        # The tile shows the chart's name above the number: the line names it too.
+        title = (body.get("drawing") or {}).get("title") or ""
+        name = _clip(_one_line(title or (series[0]["label"] if series else "")), MAX_LABEL_CHARS) or "the value"
         value = body.get("big_value")
         if value is None:
             return _clip(f"{name}: {NO_DATA}", MAX_CHARS)

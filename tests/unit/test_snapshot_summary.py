@@ -66,6 +66,9 @@ def test_bignumber():
         "api.latency is 42 ms")
     assert summary_of(_body(("api.latency", []), chart_type="bignumber")) == f"api.latency: {NO_DATA}"
     assert summary_of(_body(chart_type="bignumber", big=3.0)) == "the value is 3"
+    titled = {**_body(("api.latency", [(T, 40.0)]), chart_type="bignumber", units="ms", big=2031.25),
+              "drawing": {"title": "Latency"}}
+    assert summary_of(titled) == "Latency is 2,031.2 ms"  # the chart's name, as the tile shows it
 
 
 def test_bounded_and_one_line_whatever_the_labels():
