@@ -27,7 +27,8 @@ README = repo_root() / "README.md"
 README_SECTION = "Using the gRPC API"
 GRPCURL = CACHE / "bin" / "grpcurl"
 
-API_SERVICES = {"chartsnap.v1.AccountService", "chartsnap.v1.DestinationService", "chartsnap.v1.MeasurementService",
+API_SERVICES = {"chartsnap.v1.AccountService", "chartsnap.v1.AnnotationService", "chartsnap.v1.DestinationService",
+                "chartsnap.v1.MeasurementService",
                 "chartsnap.v1.SnapshotService", "chartsnap.v1.SpaceService"}
 HEALTH, REFLECTION = "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"
 # The example waits at most WAIT_S for the image; a render's whole budget fits in it.
