@@ -227,9 +227,12 @@ def test_the_librato_python_client(client, api: Api) -> None:  # noqa: ANN001
                                    links=[{"rel": "github", "href": "https://github.com/librato/librato-metrics"}])
     assert event["title"] == "Deployed v56" and event["start_time"] == T0
     assert event["links"][0]["href"] == "https://github.com/librato/librato-metrics"
+    client.post_annotation(name, title="Chef run", source="db1.acme", start_time=T0 + 5)
     stream = client.get_annotation_stream(name, start_time=T0 - 1)
     assert stream.name == name
     assert [e["title"] for e in stream.events[0]["foo3.bar.com"]] == ["Deployed v56"]
+    narrowed = client.get_annotation_stream(name, start_time=T0 - 1, end_time=T0 + 10, sources=["db*"])
+    assert list(narrowed.events[0]) == ["db1.acme"]  # the client sends sources[]=db*
     assert name in [s.name for s in client.list_annotation_streams(name=name)]
     client.delete_annotation_stream(name)
     assert api.get(f"/v1/annotations/{name}").status_code == 404
