@@ -419,11 +419,17 @@ class MeasurementStore:
         """Per series, points in [start, end] averaged (or summed…) into buckets."""
         if not series_ids:
             return {}
-        bucket = points.c.time - (points.c.time % resolution)
         agg = {
             "sum": func.sum(points.c.sum), "min": func.min(points.c.min), "max": func.max(points.c.max),
             "count": func.sum(points.c.count),
         }.get(function, func.sum(points.c.sum) / func.sum(points.c.count))
+        return self._buckets(series_ids, start, end, resolution, agg, function)
+
+    def _buckets(self, series_ids: list[int], start: int, end: int, resolution: int, agg: Any,
+                 counter_function: str) -> dict[int, list[tuple[int, float]]]:
+        """Per series, `agg` over each bucket of points in [start, end]; legacy
+        counters' deltas bucketed with `counter_function` instead."""
+        bucket = points.c.time - (points.c.time % resolution)
         out: dict[int, list[tuple[int, float]]] = defaultdict(list)
         with self.engine.connect() as conn:
             counters = self._counter_series(conn, series_ids)
@@ -437,7 +443,7 @@ class MeasurementStore:
             for row in conn.execute(query) if plain else ():
                 out[row.series_id].append((int(row.bucket), float(row.value)))
             if counters:
-                out.update(self._counter_buckets(conn, sorted(counters), start, end, resolution, function))
+                out.update(self._counter_buckets(conn, sorted(counters), start, end, resolution, counter_function))
         return out
 
     @staticmethod
@@ -487,23 +493,8 @@ class MeasurementStore:
                   "count": points.c.count}.get(statistic, points.c.value)
         agg = {"sum": func.sum(column), "min": func.min(column), "max": func.max(column),
                "count": func.count()}.get(downsample, func.avg(column))
-        bucket = points.c.time - (points.c.time % resolution)
-        out: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        with self.engine.connect() as conn:
-            # A counter's samples are its deltas (one value each, whatever the statistic).
-            counters = self._counter_series(conn, series_ids)
-            plain = [sid for sid in series_ids if sid not in counters]
-            query = (
-                select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
-                .where(points.c.series_id.in_(plain), points.c.time >= start, points.c.time <= end)
-                .group_by(points.c.series_id, bucket)
-                .order_by(points.c.series_id, bucket)
-            )
-            for row in conn.execute(query) if plain else ():
-                out[row.series_id].append((int(row.bucket), float(row.value)))
-            if counters:
-                out.update(self._counter_buckets(conn, sorted(counters), start, end, resolution, downsample))
-        return out
+        # A counter's samples are its deltas (one value each, whatever the statistic).
+        return self._buckets(series_ids, start, end, resolution, agg, downsample)
 
     def metric_display(self, account_id: int, metric: str) -> tuple[int | None, dict]:
         """A metric's period and attributes — Librato's defaults for the chart
