@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROTOS := $(wildcard proto/chartsnap/v1/*.proto)
 
-.PHONY: run test test-unit bench bench-scale proto proto-check tools venv clean
+.PHONY: run test test-unit test-deploy images bench bench-scale proto proto-check tools venv clean
 
 run: $(STAMP) tools
 	$(PY) -m devstack
@@ -16,6 +16,17 @@ test: $(STAMP) tools proto-check
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
+
+# The container images (deploy/Dockerfile and deploy/images/), built with podman
+# on a local Debian bookworm base; layers are cached outside the repository.
+images: $(STAMP) tools
+	@scripts/build-images.sh
+
+# Real containers: the images, the dev overlay under `podman kube play`, a snapshot
+# end to end through the gateway's container, then the integration tier once with
+# testcontainers against podman's Docker-compatible API.
+test-deploy: $(STAMP) tools
+	@scripts/test-deploy.sh
 
 venv: $(STAMP)
 
