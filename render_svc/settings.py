@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from chartsnap.settings import EnvReader, NatsSettings, S3Settings
 from chartsnap.budgets import render_budget_from
 from render_svc.chromium_driver import DEFAULT_CHROMEDRIVER_PATH, DEFAULT_CHROMIUM_PATH
+from render_svc.cpu_quota import available_cores
 from render_svc.warm_renderer import DEFAULT_START_TIMEOUT_S
+
+MAX_BROWSERS = 64  # warm browsers one render service may run (CHARTSNAP_RENDER_BROWSERS)
 
 
 def default_slots(browsers: int) -> int:
@@ -40,7 +42,8 @@ class RenderSettings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "RenderSettings":
         env = EnvReader(environ)
-        browsers = env.int("RENDER_BROWSERS", os.cpu_count() or 1, lo=1, hi=64)
+        # Unset: one browser per core the container may use (its CPU quota, not the node's cores).
+        browsers = env.int("RENDER_BROWSERS", min(available_cores(), MAX_BROWSERS), lo=1, hi=MAX_BROWSERS)
         budget = render_budget_from(env)
         settings = cls(
             health_addr=env.address("RENDER_HEALTH_ADDR", "127.0.0.1:50052"),
