@@ -54,8 +54,21 @@ class S3Settings:
 
 
 def is_host_port(value: str) -> bool:
+    """`host:port`: a name, an IPv4 address (`0.0.0.0` for every interface) or
+    an IPv6 address in brackets (`[::]`, `[fd00::2]`). A bare IPv6 address is
+    refused: `fd00::2:9102` could be either address and port."""
     host, sep, port = value.rpartition(":")
-    return bool(sep and host and port.isdigit() and 0 <= int(port) <= 65535)
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        return False
+    return bool(sep and host.strip("[]") and port.isdigit() and 0 <= int(port) <= 65535)
+
+
+def split_host_port(address: str) -> tuple[str, int]:
+    """A `host:port` (is_host_port) as the host to bind or connect to and
+    the port; an IPv6 address without its brackets (`[::]:9102` → `::`),
+    as socket calls take it."""
+    host, _, port = address.rpartition(":")
+    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 class EnvReader:
@@ -121,7 +134,7 @@ class EnvReader:
         return default
 
     def address(self, name: str, default: str) -> str:
-        """host:port"""
+        """host:port (is_host_port)"""
         value = self.str(name, default)
         if not is_host_port(value):
             self.problems.append(f"{self.PREFIX}{name}={value!r} is not host:port")

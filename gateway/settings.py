@@ -6,7 +6,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from chartsnap.settings import EnvReader, is_host_port
+from chartsnap.settings import EnvReader, is_host_port, split_host_port
 
 # `dns:///name:port` or `dns://resolver/name:port`: gRPC resolves the name and
 # balances over every address it gets (a Kubernetes headless Service's pods).
@@ -26,11 +26,11 @@ class GatewaySettings:
 
     @property
     def host(self) -> str:
-        return self.listen_addr.rpartition(":")[0]
+        return split_host_port(self.listen_addr)[0]
 
     @property
     def port(self) -> int:
-        return int(self.listen_addr.rpartition(":")[2])
+        return split_host_port(self.listen_addr)[1]
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "GatewaySettings":
