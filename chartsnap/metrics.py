@@ -16,6 +16,8 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import start_http_server
 
+from chartsnap.settings import split_host_port
+
 log = logging.getLogger(__name__)
 
 # Seconds. One render step takes from ~1 ms (upload of a 30 kB PNG) to ~100 ms
@@ -54,8 +56,8 @@ def serve_metrics(address: str) -> MetricsServer:
 
     Fails like the service's other listeners when the address is taken: a
     service silently running without metrics is worse than one that says so."""
-    host, _, port = address.rpartition(":")
-    httpd, thread = start_http_server(int(port), addr=host)
+    host, port = split_host_port(address)   # `[::]:9102` binds `::`
+    httpd, thread = start_http_server(port, addr=host)
     server = MetricsServer(httpd, thread)
     log.info("metrics on http://%s:%s/metrics", host, server.port)
     return server
