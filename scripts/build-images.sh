@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Builds chartsnap's container images with podman (`make images` runs this).
+#
+#   scripts/build-images.sh                  # every image
+#   scripts/build-images.sh --only render-svc dev-nats   # just these (the base is always ensured)
+#   scripts/build-images.sh --list           # the image names this script builds
+#
+# Images (each tagged localhost/chartsnap/<name>:$CHARTSNAP_IMAGE_TAG):
+#   gateway snapshot-svc render-svc notifier-svc   targets of deploy/Dockerfile
+#   dev-nats dev-s3 dev-postgres                   deploy/images/{nats,s3,postgres}/Dockerfile
+# See deploy/images/README.md for their ports, variables and writable paths.
+#
+# Environment:
+#   CHARTSNAP_IMAGE_TAG   tag of every image built (default: dev)
+#   CHARTSNAP_CACHE_DIR   cache outside the repository (default: ~/.cache/chartsnap);
+#                         the base root filesystem tarball is kept under its images/ dir
+#
+# No registry is reachable on the project's machines, so the base image every
+# Dockerfile names (docker.io/library/debian:bookworm-20250520-slim; Docker users
+# pull the real one) is made here once with `debootstrap --variant=minbase` and
+# `podman import` under exactly that name, and every build runs with
+# --pull=never. podman's own storage keeps the built layers: a second run
+# rebuilds only what changed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${CHARTSNAP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chartsnap}"
+TAG="${CHARTSNAP_IMAGE_TAG:-dev}"
+export CONTAINERS_CONF="$ROOT/deploy/podman/containers.conf"
+
+BASE_IMAGE="docker.io/library/debian:bookworm-20250520-slim"
+BASE_SUITE="bookworm"
+BASE_MIRROR="http://deb.debian.org/debian"
+# Bump BASE_RECIPE when make_base_rootfs changes: an image or tarball of an
+# older recipe (or one imported by hand) is then made again.
+BASE_RECIPE=1
+BASE_TARBALL="$CACHE/images/debian-bookworm-20250520-slim.recipe-$BASE_RECIPE.rootfs.tar"
+
+SERVICE_IMAGES=(gateway snapshot-svc render-svc notifier-svc)
+INFRA_IMAGES=(dev-nats dev-s3 dev-postgres)
+ALL_IMAGES=("${SERVICE_IMAGES[@]}" "${INFRA_IMAGES[@]}")
+
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+selected=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --only) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do selected+=("$1"); shift; done ;;
+    --list) printf '%s\n' "${ALL_IMAGES[@]}"; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[ ${#selected[@]} -gt 0 ] || selected=("${ALL_IMAGES[@]}")
+for name in "${selected[@]}"; do
+  case " ${ALL_IMAGES[*]} " in *" $name "*) ;; *) echo "unknown image: $name (one of: ${ALL_IMAGES[*]})" >&2; exit 2 ;; esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+
+install_missing_tools() {
+  local missing=()
+  command -v podman >/dev/null 2>&1 || missing+=(podman)
+  command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
+  command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing ${missing[*]} (Debian packages)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+      podman runc debootstrap uidmap fuse-overlayfs slirp4netns >/dev/null
+  fi
+}
+
+# Debian's minbase plus what the official slim image configures: the same apt
+# sources (with security updates), no docs/man pages/locales, no apt caches.
+make_base_rootfs() {
+  local rootfs
+  rootfs="$(mktemp -d "$CACHE/images/rootfs.XXXXXX")"
+  trap 'rm -rf "$rootfs"' EXIT
+  echo "==> debootstrap --variant=minbase $BASE_SUITE (about a minute, once; kept in $BASE_TARBALL)"
+  PATH="/usr/sbin:/sbin:$PATH" $SUDO debootstrap --variant=minbase "$BASE_SUITE" "$rootfs" "$BASE_MIRROR" >/dev/null
+  rm -f "$rootfs/etc/apt/sources.list"
+  cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  cat >"$rootfs/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+EOF
+  cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  echo 'Acquire::Languages "none";' >"$rootfs/etc/apt/apt.conf.d/docker-no-languages"
+  echo 'APT::Install-Recommends "false";' >"$rootfs/etc/apt/apt.conf.d/docker-no-recommends"
+  find "$rootfs/usr/share/doc" -mindepth 2 ! -name copyright -delete 2>/dev/null || true
+  rm -rf "$rootfs/usr/share/man/"* "$rootfs/usr/share/info/"* "$rootfs/usr/share/locale/"* \
+         "$rootfs/var/lib/apt/lists/"* "$rootfs/var/cache/apt/"*.bin "$rootfs/var/cache/apt/archives/"*.deb \
+         "$rootfs/var/log/"*.log "$rootfs/tmp/"*
+  $SUDO tar --numeric-owner -C "$rootfs" -cf "$BASE_TARBALL.partial" .
+  mv "$BASE_TARBALL.partial" "$BASE_TARBALL"
+  rm -rf "$rootfs"
+  trap - EXIT
+}
+
+ensure_base_image() {
+  if podman image exists "$BASE_IMAGE" && [ "$(podman image inspect --format \
+       '{{index .Config.Labels "org.chartsnap.base-recipe"}}' "$BASE_IMAGE")" = "$BASE_RECIPE" ]; then
+    echo "==> base image $BASE_IMAGE (recipe $BASE_RECIPE) is there"
+    return
+  fi
+  mkdir -p "$CACHE/images"
+  [ -s "$BASE_TARBALL" ] || make_base_rootfs
+  echo "==> podman import $BASE_TARBALL as $BASE_IMAGE"
+  podman import --quiet \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["bash"]' \
+    --change "LABEL org.chartsnap.base-recipe=$BASE_RECIPE" \
+    "$BASE_TARBALL" "$BASE_IMAGE" >/dev/null
+}
+
+# The project's machines reach PyPI and the Go module proxy through a proxy
+# with its own CA; the builds get the host's CA bundle as a build secret (never
+# a layer). Where the host has the stock bundle this is harmless.
+HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+build_args=(--pull=never --network host --layers)
+[ -s "$HOST_CA_BUNDLE" ] && build_args+=(--secret "id=ca-bundle,src=$HOST_CA_BUNDLE")
+
+build_one() {
+  local name="$1" image="localhost/chartsnap/$1:$TAG" started elapsed
+  started=$(date +%s)
+  echo "==> building $image"
+  case "$name" in
+    dev-*) podman build "${build_args[@]}" -t "$image" \
+             -f "$ROOT/deploy/images/${name#dev-}/Dockerfile" "$ROOT/deploy/images/${name#dev-}" ;;
+    *)     podman build "${build_args[@]}" -t "$image" --target "$name" \
+             -f "$ROOT/deploy/Dockerfile" "$ROOT" ;;
+  esac
+  elapsed=$(( $(date +%s) - started ))
+  echo "==> built $image in ${elapsed} s"
+}
+
+started_all=$(date +%s)
+install_missing_tools
+ensure_base_image
+for name in "${selected[@]}"; do
+  build_one "$name"
+done
+echo "==> done in $(( $(date +%s) - started_all )) s:"
+for name in "${selected[@]}"; do
+  podman images --format '    {{.Repository}}:{{.Tag}}  {{.Size}}' "localhost/chartsnap/$name:$TAG"
+done
