@@ -58,14 +58,36 @@ def test_no_anonymous_user_and_every_password_asked_for() -> None:
         auth.permissions_of("nobody")
 
 
-def test_the_deployed_nats_config_is_current() -> None:
-    docs = list(yaml.safe_load_all((REPO / "deploy/k8s/nats.yaml").read_text()))
-    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]["nats.conf"]
-    assert auth.authorization_block(auth.password_from_environment) in config, (
-        "deploy/k8s/nats.yaml is stale: regenerate its authorization block from chartsnap/nats_authorization.py")
-    secret = next(d for d in docs if d["kind"] == "Secret")["stringData"]
-    assert set(secret) == {auth.password_variable(u) for u in auth.USERS}
-    assert set(secret.values()) == {"change-me"}, "no real password in the repository"
+KUBERNETES = REPO / "deploy/kubernetes"
+# The one copy every overlay's NATS includes (a Kustomize component).
+DEPLOYED_AUTHORIZATION = KUBERNETES / "components/nats-authorization/authorization.conf"
+
+
+def test_the_deployed_nats_authorization_is_current() -> None:
+    assert DEPLOYED_AUTHORIZATION.read_text() == auth.authorization_block(auth.password_from_environment), (
+        f"{DEPLOYED_AUTHORIZATION.relative_to(REPO)} is stale: regenerate it from chartsnap/nats_authorization.py "
+        "(the command is in its kustomization.yaml)")
+
+
+def test_every_overlay_includes_the_deployed_authorization() -> None:
+    for overlay in ("dev", "prod"):
+        kustomization = yaml.safe_load((KUBERNETES / "overlays" / overlay / "kustomization.yaml").read_text())
+        assert "../../components/nats-authorization" in kustomization.get("components", []), overlay
+        assert 'include "./authorization.conf"' in (KUBERNETES / "overlays" / overlay / "nats.conf").read_text()
+
+
+def _generated_secrets(overlay: str) -> dict[str, dict[str, str]]:
+    kustomization = yaml.safe_load((KUBERNETES / "overlays" / overlay / "kustomization.yaml").read_text())
+    return {gen["name"]: dict(literal.split("=", 1) for literal in gen.get("literals", []))
+            for gen in kustomization.get("secretGenerator", [])}
+
+
+def test_only_the_dev_overlay_generates_nats_passwords_and_they_say_dev() -> None:
+    dev = _generated_secrets("dev")["chartsnap-nats"]
+    assert set(dev) == {auth.password_variable(u) for u in auth.USERS}
+    assert all(value.startswith("dev-only-") for value in dev.values()), "no real password in the repository"
+    assert len(set(dev.values())) == len(dev), "one password per user"
+    assert _generated_secrets("prod") == {}, "production Secrets are created by the operator, never committed"
 
 
 def test_nats_login_from_the_environment(tmp_path: Path) -> None:
