@@ -1,0 +1,190 @@
+"""Rollups without the storage: what a 1-minute or 1-hour rollup row keeps,
+how stored points fold into one, how every summary and group function reads
+one exactly, which resolution a read may use, and how long each is kept.
+
+A rollup row holds, for one series and one bucket, every quantity a bucket of
+raw points can be asked for: how many points (`point_count`), the sum, min
+and max of each point statistic (value = the mean, count, sum, min, max) and
+the `last` of the latest point with its time (so "last" stays right under
+out-of-order samples). Sums add, extremes keep and the latest time wins, so
+rows fold in any order and merge across resolutions; an average is always a
+sum over a count, never an average of averages.
+
+A read over [start, end] is split into segments, each read from one
+resolution (`read_plan`): the coarsest resolution whose bucket divides the
+requested bucket width, for the whole buckets of it inside the window; finer
+ones (at last the raw points) for the window's ragged edges. Every requested
+bucket is then a union of whole rollup buckets and raw points, so the numbers
+are the raw computation's. Where a resolution has expired (its watermark in
+`retention_marks`, always on the hour grid), the next coarser one serves
+those times, rounded to its own buckets: less detail where detail is gone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+RAW, MINUTE, HOUR = 1, 60, 3600  # seconds per bucket of each resolution
+ROLLUPS = (MINUTE, HOUR)
+LEVEL_NAMES = {RAW: "raw", MINUTE: "minute", HOUR: "hour"}
+DAY = 86_400
+
+# A point's statistics, as the read functions name them (a plain value has
+# count 1 and value = sum = min = max = last; a summary's value is its mean).
+COLUMNS = ("value", "count", "sum", "min", "max")
+KINDS = ("sum", "min", "max")
+# The rollup column holding `kind` over one point column; the natural roll-ups
+# keep the point column's own name (count and sum add, min and max keep).
+NATURAL = {("count", "sum"): "count", ("sum", "sum"): "sum", ("min", "min"): "min", ("max", "max"): "max"}
+FIELD_OF = {(c, k): NATURAL.get((c, k), f"{c}_{k}") for c in COLUMNS for k in KINDS}
+KIND_OF = {"point_count": "sum"} | {name: k for (c, k), name in FIELD_OF.items()}
+INTEGER_FIELDS = frozenset({"point_count", "count", "count_min", "count_max", "last_time"})
+FIELDS = ("point_count", *FIELD_OF.values(), "last", "last_time")
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each resolution is kept, seconds (Librato's defaults: raw
+    7 days, 1-minute rollups 90 days, 1-hour rollups 3 years)."""
+
+    raw: float = 7 * DAY
+    minutes: float = 90 * DAY
+    hours: float = 3 * 365 * DAY
+
+    def keep(self, level: int) -> float:
+        return {RAW: self.raw, MINUTE: self.minutes, HOUR: self.hours}[level]
+
+    def watermark(self, level: int, now: float) -> int:
+        """Times before this are expired at `level`: on the hour grid, so the
+        next resolution takes over on a boundary of its own buckets."""
+        return floor_to(int(now - self.keep(level)), HOUR)
+
+
+def floor_to(t: int, width: int) -> int:
+    return t - t % width
+
+
+def ceil_to(t: int, width: int) -> int:
+    return -floor_to(-t, width)
+
+
+def point_fields(time: int, value: float, count: int, total: float, lo: float, hi: float,
+                 last: float) -> dict[str, float]:
+    """One stored point as a rollup row of one point."""
+    stats = {"value": value, "count": count, "sum": total, "min": lo, "max": hi}
+    row: dict[str, float] = {"point_count": 1}
+    for (column, _kind), name in FIELD_OF.items():
+        row[name] = stats[column]
+    row["last"], row["last_time"] = last, time
+    return row
+
+
+def merged(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
+    """Two rollup rows (or partial ones of the same fields) as one: in any order."""
+    out = dict(a)
+    for name, value in b.items():
+        if name in ("last", "last_time"):
+            continue
+        if name not in out:
+            out[name] = value
+        elif KIND_OF[name] == "sum":
+            out[name] = out[name] + value
+        elif KIND_OF[name] == "min":
+            out[name] = min(out[name], value)
+        else:
+            out[name] = max(out[name], value)
+    if "last_time" in b and ("last_time" not in a or b["last_time"] >= a["last_time"]):
+        out["last"], out["last_time"] = b["last"], b["last_time"]
+    return out
+
+
+def folded(rows: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for row in rows:
+        out = merged(out, row) if out else dict(row)
+    return out
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a bucket's value comes from its rollup fields: `numerator`, over
+    `denominator` when it is an average."""
+
+    numerator: str
+    denominator: str | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.numerator,) if self.denominator is None else (self.numerator, self.denominator)
+
+    def value(self, row: Mapping[str, float]) -> float:
+        if self.denominator is None:
+            return float(row[self.numerator])
+        return float(row[self.numerator]) / float(row[self.denominator])
+
+
+def summary_reading(function: str) -> Reading:
+    """MeasurementStore.bucketed: a summary function over the samples of a
+    bucket (average = all sums over all counts)."""
+    if function in ("sum", "min", "max", "count"):
+        return Reading(function)  # the natural roll-ups: rollup columns of the same names
+    return Reading("sum", "count")
+
+
+def downsample_reading(statistic: str, downsample: str) -> Reading:
+    """MeasurementStore.bucketed_by: `downsample` over each point's `statistic`
+    (count = how many points; average = the statistic's sum over that)."""
+    column = statistic if statistic in ("sum", "min", "max", "count") else "value"
+    if downsample in KINDS:
+        return Reading(FIELD_OF[(column, downsample)])
+    if downsample == "count":
+        return Reading("point_count")
+    return Reading(FIELD_OF[(column, "sum")], "point_count")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Times [lo, hi) read from one resolution (`level` seconds a bucket)."""
+
+    level: int
+    lo: int
+    hi: int
+
+
+def _split(lo: int, hi: int, levels: tuple[int, ...]) -> list[Segment]:
+    """[lo, hi) as whole buckets of the coarsest level, the edges from finer ones."""
+    if lo >= hi:
+        return []
+    level, finer = levels[0], levels[1:]
+    if not finer:
+        return [Segment(level, lo, hi)]
+    a, b = ceil_to(lo, level), floor_to(hi, level)
+    if a >= b:
+        return _split(lo, hi, finer)
+    return _split(lo, a, finer) + [Segment(level, a, b)] + _split(b, hi, finer)
+
+
+def read_plan(start: int, end: int, resolution: int, expired_before: Mapping[int, int]) -> list[Segment]:
+    """The segments a read of [start, end] (inclusive, as raw reads filter)
+    in buckets of `resolution` seconds takes, oldest first. `expired_before`:
+    per level, the time before which its rows were deleted (absent: none)."""
+    segments: list[Segment] = []
+    upper: int | None = None  # the zone above (a finer level's) starts here
+    for finest in (RAW, MINUTE, HOUR):
+        zone_lo = expired_before.get(finest, 0)
+        if upper is not None and zone_lo >= upper:
+            continue  # this level is expired beyond the finer one: it serves nothing
+        lo, hi = max(start, zone_lo), end + 1 if upper is None else min(end + 1, upper)
+        upper = zone_lo
+        if lo >= hi:
+            continue
+        # Only this level is left here: read its whole buckets.
+        lo, hi = floor_to(lo, finest), ceil_to(hi, finest)
+        levels = tuple(level for level in (HOUR, MINUTE) if level > finest and resolution % level == 0)
+        segments = _split(lo, hi, (*levels, finest)) + segments
+    return segments
+
+
+def only_raw(plan: list[Segment], start: int, end: int) -> bool:
+    """The plan is today's read: every raw point of the window, nothing else."""
+    return plan == [Segment(RAW, start, end + 1)] or (not plan and start > end)
