@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from chartsnap import budgets
 from chartsnap.settings import EnvReader, NatsSettings
 from snapshot_svc.database import DEFAULT_DB_THREADS, DEFAULT_POOL_OVERFLOW, PoolSize
+from snapshot_svc.rollup_rules import DAY, Retention
 
 # The render service's and the notifier's budgets (chartsnap.budgets) are read
 # from the same CHARTSNAP_* variables, so the snapshot service can hold every
@@ -68,6 +69,7 @@ class SnapshotSettings:
     metrics_addr: str = "127.0.0.1:9101"  # Prometheus /metrics (host:port; port 0 picks one)
     bounds: JobBounds = JobBounds()
     nats: NatsSettings = NatsSettings()  # CHARTSNAP_NATS_URL, _USER, _PASSWORD, _REPLICAS
+    retention: Retention = Retention()  # CHARTSNAP_RAW_RETENTION_DAYS, _MINUTE_, _HOUR_ (retention_from)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "SnapshotSettings":
@@ -85,6 +87,7 @@ class SnapshotSettings:
             metrics_addr=env.address("SNAPSHOT_METRICS_ADDR", "127.0.0.1:9101"),
             bounds=job_bounds_from(env),
             nats=env.nats(),
+            retention=retention_from(env),
         )
         env.finish()
         return settings
@@ -103,3 +106,16 @@ def job_bounds_from(env: EnvReader) -> JobBounds:
         lost_request_grace=env.float("LOST_REQUEST_GRACE", 30.0, lo=0.1),
         sweep_interval=env.float("SWEEP_INTERVAL", 5.0, lo=0.1),
     )
+
+
+def retention_from(env: EnvReader) -> Retention:
+    """How long measurements are kept at each resolution, in days; a coarser
+    resolution is kept at least as long as a finer one (reads beyond a
+    resolution's retention take the next coarser one)."""
+    default = Retention()
+    days = [env.float(f"{name}_RETENTION_DAYS", keep / DAY, lo=1 / 24)
+            for name, keep in (("RAW", default.raw), ("MINUTE", default.minutes), ("HOUR", default.hours))]
+    if not days[0] <= days[1] <= days[2]:
+        env.problems.append("CHARTSNAP_RAW_RETENTION_DAYS <= CHARTSNAP_MINUTE_RETENTION_DAYS <= "
+                            f"CHARTSNAP_HOUR_RETENTION_DAYS must hold (they are {days[0]:g}, {days[1]:g}, {days[2]:g})")
+    return Retention(*(d * DAY for d in days))
