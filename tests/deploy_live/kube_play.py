@@ -74,7 +74,15 @@ class Translation:
 
     @property
     def volume_names(self) -> list[str]:
-        return [m["metadata"]["name"] for m in self.manifests if m["kind"] == "PersistentVolumeClaim"]
+        """The podman volumes playing these makes, which `kube down` leaves: one per
+        claim, and one per ConfigMap mounted as a volume (podman copies its
+        data into a named volume once and reuses it: a changed ConfigMap would
+        meet the old copy on the next play)."""
+        names = [m["metadata"]["name"] for m in self.manifests if m["kind"] == "PersistentVolumeClaim"]
+        for m in self.manifests:
+            pod_spec = m["spec"]["template"]["spec"] if m["kind"] == "Deployment" else m["spec"] if m["kind"] == "Pod" else {}
+            names += [v["configMap"]["name"] for v in pod_spec.get("volumes") or [] if "configMap" in v]
+        return list(dict.fromkeys(names))
 
     def yaml(self) -> str:
         return yaml.safe_dump_all(self.manifests, sort_keys=False)

@@ -71,7 +71,7 @@ def test_a_statefulset_becomes_a_deployment_with_its_claims():
     assert played["spec"]["template"]["spec"]["volumes"] == [
         {"name": "config", "configMap": {"name": "nats"}},
         {"name": "data", "persistentVolumeClaim": {"claimName": "data-nats"}}]
-    assert out.pod_names == ["nats-pod-0"] and out.volume_names == ["data-nats"]
+    assert out.pod_names == ["nats-pod-0"] and out.volume_names == ["data-nats", "nats"]
 
 
 def test_secrets_become_podman_secret_data_and_leave_the_manifests():
