@@ -2,8 +2,10 @@
 
 By default the infrastructure runs as local processes (nats-server from the
 venv, the S3 store from the tools cache) on free ports in temp dirs.
-`--infra=containers` uses testcontainers instead; without a Docker engine
-those tests are skipped with the reason.
+`--infra=containers` runs them in testcontainers instead, against podman's
+Docker-compatible API started by the harness, with the locally built dev
+images (tests/deploy_live/podman_docker_api.py; PostgreSQL too); without podman
+or those images the tests that need them are skipped with the reason.
 
 `database` is the dimension of tests/databases.py: the integration and
 end-to-end tiers run each test that needs it on SQLite and on PostgreSQL
@@ -62,8 +64,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[ThrowawayPostgres]:
-    """One throwaway PostgreSQL cluster for the run, started when a test first needs it."""
+def postgres_cluster(request: pytest.FixtureRequest) -> Iterator[ThrowawayPostgres]:
+    """One throwaway PostgreSQL cluster for the run, started when a test first needs it
+    (with --infra=containers: the dev-postgres image, the same interface)."""
+    if _containers(request):
+        _container_engine(request)
+        from tests.deploy_live.podman_docker_api import ContainerPostgres
+
+        with ContainerPostgres.start() as container_cluster:
+            yield container_cluster  # type: ignore[misc] - ThrowawayPostgres' interface
+        return
     with ThrowawayPostgres.start() as cluster:
         yield cluster
 
@@ -82,39 +92,49 @@ def database_url(database: TestDatabases) -> str:
     return database.new_url("test")
 
 
-def _docker_available() -> str | None:
-    try:
-        import docker
+def _containers(request: pytest.FixtureRequest) -> bool:
+    return request.config.getoption("--infra") == "containers"
 
-        docker.from_env().ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means no engine
-        return f"no Docker engine reachable ({type(exc).__name__}); run with --infra=local"
-    return None
+
+@pytest.fixture(scope="session")
+def podman_docker_api() -> Iterator[Any]:
+    """--infra=containers: podman's Docker-compatible API on a socket of the run's
+    own (tests/deploy_live/podman_docker_api.py), DOCKER_HOST pointing at it.
+    Skips with the reason when podman or the dev images are missing."""
+    from tests.deploy_live.podman_docker_api import PodmanDockerApi, PodmanUnavailable
+
+    try:
+        api = PodmanDockerApi.start()
+    except PodmanUnavailable as exc:
+        pytest.skip(f"--infra=containers: {exc}; run with --infra=local")
+    api.use()
+    yield api
+    api.stop()
+
+
+def _container_engine(request: pytest.FixtureRequest) -> Any:
+    return request.getfixturevalue("podman_docker_api")
 
 
 def _start_infra(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("chartsnap")
     stack = Stack.on_free_ports(data_dir)
-    containers = []
-    if request.config.getoption("--infra") == "containers":
-        reason = _docker_available()
-        if reason:
-            pytest.skip(reason)
-        from testcontainers.minio import MinioContainer
-        from testcontainers.nats import NatsContainer
+    containers: list[Any] = []
+    try:
+        if _containers(request):
+            _container_engine(request)
+            from tests.deploy_live.podman_docker_api import nats_container, s3_container
 
-        nats_c = NatsContainer().with_command("-js")
-        minio_c = MinioContainer(access_key=stack.creds.access_key, secret_key=stack.creds.secret_key)
-        for c in (nats_c, minio_c):
-            c.start()
-            containers.append(c)
-        stack.external_nats_url = nats_c.nats_uri()
-        stack.external_s3_endpoint = f"{minio_c.get_container_host_ip()}:{minio_c.get_exposed_port(9000)}"
-    stack.start_infrastructure()
-    yield stack
-    stack.stop()
-    for c in containers:
-        c.stop()
+            nats_c, stack.external_nats_url = nats_container(stack)
+            containers.append(nats_c)
+            s3_c, stack.external_s3_endpoint = s3_container(stack)
+            containers.append(s3_c)
+        stack.start_infrastructure()
+        yield stack
+    finally:
+        stack.stop()
+        for c in reversed(containers):
+            c.stop()
 
 
 @pytest.fixture(scope="module")

@@ -84,6 +84,16 @@ class Translation:
             names += [v["configMap"]["name"] for v in pod_spec.get("volumes") or [] if "configMap" in v]
         return list(dict.fromkeys(names))
 
+    @property
+    def host_ports(self) -> list[int]:
+        """Every containerPort of a hostNetwork pod: each must be free on the host before play."""
+        ports = []
+        for m in self.manifests:
+            pod_spec = m["spec"]["template"]["spec"] if m["kind"] == "Deployment" else m["spec"] if m["kind"] == "Pod" else {}
+            if pod_spec.get("hostNetwork"):
+                ports += [p["containerPort"] for c in pod_spec.get("containers") or [] for p in c.get("ports") or []]
+        return sorted(set(ports))
+
     def yaml(self) -> str:
         return yaml.safe_dump_all(self.manifests, sort_keys=False)
 
@@ -188,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="where to write one <secret name>.json per Secret, for `podman secret create`")
     parser.add_argument("--pods-file", type=Path, help="write the names of the pods kube play makes here, one a line")
     parser.add_argument("--volumes-file", type=Path, help="write the names of the volumes (claims) here, one a line")
+    parser.add_argument("--ports-file", type=Path, help="write the host ports the pods listen on here, one a line")
     args = parser.parse_args(argv)
     result = translate(yaml.safe_load_all(sys.stdin), args.pod_ip)
     args.secrets_dir.mkdir(parents=True, exist_ok=True)
@@ -199,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         args.pods_file.write_text("".join(f"{n}\n" for n in result.pod_names))
     if args.volumes_file:
         args.volumes_file.write_text("".join(f"{n}\n" for n in result.volume_names))
+    if args.ports_file:
+        args.ports_file.write_text("".join(f"{n}\n" for n in result.host_ports))
     for dropped in result.dropped:
         print(f"    kube_play: dropped {dropped} (no podman kube play equivalent)", file=sys.stderr)
     sys.stdout.write(result.yaml())

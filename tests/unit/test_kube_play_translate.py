@@ -38,6 +38,14 @@ def test_only_the_kinds_kube_play_plays_are_kept_and_the_others_are_named():
     assert out.pod_names == ["app-pod-0"]
 
 
+def test_the_host_ports_are_those_of_host_network_pods():
+    host = deployment("host", hostNetwork=True)
+    host["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": 48080}, {"containerPort": 49100}]
+    bridged = deployment("bridged")
+    bridged["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": 8080}]
+    assert translate([host, bridged], POD_IP).host_ports == [48080, 49100]
+
+
 def test_a_deployment_plays_one_replica_without_probes():
     dep = deployment()
     dep["spec"]["template"]["spec"]["containers"] = [container(
