@@ -90,7 +90,12 @@ async def health_servers(port: int, counts: Counter) -> tuple[list[grpc.aio.Serv
     return servers, port
 
 
-async def check_through_the_gateways_channel(snapshot_addr: str, calls: int) -> None:
+async def check_through_the_gateways_channel(snapshot_addr: str, calls: int, counts: Counter,
+                                             warm_up_until: int = 1) -> Counter:
+    """`calls` health checks through the channel start_gateway builds, once
+    `warm_up_until` servers have answered one (the channel connects to each
+    address on first use; round robin sends only to connected ones); the
+    calls each server answered."""
     settings = GatewaySettings.from_env({"CHARTSNAP_SNAPSHOT_ADDR": snapshot_addr,
                                          "CHARTSNAP_GATEWAY_ADDR": "127.0.0.1:0",
                                          "CHARTSNAP_GATEWAY_METRICS_ADDR": "127.0.0.1:0"})
@@ -98,9 +103,19 @@ async def check_through_the_gateways_channel(snapshot_addr: str, calls: int) -> 
     gateway = await start_gateway(settings)
     try:
         stub = health_pb2_grpc.HealthStub(gateway.channel)
-        for _ in range(calls):
+
+        async def check() -> None:
             reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=RPC_TIMEOUT, wait_for_ready=True)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+        deadline = asyncio.get_running_loop().time() + RPC_TIMEOUT
+        while len(counts) < warm_up_until:
+            await check()
+            assert asyncio.get_running_loop().time() < deadline, f"not every address answers: {counts}"
+        before = Counter(counts)
+        for _ in range(calls):
+            await check()
+        return counts - before
     finally:
         await gateway.stop()
 
@@ -113,14 +128,15 @@ async def test_a_headless_services_name_spreads_the_gateways_calls_over_every_po
     servers, port = await health_servers(0, counts)
     try:
         dns_port = transport.get_extra_info("sockname")[1]
-        await check_through_the_gateways_channel(f"dns://127.0.0.1:{dns_port}/{HEADLESS_NAME}:{port}", CALLS)
+        spread = await check_through_the_gateways_channel(f"dns://127.0.0.1:{dns_port}/{HEADLESS_NAME}:{port}",
+                                                          CALLS, counts, warm_up_until=len(POD_ADDRESSES))
     finally:
         for server in servers:
             await server.stop(None)
         transport.close()
     assert dns.asked[HEADLESS_NAME] >= 1, dns.asked
     # Round robin over two READY addresses: half each, give or take one.
-    assert sum(counts.values()) == CALLS and abs(counts["127.0.0.1"] - counts["127.0.0.2"]) <= 1, counts
+    assert sum(spread.values()) == CALLS and abs(spread["127.0.0.1"] - spread["127.0.0.2"]) <= 1, spread
 
 
 async def test_the_system_resolvers_dns_target_reaches_the_service():
@@ -131,7 +147,7 @@ async def test_the_system_resolvers_dns_target_reaches_the_service():
     await server.start()
     await mark_serving(health, [])
     try:
-        await check_through_the_gateways_channel(f"dns:///localhost:{port}", 3)
+        spread = await check_through_the_gateways_channel(f"dns:///localhost:{port}", 3, counts)
     finally:
         await server.stop(None)
-    assert counts["localhost"] == 3
+    assert spread["localhost"] == 3
