@@ -1,7 +1,10 @@
 """Measurements: validating and storing samples, and reading them back bucketed.
 
 A series is one metric with one exact tag set. Points are keyed by
-(series, second); a second sample in the same second replaces the first."""
+(series, second); a second sample in the same second replaces the first.
+Every write also keeps the series' 1-minute and 1-hour rollups, in its own
+transaction, and a read takes the coarsest resolution that gives its buckets
+exactly (snapshot_svc.rollup_rules, snapshot_svc.rollup_store)."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from chartsnap import errors
 from chartsnap.bounds import MAX_BATCH, MAX_MEASUREMENT_TAGS, MAX_QUERY_TAGS
 from snapshot_svc.patterns import matches_any
-from snapshot_svc import metric_rules
+from snapshot_svc import metric_rules, rollup_rules, rollup_store
 from snapshot_svc.tables import metrics, points, series
 
 METRIC_NAME = re.compile(r"[A-Za-z0-9.:\-_]{1,255}")
@@ -316,9 +319,14 @@ def summarise(values: list[float], function: str) -> float | None:
 
 
 class MeasurementStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, retention: rollup_rules.Retention = rollup_rules.Retention()) -> None:
         self.engine = engine
         self._insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)
+        self._retention = rollup_store.RetentionSweep(engine, retention)
+
+    def expire_once(self, now: float) -> int:
+        """One bounded step of retention (rollup_store.RetentionSweep): rows deleted."""
+        return self._retention.step(now)
 
     def submit(self, account_id: int, samples: list[Sample]) -> int:
         if not samples:
@@ -338,6 +346,9 @@ class MeasurementStore:
                     "sum": s.sum, "min": s.min, "max": s.max, "last": s.last, "stddev": s.stddev}
                 for s in samples
             }
+            keys = sorted(rows)
+            rollup_store.hold_series(conn, {sid for sid, _ in keys})
+            before = rollup_store.existing_points(conn, keys)
             stmt = self._insert(points)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[points.c.series_id, points.c.time],
@@ -345,7 +356,8 @@ class MeasurementStore:
             )
             # In key order, as the series above: two replicas writing the same
             # points at once then lock them in the same order and never deadlock.
-            conn.execute(stmt, [rows[k] for k in sorted(rows)])
+            conn.execute(stmt, [rows[k] for k in keys])
+            rollup_store.fold_written(conn, rows, before)
         return len(samples)
 
     def _ensure_metrics(self, conn: Any, account_id: int, samples: list[Sample]) -> None:
@@ -423,17 +435,26 @@ class MeasurementStore:
             "sum": func.sum(points.c.sum), "min": func.min(points.c.min), "max": func.max(points.c.max),
             "count": func.sum(points.c.count),
         }.get(function, func.sum(points.c.sum) / func.sum(points.c.count))
-        return self._buckets(series_ids, start, end, resolution, agg, function)
+        return self._buckets(series_ids, start, end, resolution, agg, function,
+                             rollup_rules.summary_reading(function))
 
     def _buckets(self, series_ids: list[int], start: int, end: int, resolution: int, agg: Any,
-                 counter_function: str) -> dict[int, list[tuple[int, float]]]:
-        """Per series, `agg` over each bucket of points in [start, end]; legacy
-        counters' deltas bucketed with `counter_function` instead."""
+                 counter_function: str, reading: rollup_rules.Reading) -> dict[int, list[tuple[int, float]]]:
+        """Per series, `agg` over each bucket of points in [start, end] (or
+        the same, `reading`, from the rollups where whole rollup buckets
+        cover the window); legacy counters' deltas bucketed with
+        `counter_function` instead."""
         bucket = points.c.time - (points.c.time % resolution)
         out: dict[int, list[tuple[int, float]]] = defaultdict(list)
         with self.engine.connect() as conn:
             counters = self._counter_series(conn, series_ids)
             plain = [sid for sid in series_ids if sid not in counters]
+            plan = rollup_rules.read_plan(start, end, resolution, rollup_store.watermarks(conn))
+            if plain and not rollup_rules.only_raw(plan, start, end):
+                fields = rollup_store.bucket_fields(conn, plain, plan, resolution, reading.fields)
+                for sid, by_bucket in fields.items():
+                    out[sid] = [(t, reading.value(row)) for t, row in sorted(by_bucket.items())]
+                plain = []
             query = (
                 select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
                 .where(points.c.series_id.in_(plain), points.c.time >= start, points.c.time <= end)
@@ -494,7 +515,8 @@ class MeasurementStore:
         agg = {"sum": func.sum(column), "min": func.min(column), "max": func.max(column),
                "count": func.count()}.get(downsample, func.avg(column))
         # A counter's samples are its deltas (one value each, whatever the statistic).
-        return self._buckets(series_ids, start, end, resolution, agg, downsample)
+        return self._buckets(series_ids, start, end, resolution, agg, downsample,
+                             rollup_rules.downsample_reading(statistic, downsample))
 
     def metric_display(self, account_id: int, metric: str) -> tuple[int | None, dict]:
         """A metric's period and attributes — Librato's defaults for the chart

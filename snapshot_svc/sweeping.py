@@ -38,6 +38,9 @@ acted on by one of them:
   look-ups that lead to them (is the request still on the stream?) are
   read-only, so two replicas asking the same question is harmless.
 
+Beside the jobs, each sweep takes one bounded step of measurement retention
+(MeasurementStore.expire_once: rows past their resolution's retention).
+
 A second copy of a request that does reach the queue anyway (a lease that ran
 out mid-publish) is dropped by its Msg-Id.
 
@@ -109,6 +112,8 @@ class Sweeper:
         now = time.time()
         await self._enforce_deadlines(now)
         await asyncio.to_thread(self.snapshots.forget_idempotency_keys, now - REUSE_AFTER)
+        # Measurements past their resolution's retention, a bounded step per sweep.
+        await asyncio.to_thread(self.renders.measurements.expire_once, now)
         stale = await asyncio.to_thread(self.snapshots.claim_unpublished, now - grace, now, SWEEP_LEASE,
                                         SWEEP_BATCH)
         published = 0

@@ -26,6 +26,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from snapshot_svc import rollup_rules
+
 metadata = MetaData()
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT.
@@ -281,3 +283,32 @@ idempotency_keys = Table(
     UniqueConstraint("account_id", "key", name="uq_idempotency_key"),
 )
 
+
+
+def _rollup(name: str) -> Table:
+    """A rollup of `points` into buckets of one width (snapshot_svc.rollup_rules:
+    what each column holds, how rows fold and how reads use them)."""
+    return Table(
+        name,
+        metadata,
+        Column("series_id", ForeignKey("series.id"), primary_key=True),
+        Column("bucket_start", BigInteger, primary_key=True),  # epoch seconds, a multiple of the width
+        *[Column(field, BigInteger if field in rollup_rules.INTEGER_FIELDS else Float, nullable=False)
+          for field in rollup_rules.FIELDS],
+    )
+
+
+# Rollups of `points` (snapshot_svc.rollup_store), kept in the same transaction
+# as the points; read by (series, bucket_start) ranges, their primary key.
+rollup_minutes = _rollup("rollup_minutes")
+rollup_hours = _rollup("rollup_hours")
+
+# Per resolution (raw, minute, hour), the time before which its rows were
+# deleted by retention (set before deleting): a read takes those times from
+# the next coarser resolution.
+retention_marks = Table(
+    "retention_marks",
+    metadata,
+    Column("level", String(8), primary_key=True),
+    Column("expired_before", BigInteger, nullable=False),
+)

@@ -1,0 +1,278 @@
+"""Rollups on each engine (SQLite and PostgreSQL): whatever order samples
+arrive in — late, out of order, summaries, re-sent as they were or changed —
+every read through the rollups gives the raw points' numbers, for every
+summary and downsample function and every resolution boundary; the rollup
+rows are always the fold of their points; retention deletes in bounded steps
+and reads past a resolution's retention take the next coarser one.
+
+Values are multiples of 1/16 of bounded size (summary counts powers of two),
+so every sum is exact in binary floating point whatever the order of
+addition: a read must then equal the raw computation exactly, not nearly."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from typing import Iterator
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from snapshot_svc import rollup_rules as rules
+from snapshot_svc import rollup_store
+from snapshot_svc.accounts import AccountStore
+from snapshot_svc.measurements import MeasurementStore, validate_samples
+from snapshot_svc.tables import points, retention_marks, rollup_hours, rollup_minutes
+from tests.databases import migrated_engine
+
+pytestmark = [pytest.mark.timeout(300)]
+
+BASE = 1_699_990_000  # not on any hour: the first bucket is ragged
+SPAN = 2 * 86_400 + 1234
+NOW = BASE + SPAN + 60
+SUMMARIES = ("average", "sum", "min", "max", "count")
+DOWNSAMPLES = ("average", "sum", "min", "max", "count")
+RESOLUTIONS = (1, 7, 60, 180, 3600, 8640, 10800, 86400)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = migrated_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _dyadic(rng: random.Random, most: int = 4000) -> float:
+    return rng.randint(-most, most) / 16
+
+
+def _sample(rng: random.Random, host: str, when: int) -> dict:
+    tags = {"has_tags": True, "tags": {"host": host}}
+    if rng.random() < 0.7:
+        return {"name": "lat", "value": _dyadic(rng), "time": when, **tags}
+    count = rng.choice((2, 4, 8))
+    mean = _dyadic(rng)
+    return {"name": "lat", "count": count, "sum": mean * count, "min": mean - rng.randint(0, 64) / 16,
+            "max": mean + rng.randint(0, 64) / 16, "last": _dyadic(rng), "time": when, **tags}
+
+
+def _submit(store: MeasurementStore, account: int, raws: list[dict], now: int = NOW) -> None:
+    good, bad = validate_samples(raws, {}, None, now)
+    assert bad == {}
+    store.submit(account, good)
+
+
+def _write_shuffled(store: MeasurementStore, account: int, rng: random.Random, samples: int) -> None:
+    """Samples of three series in batches of every size, the batches in a
+    random order (late and out-of-order samples), some re-sent unchanged,
+    some re-sent changed (the newest of a second wins, as on the raw path)."""
+    raws = [_sample(rng, rng.choice(("a", "b", "c")), BASE + rng.randrange(SPAN)) for _ in range(samples)]
+    batches, i = [], 0
+    while i < len(raws):
+        size = rng.choice((1, 2, 5, 50, 300))
+        batches.append(raws[i:i + size])
+        i += size
+    rng.shuffle(batches)
+    for batch in batches:
+        _submit(store, account, batch)
+        if rng.random() < 0.2:  # re-sent as it was
+            _submit(store, account, batch)
+        if rng.random() < 0.2:  # a few of its seconds sent again with other values
+            _submit(store, account, [_sample(rng, m["tags"]["host"], m["time"]) for m in batch[:3]])
+
+
+def _raw_points(engine: Engine) -> dict[int, list]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(points).order_by(points.c.series_id, points.c.time)).all()
+    by_series: dict[int, list] = defaultdict(list)
+    for r in rows:
+        by_series[r.series_id].append(r)
+    return by_series
+
+
+def _aggregate(values: list[float], function: str) -> float:
+    if function == "sum":
+        return float(sum(values))
+    if function == "min":
+        return float(min(values))
+    if function == "max":
+        return float(max(values))
+    if function == "count":
+        return float(len(values))
+    return sum(values) / len(values)
+
+
+def _expected(rows: list, start: int, end: int, resolution: int, summary: str,
+              downsample: str | None) -> list[tuple[int, float]]:
+    """What the raw query computes (MeasurementStore._buckets over points), in Python."""
+    buckets: dict[int, list] = defaultdict(list)
+    for r in rows:
+        if start <= r.time <= end:
+            buckets[r.time - r.time % resolution].append(r)
+    out = []
+    for t, rs in sorted(buckets.items()):
+        if downsample is None:
+            if summary in ("sum", "min", "max"):
+                value = _aggregate([getattr(r, summary) for r in rs], summary)
+            elif summary == "count":
+                value = float(sum(r.count for r in rs))
+            else:
+                value = sum(r.sum for r in rs) / sum(r.count for r in rs)
+        else:
+            column = summary if summary in ("sum", "min", "max", "count") else "value"
+            value = _aggregate([float(getattr(r, column)) for r in rs], downsample)
+        out.append((t, value))
+    return out
+
+
+def _windows(rng: random.Random) -> list[tuple[int, int]]:
+    hour = rules.ceil_to(BASE, 3600)
+    return [
+        (BASE, BASE + SPAN),                       # everything, ragged both ends
+        (hour, hour + 86_400 - 1),                 # exactly a day of whole hours
+        (hour + 61, hour + 3 * 3600 + 59),         # whole minutes inside, ragged seconds at the edges
+        (hour + 30, hour + 50),                    # inside one minute
+        *[(s, s + rng.randrange(1, SPAN)) for s in (BASE + rng.randrange(SPAN // 2) for _ in range(2))],
+    ]
+
+
+def _rollups_are_the_fold_of_their_points(engine: Engine) -> None:
+    by_series = _raw_points(engine)
+    for level, table in ((rules.MINUTE, rollup_minutes), (rules.HOUR, rollup_hours)):
+        expected = {}
+        for sid, rows in by_series.items():
+            groups: dict[int, list] = defaultdict(list)
+            for r in rows:
+                groups[rules.floor_to(r.time, level)].append(r)
+            for start, rs in groups.items():
+                expected[(sid, start)] = rules.folded(rollup_store._fields(r) for r in rs)  # noqa: SLF001
+        with engine.connect() as conn:
+            found = {(r.series_id, r.bucket_start): {f: getattr(r, f) for f in rules.FIELDS}
+                     for r in conn.execute(select(table))}
+        assert found.keys() == expected.keys()
+        for key, fields in expected.items():
+            assert {f: float(v) for f, v in found[key].items()} == {f: float(v) for f, v in fields.items()}, key
+
+
+@pytest.mark.parametrize("seed", [1])
+def test_every_function_at_every_resolution_reads_the_raw_numbers(engine: Engine, seed: int) -> None:
+    rng = random.Random(seed)
+    account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
+    store = MeasurementStore(engine)
+    _write_shuffled(store, account, rng, 1500)
+    _rollups_are_the_fold_of_their_points(engine)
+    by_series = _raw_points(engine)
+    ids = sorted(by_series)
+    used_rollups = 0
+    for start, end in _windows(rng):
+        for resolution in RESOLUTIONS:
+            if not rules.only_raw(rules.read_plan(start, end, resolution, {}), start, end):
+                used_rollups += 1
+            for summary in SUMMARIES:
+                got = store.bucketed(ids, start, end, resolution, summary)
+                for sid in ids:
+                    want = _expected(by_series[sid], start, end, resolution, summary, None)
+                    assert got.get(sid, []) == want, (start, end, resolution, summary, sid)
+                for downsample in DOWNSAMPLES:
+                    got = store.bucketed_by(ids, start, end, resolution, summary, downsample)
+                    for sid in ids:
+                        want = _expected(by_series[sid], start, end, resolution, summary, downsample)
+                        assert got.get(sid, []) == want, (start, end, resolution, summary, downsample, sid)
+    assert used_rollups >= 15  # the rollups were read, not only the raw points
+
+
+def test_any_float_reads_as_the_raw_numbers_up_to_rounding(engine: Engine) -> None:
+    """With arbitrary floats sums depend on the order of addition: equal to
+    the last bits, never an average of averages."""
+    rng = random.Random(7)
+    account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
+    store = MeasurementStore(engine)
+    raws = [{"name": "x", "value": rng.uniform(-1e6, 1e6), "time": BASE + rng.randrange(SPAN)} for _ in range(2000)]
+    for i in range(0, len(raws), 250):
+        _submit(store, account, raws[i:i + 250])
+    sid = store.matching_series(account, "x", [])[0][0]
+    rows = _raw_points(engine)[sid]
+    for function in SUMMARIES:
+        got = store.bucketed([sid], BASE + 17, BASE + SPAN - 17, 7200, function)[sid]
+        want = _expected(rows, BASE + 17, BASE + SPAN - 17, 7200, function, None)
+        assert [t for t, _ in got] == [t for t, _ in want]
+        assert [v for _, v in got] == pytest.approx([v for _, v in want], rel=1e-12, abs=1e-6)
+
+
+def test_a_batch_touches_one_rollup_row_per_series_minute_and_hour(engine: Engine) -> None:
+    account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
+    store = MeasurementStore(engine)
+    start = rules.ceil_to(BASE, 3600)
+    _submit(store, account, [{"name": "q", "value": float(i % 7), "time": start + 10 * i} for i in range(1000)])
+    with engine.connect() as conn:
+        minutes = conn.execute(select(func.count()).select_from(rollup_minutes)).scalar()
+        hours = conn.execute(select(func.count()).select_from(rollup_hours)).scalar()
+        first = conn.execute(select(rollup_minutes).order_by(rollup_minutes.c.bucket_start)).first()
+    assert (minutes, hours) == (167, 3)  # 10,000 s of 10-second samples
+    assert (first.point_count, first.count, first.sum, first.min, first.max) == (6, 6, 15.0, 0.0, 5.0)
+    assert (first.last, first.last_time) == (5.0, start + 50)
+
+
+def test_last_is_the_latest_samples_whatever_the_order_of_arrival(engine: Engine) -> None:
+    account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
+    store = MeasurementStore(engine)
+    start = rules.ceil_to(BASE, 3600)
+    for when, value in ((start + 50, 5.0), (start + 10, 1.0), (start + 59, 9.0), (start + 30, 3.0)):
+        _submit(store, account, [{"name": "q", "value": value, "time": when}])
+    _submit(store, account, [{"name": "q", "value": 7.0, "time": start + 59}])  # the latest, changed
+    with engine.connect() as conn:
+        minute = conn.execute(select(rollup_minutes)).one()
+        hour = conn.execute(select(rollup_hours)).one()
+    for row in (minute, hour):
+        assert (row.last, row.last_time, row.point_count, row.sum, row.max) == (7.0, start + 59, 4, 16.0, 7.0)
+
+
+# -- retention ------------------------------------------------------------------------------------
+
+def test_retention_deletes_in_bounded_steps_and_reads_take_the_next_resolution(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rollup_store, "ROWS_PER_DELETE", 100)
+    retention = rules.Retention(raw=86_400, minutes=3 * 86_400, hours=10 * 86_400)
+    account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
+    store = MeasurementStore(engine, retention)
+    now = rules.ceil_to(BASE, 3600) + 20 * 86_400
+    # One sample every 10 minutes over the last 15 days, and 7 s past each hour.
+    times = sorted({t for h in range(15 * 24) for t in (now - 3600 * (h + 1) + 600 * k for k in range(6))}
+                   | {now - 3600 * (h + 1) + 7 for h in range(15 * 24)})
+    for i in range(0, len(times), 500):
+        _submit(store, account, [{"name": "q", "value": float(t % 97), "time": t} for t in times[i:i + 500]], now)
+    sid = store.matching_series(account, "q", [])[0][0]
+    before = {r: store.bucketed([sid], now - 15 * 86_400, now, r, "average")[sid] for r in (60, 3600)}
+
+    steps, deleted = 0, []
+    while True:
+        gone = store.expire_once(now)
+        steps += 1
+        deleted.append(gone)
+        if gone == 0 and steps > 1:
+            break
+        assert steps < 100
+    assert max(deleted) <= 3 * 100  # each DELETE bounded (three tables a step)
+    marks = {level: retention.watermark(level, now) for level in rules.LEVEL_NAMES}
+    with engine.connect() as conn:
+        assert conn.execute(select(func.min(points.c.time))).scalar() >= marks[rules.RAW]
+        assert conn.execute(select(func.min(rollup_minutes.c.bucket_start))).scalar() >= marks[rules.MINUTE]
+        assert conn.execute(select(func.min(rollup_hours.c.bucket_start))).scalar() >= marks[rules.HOUR]
+        assert {r.level: r.expired_before for r in conn.execute(select(retention_marks))} == {
+            rules.LEVEL_NAMES[level]: mark for level, mark in marks.items()}
+
+    # Per-second buckets past the raw retention come from the minutes (at the
+    # minute's start), past the minutes' from the hours; recent ones are raw.
+    raw_from, minutes_from = marks[rules.RAW], marks[rules.MINUTE]
+    got = dict(store.bucketed([sid], now - 15 * 86_400, now, 1, "average")[sid])
+    assert all(t >= marks[rules.HOUR] for t in got)
+    assert {t for t in got if t < minutes_from} <= {t for t in got if t % 3600 == 0}
+    assert {t for t in got if minutes_from <= t < raw_from} <= {t for t in got if t % 60 == 0}
+    assert any(t % 60 == 7 for t in got if t >= raw_from)
+    # Whole-hour buckets within the hours' retention are unchanged: the hour rollups hold them.
+    hourly = dict(store.bucketed([sid], now - 15 * 86_400, now, 3600, "average")[sid])
+    assert {t: v for t, v in hourly.items()} == {t: v for t, v in before[3600] if t >= marks[rules.HOUR]}
+    # Minute buckets within the minutes' retention are unchanged too.
+    by_minute = dict(store.bucketed([sid], now - 15 * 86_400, now, 60, "average")[sid])
+    assert {t: v for t, v in by_minute.items() if t >= minutes_from} == {
+        t: v for t, v in before[60] if t >= minutes_from}
