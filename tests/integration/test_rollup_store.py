@@ -12,6 +12,7 @@ addition: a read must then equal the raw computation exactly, not nearly."""
 from __future__ import annotations
 
 import random
+import threading
 from collections import defaultdict
 from typing import Iterator
 
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, func, select
 from snapshot_svc import rollup_rules as rules
 from snapshot_svc import rollup_store
 from snapshot_svc.accounts import AccountStore
+from snapshot_svc.database import make_engine
 from snapshot_svc.measurements import MeasurementStore, validate_samples
 from snapshot_svc.tables import points, retention_marks, rollup_hours, rollup_minutes
 from tests.databases import migrated_engine
@@ -276,3 +278,34 @@ def test_retention_deletes_in_bounded_steps_and_reads_take_the_next_resolution(
     by_minute = dict(store.bucketed([sid], now - 15 * 86_400, now, 60, "average")[sid])
     assert {t: v for t, v in by_minute.items() if t >= minutes_from} == {
         t: v for t, v in before[60] if t >= minutes_from}
+
+
+def test_writers_racing_on_one_series_leave_rollups_that_fold_their_points(database_url: str) -> None:
+    """Two replicas (two engines) writing the same series' seconds at once,
+    each replacing the other's points: the series lock makes them take turns."""
+    engines = [migrated_engine(database_url)]
+    engines.append(make_engine(database_url))
+    try:
+        account = AccountStore(engines[0]).create("owner@example.com", "Owner")[0].id
+        stores = [MeasurementStore(e) for e in engines]
+        start = threading.Barrier(2)
+        failures: list[BaseException] = []
+
+        def write(i: int) -> None:
+            rng = random.Random(100 + i)
+            try:
+                start.wait(timeout=30)
+                for _ in range(30):
+                    _submit(stores[i], account, [_sample(rng, "a", BASE + rng.randrange(600)) for _ in range(40)])
+            except BaseException as exc:  # noqa: BLE001 - the test reports it
+                failures.append(exc)
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert failures == []
+        _rollups_are_the_fold_of_their_points(engines[0])
+    finally:
+        for e in engines:
+            e.dispose()

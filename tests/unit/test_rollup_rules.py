@@ -1,0 +1,118 @@
+"""The rollup rules without a database: a read plan covers its window
+exactly once, each segment on its resolution's grid inside whole requested
+buckets; rows fold in any order; each reading is the function over the
+points; the watermarks sit on the hour grid."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from snapshot_svc import rollup_rules as rules
+from snapshot_svc.measurements import summarise
+
+RESOLUTIONS = (1, 7, 59, 60, 90, 120, 180, 3600, 5400, 7200, 8640, 86400)
+
+
+def _covered(plan: list[rules.Segment]) -> list[tuple[int, int]]:
+    spans = sorted((s.lo, s.hi) for s in plan)
+    merged: list[list[int]] = []
+    for lo, hi in spans:
+        assert not merged or lo >= merged[-1][1], "segments overlap"
+        if merged and lo == merged[-1][1]:
+            merged[-1][1] = hi
+        else:
+            merged.append([lo, hi])
+    return [tuple(m) for m in merged]
+
+
+@pytest.mark.parametrize("resolution", RESOLUTIONS)
+def test_a_plan_covers_the_window_once_in_whole_buckets_of_each_resolution(resolution: int) -> None:
+    rng = random.Random(resolution)
+    for _ in range(300):
+        start = rng.randrange(10**9, 10**9 + 10**6)
+        end = start + rng.choice((0, 1, 59, 60, 61, 3599, 3600, 7201, rng.randrange(10**6)))
+        plan = rules.read_plan(start, end, resolution, {})
+        assert _covered(plan) == [(start, end + 1)]
+        for s in plan:
+            assert s.lo % s.level == 0 and s.hi % s.level == 0
+            assert s.level == rules.RAW or resolution % s.level == 0  # its buckets lie inside requested ones
+        if resolution % 60:
+            assert rules.only_raw(plan, start, end)
+
+
+def test_the_coarsest_dividing_resolution_takes_the_inside_and_finer_ones_the_edges() -> None:
+    hour = 3600 * 500_000
+    plan = rules.read_plan(hour - 90, hour + 2 * 3600 + 70, 7200, {})
+    assert plan == [rules.Segment(rules.RAW, hour - 90, hour - 60), rules.Segment(rules.MINUTE, hour - 60, hour),
+                    rules.Segment(rules.HOUR, hour, hour + 7200),
+                    rules.Segment(rules.MINUTE, hour + 7200, hour + 7260),
+                    rules.Segment(rules.RAW, hour + 7260, hour + 7271)]
+    # 8640 s (a 30-day chart's bucket) is whole minutes, not whole hours.
+    assert {s.level for s in rules.read_plan(hour, hour + 30 * 86_400 - 1, 8640, {})} == {rules.MINUTE}
+
+
+def test_an_expired_resolution_is_served_by_the_next_coarser_on_its_own_grid() -> None:
+    hour = 3600 * 500_000
+    marks = {rules.RAW: hour + 3 * 3600, rules.MINUTE: hour + 3600}
+    plan = rules.read_plan(hour + 17, hour + 5 * 3600 + 5, 1, marks)
+    assert plan == [rules.Segment(rules.HOUR, hour, hour + 3600),
+                    rules.Segment(rules.MINUTE, hour + 3600, hour + 3 * 3600),
+                    rules.Segment(rules.RAW, hour + 3 * 3600, hour + 5 * 3600 + 6)]
+    # Everything before the hours' mark is gone.
+    assert rules.read_plan(hour, hour + 100, 60, {rules.RAW: hour + 7200, rules.MINUTE: hour + 7200,
+                                                  rules.HOUR: hour + 7200}) == []
+
+
+def _points(rng: random.Random, n: int) -> list[dict]:
+    out = []
+    for t in rng.sample(range(10_000), n):
+        count = rng.choice((1, 2, 4))
+        mean = rng.randint(-99, 99) / 4
+        lo, hi = (mean, mean) if count == 1 else (mean - rng.randint(0, 8) / 4, mean + rng.randint(0, 8) / 4)
+        out.append(rules.point_fields(t, mean, count, mean * count, lo, hi, rng.randint(-9, 9) / 4))
+    return out
+
+
+def test_rows_fold_in_any_order_and_last_is_the_latest_points() -> None:
+    rng = random.Random(3)
+    pts = _points(rng, 40)
+    first = rules.folded(pts)
+    for _ in range(20):
+        rng.shuffle(pts)
+        halves = rules.merged(rules.folded(pts[:13]), rules.folded(pts[13:]))
+        assert rules.folded(pts) == first == halves
+    latest = max(pts, key=lambda p: p["last_time"])
+    assert (first["last"], first["last_time"]) == (latest["last"], latest["last_time"])
+    assert first["point_count"] == 40 and first["count"] == sum(p["count"] for p in pts)
+
+
+@pytest.mark.parametrize("statistic, downsample", list(itertools.product(
+    ("average", "sum", "min", "max", "count"), ("average", "sum", "min", "max", "count"))))
+def test_each_reading_is_its_function_over_the_points(statistic: str, downsample: str) -> None:
+    pts = _points(random.Random(5), 25)
+    column = statistic if statistic != "average" else "value"
+    values = [p[rules.FIELD_OF[(column, "sum")]] for p in pts]
+    got = rules.downsample_reading(statistic, downsample).value(rules.folded(pts))
+    assert got == summarise(values, downsample)
+
+
+@pytest.mark.parametrize("function", ["average", "mean", "sum", "min", "max", "count"])
+def test_a_summary_reading_is_the_natural_roll_up(function: str) -> None:
+    pts = _points(random.Random(9), 25)
+    folded = rules.folded(pts)
+    want = {"sum": sum(p["sum"] for p in pts), "min": min(p["min"] for p in pts),
+            "max": max(p["max"] for p in pts), "count": float(sum(p["count"] for p in pts))}.get(
+        function, sum(p["sum"] for p in pts) / sum(p["count"] for p in pts))  # never an average of averages
+    assert rules.summary_reading(function).value(folded) == want
+
+
+def test_watermarks_sit_on_the_hour_grid_and_coarser_is_kept_longer() -> None:
+    retention = rules.Retention()
+    now = 1_764_700_000.5
+    marks = [retention.watermark(level, now) for level in (rules.RAW, rules.MINUTE, rules.HOUR)]
+    assert all(m % 3600 == 0 for m in marks)
+    assert marks[0] > marks[1] > marks[2]
+    assert now - 7 * 86_400 - 3600 < marks[0] <= now - 7 * 86_400
