@@ -483,3 +483,11 @@ def test_the_kustomize_pin_is_the_one_that_ran(kustomize: Path) -> None:
     done = subprocess.run([str(kustomize), "version"], capture_output=True, text=True, timeout=VERSION_TIMEOUT_S)
     assert pinned_version("KUSTOMIZE_VERSION") in done.stdout
 
+
+
+def test_prod_lives_in_one_namespace_that_enforces_restricted_pods(built_overlays: dict[str, BuiltOverlay]) -> None:
+    prod = built_overlays["prod"]
+    (namespace,) = prod.of_kind("Namespace")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert {o["metadata"].get("namespace") for o in prod.objects if o["kind"] != "Namespace"} == \
+        {namespace["metadata"]["name"]}
