@@ -491,3 +491,26 @@ def test_prod_lives_in_one_namespace_that_enforces_restricted_pods(built_overlay
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     assert {o["metadata"].get("namespace") for o in prod.objects if o["kind"] != "Namespace"} == \
         {namespace["metadata"]["name"]}
+
+
+@pytest.mark.parametrize("overlay", overlay_names())
+def test_every_referenced_setting_exists(built_overlays: dict[str, BuiltOverlay], overlay: str) -> None:
+    """A configMapKeyRef to a missing key keeps the pod from starting
+    (CreateContainerConfigError); so does a dev Secret key that is not generated."""
+    built = built_overlays[overlay]
+    config_maps = {c["metadata"]["name"]: set(c["data"]) for c in built.of_kind("ConfigMap")}
+    secrets = {s["metadata"]["name"]: set(s["data"]) for s in built.of_kind("Secret")}
+    missing = []
+    for workload in workloads(built):
+        for container in containers(workload):
+            for entry in container.get("env", []):
+                source = entry.get("valueFrom", {})
+                if "configMapKeyRef" in source:
+                    ref = source["configMapKeyRef"]
+                    if ref["key"] not in config_maps.get(ref["name"], set()):
+                        missing.append(f"{workload['metadata']['name']}: {entry['name']} ← {ref}")
+                if "secretKeyRef" in source and overlay != "prod" and not source["secretKeyRef"].get("optional"):
+                    ref = source["secretKeyRef"]
+                    if ref["key"] not in secrets.get(ref["name"], set()):
+                        missing.append(f"{workload['metadata']['name']}: {entry['name']} ← {ref}")
+    assert missing == []
