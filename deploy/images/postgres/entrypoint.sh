@@ -23,7 +23,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     exit 1
   fi
   echo "dev-postgres: initdb of $PGDATA (superuser $POSTGRES_USER, database $POSTGRES_DB)"
-  mkdir -p "$PGDATA"
+  if ! mkdir -p "$PGDATA"; then
+    echo "dev-postgres: cannot create PGDATA ($PGDATA) as uid $(id -u): mount a volume it can write at $(dirname "$PGDATA")" >&2
+    exit 1
+  fi
   chmod 0700 "$PGDATA"
   pwfile="$(mktemp)"
   trap 'rm -f "$pwfile"' EXIT
