@@ -53,6 +53,26 @@ class S3Settings:
     secure: bool = False               # https to the endpoint
 
 
+# What a service's drain timeout (CHARTSNAP_<SERVICE>_DRAIN_TIMEOUT: the most
+# it may take from SIGTERM to its exit, chartsnap.service_main) keeps for
+# closing its connections, browsers and listeners once the work in flight has
+# ended; the rest is the work's grace.
+STOP_ALLOWANCE_S = 5.0
+# The deadline the gateway gives every gRPC call (CHARTSNAP_RPC_TIMEOUT), which
+# also bounds what the snapshot service's calls in flight may still take.
+DEFAULT_RPC_TIMEOUT_S = 10.0
+
+
+def default_drain_timeout(work_s: float) -> float:
+    """A drain timeout that lets work in flight taking up to `work_s` finish, then close."""
+    return work_s + STOP_ALLOWANCE_S
+
+
+def work_grace(drain_timeout: float) -> float:
+    """Of a drain timeout, the seconds work in flight gets before it is cancelled."""
+    return max(0.0, drain_timeout - STOP_ALLOWANCE_S)
+
+
 def is_host_port(value: str) -> bool:
     """`host:port`: a name, an IPv4 address (`0.0.0.0` for every interface) or
     an IPv6 address in brackets (`[::]`, `[fd00::2]`). A bare IPv6 address is
@@ -139,6 +159,10 @@ class EnvReader:
         if not is_host_port(value):
             self.problems.append(f"{self.PREFIX}{name}={value!r} is not host:port")
         return value
+
+    def drain_timeout(self, name: str, work_s: float) -> float:
+        """Seconds from SIGTERM to exit (default: work taking `work_s`, then the closing)."""
+        return self.float(name, default_drain_timeout(work_s), lo=1.0)
 
     def addresses(self, name: str, default: str) -> tuple[str, ...]:
         """One host:port or several separated by commas."""

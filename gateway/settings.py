@@ -6,7 +6,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from chartsnap.settings import EnvReader, is_host_port, split_host_port
+from chartsnap.settings import DEFAULT_RPC_TIMEOUT_S, EnvReader, default_drain_timeout, is_host_port, split_host_port
 
 # `dns:///name:port` or `dns://resolver/name:port`: gRPC resolves the name and
 # balances over every address it gets (a Kubernetes headless Service's pods).
@@ -23,6 +23,9 @@ class GatewaySettings:
     metrics_addr: str        # Prometheus /metrics, on its own address (not the public port)
     rate_limit: int          # requests per account per minute; 0: no limit
     auth_failure_limit: int  # failed authentications per client address per minute; 0: no limit
+    # Seconds from SIGTERM to exit (CHARTSNAP_GATEWAY_DRAIN_TIMEOUT): requests in
+    # flight finish (each makes one gRPC call, bounded by rpc_timeout), then the close.
+    drain_timeout: float = default_drain_timeout(DEFAULT_RPC_TIMEOUT_S)
 
     @property
     def host(self) -> str:
@@ -36,17 +39,19 @@ class GatewaySettings:
     def from_env(cls, environ: dict[str, str] | None = None) -> "GatewaySettings":
         env = EnvReader(environ)
         listen = env.address("GATEWAY_ADDR", "127.0.0.1:8080")
+        rpc_timeout = env.float("RPC_TIMEOUT", DEFAULT_RPC_TIMEOUT_S, lo=0.1)
         settings = cls(
             listen_addr=listen,
             public_url=env.url("PUBLIC_URL", f"http://{listen}"),
             snapshot_addr=snapshot_target(env),
-            rpc_timeout=env.float("RPC_TIMEOUT", 10.0, lo=0.1),
+            rpc_timeout=rpc_timeout,
             max_body_bytes=env.int("MAX_BODY_BYTES", 1_048_576, lo=1024),
             metrics_addr=env.address("GATEWAY_METRICS_ADDR", "127.0.0.1:9100"),
             # 100 a second sustained, with a minute's worth as burst: a client
             # batching its samples never meets it; a runaway loop does.
             rate_limit=env.int("RATE_LIMIT", 6000, lo=0),
             auth_failure_limit=env.int("AUTH_FAILURE_LIMIT", 30, lo=0),
+            drain_timeout=env.drain_timeout("GATEWAY_DRAIN_TIMEOUT", rpc_timeout),
         )
         env.finish()
         return settings

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 
-from chartsnap.budgets import notify_budget_from
-from chartsnap.settings import EnvReader, NatsSettings, S3Settings
+from chartsnap.budgets import NOTIFY_ATTEMPT_TIMEOUT_S, notify_budget_from
+from chartsnap.settings import EnvReader, NatsSettings, S3Settings, default_drain_timeout
 from notifier_svc.outbound_policy import OutboundPolicy
 from notifier_svc.retry_policy import RetryPolicy
 from notifier_svc.smtp_sender import DEFAULT_SMTP_FROM, SmtpServer
@@ -31,6 +31,10 @@ class NotifierSettings:
     # in one process) get a free port; from_env defaults to DEFAULT_METRICS_ADDR.
     metrics_addr: str = "127.0.0.1:0"
     nats: NatsSettings = NatsSettings()  # CHARTSNAP_NATS_URL, _USER, _PASSWORD, _REPLICAS
+    # Seconds from SIGTERM to exit (CHARTSNAP_NOTIFIER_DRAIN_TIMEOUT): attempts in
+    # flight finish (each bounded by the attempt timeout; deliveries waiting
+    # between attempts are handed back at once), then the close.
+    drain_timeout: float = default_drain_timeout(NOTIFY_ATTEMPT_TIMEOUT_S)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "NotifierSettings":
@@ -80,6 +84,7 @@ class NotifierSettings:
             outbound=outbound,
             metrics_addr=env.address("NOTIFIER_METRICS_ADDR", DEFAULT_METRICS_ADDR),
             nats=env.nats(),
+            drain_timeout=env.drain_timeout("NOTIFIER_DRAIN_TIMEOUT", budget.attempt_timeout),
         )
         env.finish()
         return settings

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chartsnap.settings import EnvReader, NatsSettings, S3Settings
-from chartsnap.budgets import render_budget_from
+from chartsnap.settings import EnvReader, NatsSettings, S3Settings, default_drain_timeout
+from chartsnap.budgets import RENDER_TIMEOUT_S, render_budget_from
 from render_svc.chromium_driver import DEFAULT_CHROMEDRIVER_PATH, DEFAULT_CHROMIUM_PATH
 from render_svc.cpu_quota import available_cores
 from render_svc.warm_renderer import DEFAULT_START_TIMEOUT_S
 
 MAX_BROWSERS = 64  # warm browsers one render service may run (CHARTSNAP_RENDER_BROWSERS)
+
+
+def renders_in_flight_s(render_timeout: float) -> float:
+    """What the renders taken may still take: the extra slot's job (default_slots)
+    may wait a whole render for a browser before its own."""
+    return 2 * render_timeout
 
 
 def default_slots(browsers: int) -> int:
@@ -38,6 +44,10 @@ class RenderSettings:
     chromedriver_path: str
     metrics_addr: str = "127.0.0.1:9102"  # Prometheus /metrics (host:port; port 0 picks one)
     nats: NatsSettings = NatsSettings()  # CHARTSNAP_NATS_URL, _USER, _PASSWORD, _REPLICAS
+    # Seconds from SIGTERM to exit (CHARTSNAP_RENDER_DRAIN_TIMEOUT): renders taken
+    # finish and are acked (those still running after it are redelivered), then
+    # the browsers quit.
+    drain_timeout: float = default_drain_timeout(renders_in_flight_s(RENDER_TIMEOUT_S))
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "RenderSettings":
@@ -59,6 +69,7 @@ class RenderSettings:
             total_budget=budget.total,
             chromium_path=env.str("RENDER_CHROMIUM_PATH", DEFAULT_CHROMIUM_PATH),
             chromedriver_path=env.str("RENDER_CHROMEDRIVER_PATH", DEFAULT_CHROMEDRIVER_PATH),
+            drain_timeout=env.drain_timeout("RENDER_DRAIN_TIMEOUT", renders_in_flight_s(budget.timeout)),
         )
         env.finish()
         return settings

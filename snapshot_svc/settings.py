@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chartsnap import budgets
-from chartsnap.settings import EnvReader, NatsSettings
+from chartsnap.settings import DEFAULT_RPC_TIMEOUT_S, EnvReader, NatsSettings, default_drain_timeout
 from snapshot_svc.database import DEFAULT_DB_THREADS, DEFAULT_POOL_OVERFLOW, PoolSize
 from snapshot_svc.rollup_rules import DAY, Retention
 
@@ -70,6 +70,11 @@ class SnapshotSettings:
     bounds: JobBounds = JobBounds()
     nats: NatsSettings = NatsSettings()  # CHARTSNAP_NATS_URL, _USER, _PASSWORD, _REPLICAS
     retention: Retention = Retention()  # CHARTSNAP_RAW_RETENTION_DAYS, _MINUTE_, _HOUR_ (retention_from)
+    # Seconds from SIGTERM to exit (CHARTSNAP_SNAPSHOT_DRAIN_TIMEOUT): the gRPC
+    # server's grace for calls in flight (the gateway's deadline on a call), then
+    # the close. A call cut short loses nothing accepted: a snapshot is committed
+    # before its job is published, and the sweeper publishes one left unpublished.
+    drain_timeout: float = default_drain_timeout(DEFAULT_RPC_TIMEOUT_S)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "SnapshotSettings":
@@ -88,6 +93,7 @@ class SnapshotSettings:
             bounds=job_bounds_from(env),
             nats=env.nats(),
             retention=retention_from(env),
+            drain_timeout=env.drain_timeout("SNAPSHOT_DRAIN_TIMEOUT", DEFAULT_RPC_TIMEOUT_S),
         )
         env.finish()
         return settings
