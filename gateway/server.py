@@ -11,6 +11,7 @@ from aiohttp import web
 
 from chartsnap.grpc_server import MESSAGE_LIMITS
 from chartsnap.metrics import MetricsServer, serve_metrics
+from chartsnap.settings import work_grace
 from gateway.app import build_app
 from gateway.protocol_errors import GatewayRunner
 from gateway.request_context import RequestIdMetadata
@@ -40,7 +41,11 @@ class GatewayServer:
     metrics: MetricsServer | None = None
     port: int = 0
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop listening, let requests in flight finish, close the channel.
+        aiohttp takes the requests' grace when the runner is built
+        (`shutdown_timeout`, from the drain timeout); `grace` is the same
+        bound, named for the stop every service has."""
         await self.runner.cleanup()
         await self.channel.close()
         if self.metrics is not None:
@@ -53,7 +58,8 @@ async def start_gateway(settings: GatewaySettings) -> GatewayServer:
                                         interceptors=[RequestIdMetadata()])
     # aiohttp's own access log stays off: gateway.request_context writes one
     # JSON line per request, with its request id and without credentials.
-    runner = GatewayRunner(build_app(settings, channel), access_log=None)
+    runner = GatewayRunner(build_app(settings, channel), access_log=None,
+                           shutdown_timeout=work_grace(settings.drain_timeout))
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     # Not on the public port: /metrics tells anyone the routes, statuses and process.
