@@ -319,7 +319,8 @@ def summarise(values: list[float], function: str) -> float | None:
 
 
 class MeasurementStore:
-    def __init__(self, engine: Engine, retention: rollup_rules.Retention = rollup_rules.Retention()) -> None:
+    def __init__(self, engine: Engine, retention: rollup_rules.Retention | None = None) -> None:
+        """`retention`: how long each resolution is kept (None: everything, forever)."""
         self.engine = engine
         self._insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)
         self._retention = rollup_store.RetentionSweep(engine, retention)
@@ -334,18 +335,23 @@ class MeasurementStore:
         with self.engine.begin() as conn:
             self._ensure_metrics(conn, account_id, samples)
 
-            def key(s: Sample) -> tuple[str, str, str]:
-                return (s.metric, s.origin, canonical_tags(s.tags))
-
-            ids = self._series_ids(conn, account_id, {key(s) for s in samples})
+            # Each sample's series key, its tags made canonical once per distinct tag set.
+            canonical: dict[tuple, str] = {}
+            sample_keys = []
+            for s in samples:
+                tag_key = tuple(s.tags.items())
+                if tag_key not in canonical:
+                    canonical[tag_key] = canonical_tags(s.tags)
+                sample_keys.append((s.metric, s.origin, canonical[tag_key]))
+            ids = self._series_ids(conn, account_id, set(sample_keys))
             # One row per (series, second), the last sample winning — as it would
             # across requests, and PostgreSQL refuses two in one upsert.
-            rows = {
-                (ids[key(s)], s.time): {
-                    "series_id": ids[key(s)], "time": s.time, "value": s.value, "count": s.count,
-                    "sum": s.sum, "min": s.min, "max": s.max, "last": s.last, "stddev": s.stddev}
-                for s in samples
-            }
+            rows = {}
+            for s, key in zip(samples, sample_keys):
+                sid = ids[key]
+                rows[(sid, s.time)] = {"series_id": sid, "time": s.time, "value": s.value, "count": s.count,
+                                       "sum": s.sum, "min": s.min, "max": s.max, "last": s.last,
+                                       "stddev": s.stddev}
             keys = sorted(rows)
             rollup_store.hold_series(conn, {sid for sid, _ in keys})
             before = rollup_store.existing_points(conn, keys)
@@ -449,7 +455,7 @@ class MeasurementStore:
         with self.engine.connect() as conn:
             counters = self._counter_series(conn, series_ids)
             plain = [sid for sid in series_ids if sid not in counters]
-            plan = rollup_rules.read_plan(start, end, resolution, rollup_store.watermarks(conn))
+            plan = self._read_plan(conn, start, end, resolution)
             if plain and not rollup_rules.only_raw(plan, start, end):
                 fields = rollup_store.bucket_fields(conn, plain, plan, resolution, reading.fields)
                 for sid, by_bucket in fields.items():
@@ -466,6 +472,11 @@ class MeasurementStore:
             if counters:
                 out.update(self._counter_buckets(conn, sorted(counters), start, end, resolution, counter_function))
         return out
+
+    @staticmethod
+    def _read_plan(conn: Any, start: int, end: int, resolution: int) -> list[rollup_rules.Segment]:
+        """Which resolution serves which times of a read (rollup_rules.read_plan)."""
+        return rollup_rules.read_plan(start, end, resolution, rollup_store.watermarks(conn))
 
     @staticmethod
     def _counter_series(conn: Any, series_ids: list[int]) -> set[int]:

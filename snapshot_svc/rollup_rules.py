@@ -22,7 +22,7 @@ those times, rounded to its own buckets: less detail where detail is gone."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 RAW, MINUTE, HOUR = 1, 60, 3600  # seconds per bucket of each resolution
 ROLLUPS = (MINUTE, HOUR)
@@ -77,6 +77,20 @@ def point_fields(time: int, value: float, count: int, total: float, lo: float, h
         row[name] = stats[column]
     row["last"], row["last_time"] = last, time
     return row
+
+
+def points_folded(rows: Iterable[tuple[int, Mapping[str, Any]]]) -> dict[str, float]:
+    """(time, point) pairs — a point's value, count, sum, min, max and last —
+    as one rollup row: the same as folding their point_fields, faster."""
+    rows = list(rows)
+    columns = {c: [p[c] for _, p in rows] for c in COLUMNS}
+    out: dict[str, float] = {"point_count": len(rows)}
+    for (column, kind), name in FIELD_OF.items():
+        out[name] = sum(columns[column]) if kind == "sum" else min(columns[column]) if kind == "min" \
+            else max(columns[column])
+    last_time, last = max(((t, p["last"]) for t, p in rows), key=lambda tl: tl[0])
+    out["last"], out["last_time"] = last, last_time
+    return out
 
 
 def merged(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:

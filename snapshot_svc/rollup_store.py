@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import Engine, Table, case, delete, func, select, tuple_
+from sqlalchemy import Engine, Table, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from snapshot_svc import rollup_rules as rules
@@ -57,13 +57,29 @@ def _fields(row: Any) -> dict[str, float]:
     return rules.point_fields(row.time, row.value, row.count, row.sum, row.min, row.max, row.last)
 
 
-def existing_points(conn: Any, keys: list[tuple[int, int]], chunk: int = 400) -> dict[tuple[int, int], Any]:
-    """The stored points at these (series, time) keys, before a write replaces them."""
+def existing_points(conn: Any, keys: list[tuple[int, int]], chunk: int = 500) -> dict[tuple[int, int], Any]:
+    """The stored points at these (series, time) keys, before a write replaces
+    them. Looked up through the primary key by `series_id IN (…) AND time IN
+    (…)` (SQLite scans the whole table for a row-value IN): all the batch's
+    series at all its times when that product is small (many series at one
+    time, one series at many), else series by series."""
+    wanted = set(keys)
+    times_of: dict[int, list[int]] = defaultdict(list)
+    for sid, t in keys:
+        times_of[sid].append(t)
+    all_times = sorted({t for _, t in keys})
+    if len(times_of) * len(all_times) <= 4 * len(keys) + 100:
+        groups = [(sorted(times_of), all_times)]
+    else:
+        groups = [([sid], sorted(ts)) for sid, ts in sorted(times_of.items())]
     found: dict[tuple[int, int], Any] = {}
-    for i in range(0, len(keys), chunk):
-        rows = conn.execute(select(points.c.series_id, points.c.time, *[points.c[c] for c in POINT_STATS])
-                            .where(tuple_(points.c.series_id, points.c.time).in_(keys[i:i + chunk])))
-        found |= {(r.series_id, r.time): r for r in rows}
+    for ids, times in groups:
+        for i in range(0, len(ids), chunk):
+            for j in range(0, len(times), chunk):
+                rows = conn.execute(
+                    select(points.c.series_id, points.c.time, *[points.c[c] for c in POINT_STATS])
+                    .where(points.c.series_id.in_(ids[i:i + chunk]), points.c.time.in_(times[j:j + chunk])))
+                found |= {(r.series_id, r.time): r for r in rows if (r.series_id, r.time) in wanted}
     return found
 
 
@@ -83,25 +99,25 @@ def fold_written(conn: Any, written: Mapping[tuple[int, int], Mapping[str, Any]]
     """Bring the rollups up to date with points just written (`written`,
     keyed by (series, time), after the raw upsert), `before` holding the
     points they replaced."""
-    folds: dict[int, dict[tuple[int, int], dict]] = {level: {} for level in rules.ROLLUPS}
+    new: dict[tuple[int, int], list[tuple[int, Mapping[str, Any]]]] = defaultdict(list)  # by (series, minute)
     dirty: dict[int, set[tuple[int, int]]] = {level: set() for level in rules.ROLLUPS}
     for (sid, t), row in written.items():
         old = before.get((sid, t))
-        if old is not None and all(getattr(old, c) == row[c] for c in POINT_STATS):
-            continue  # re-sent as it was
-        for level in rules.ROLLUPS:
-            key = (sid, rules.floor_to(t, level))
-            if old is not None:
-                dirty[level].add(key)
-                continue
-            fields = rules.point_fields(t, row["value"], row["count"], row["sum"], row["min"], row["max"],
-                                        row["last"])
-            folds[level][key] = rules.merged(folds[level][key], fields) if key in folds[level] else fields
-    for level in rules.ROLLUPS:
+        if old is None:
+            new[(sid, rules.floor_to(t, rules.MINUTE))].append((t, row))
+        elif any(getattr(old, c) != row[c] for c in POINT_STATS):  # else re-sent as it was
+            for level in rules.ROLLUPS:
+                dirty[level].add((sid, rules.floor_to(t, level)))
+    minutes = {key: rules.points_folded(rows) for key, rows in new.items()}
+    hours: dict[tuple[int, int], dict[str, float]] = {}
+    for (sid, start), fields in minutes.items():
+        key = (sid, rules.floor_to(start, rules.HOUR))
+        hours[key] = rules.merged(hours[key], fields) if key in hours else fields
+    for level, folds in ((rules.MINUTE, minutes), (rules.HOUR, hours)):
         rows = [{"series_id": sid, "bucket_start": start, **fields}
-                for (sid, start), fields in folds[level].items() if (sid, start) not in dirty[level]]
+                for (sid, start), fields in folds.items() if (sid, start) not in dirty[level]]
         _upsert(conn, TABLES[level], rows, fold=True)
-        _upsert(conn, TABLES[level], [_recomputed(conn, level, sid, start) for sid, start in dirty[level]],
+        _upsert(conn, TABLES[level], [_recomputed(conn, level, sid, start) for sid, start in sorted(dirty[level])],
                 fold=False)
 
 
@@ -165,14 +181,16 @@ class RetentionSweep:
     SERIES_PER_EXPIRY series, in its own short transaction. Each replica
     sweeps on its own; deleting twice is harmless."""
 
-    def __init__(self, engine: Engine, retention: rules.Retention) -> None:
+    def __init__(self, engine: Engine, retention: rules.Retention | None) -> None:
         self.engine = engine
         self.retention = retention
         self.after_series = 0  # where the next step starts (series ids above this)
         self.marks_written: dict[int, int] = {}
 
     def step(self, now: float) -> int:
-        """One step: rows deleted."""
+        """One step: rows deleted (none without a retention: everything is kept)."""
+        if self.retention is None:
+            return 0
         marks = {level: self.retention.watermark(level, now) for level in rules.LEVEL_NAMES}
         if marks != self.marks_written:  # they move once an hour
             with self.engine.begin() as conn:
@@ -188,12 +206,19 @@ class RetentionSweep:
         for level, mark in marks.items():
             table = points if level == rules.RAW else TABLES[level]
             time = points.c.time if level == rules.RAW else table.c.bucket_start
-            doomed = (select(table.c.series_id, time).where(table.c.series_id.in_(ids), time < mark)
-                      .limit(ROWS_PER_DELETE))
-            with self.engine.begin() as conn:
-                gone = conn.execute(delete(table).where(tuple_(table.c.series_id, time).in_(doomed))).rowcount
-            deleted += gone
-            more = more or gone >= ROWS_PER_DELETE
+            budget = ROWS_PER_DELETE
+            with self.engine.begin() as conn:  # one short transaction of at most `budget` rows
+                for sid in ids:
+                    # Series by series through the primary key: the oldest `budget` rows at most.
+                    cut = conn.execute(select(time).where(table.c.series_id == sid, time < mark)
+                                       .order_by(time).offset(budget).limit(1)).scalar()
+                    gone = conn.execute(delete(table).where(table.c.series_id == sid,
+                                                            time < (mark if cut is None else cut))).rowcount
+                    deleted += gone
+                    budget -= gone
+                    if cut is not None or budget <= 0:
+                        more = True
+                        break
         if not more:  # these series are done: the next step takes the next ones
             self.after_series = ids[-1]
         return deleted

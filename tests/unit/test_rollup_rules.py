@@ -116,3 +116,11 @@ def test_watermarks_sit_on_the_hour_grid_and_coarser_is_kept_longer() -> None:
     assert all(m % 3600 == 0 for m in marks)
     assert marks[0] > marks[1] > marks[2]
     assert now - 7 * 86_400 - 3600 < marks[0] <= now - 7 * 86_400
+
+
+def test_folding_a_batch_at_once_is_folding_its_points_one_by_one() -> None:
+    rng = random.Random(11)
+    pts = _points(rng, 30)
+    pairs = [(p["last_time"], {"value": p["value_sum"], "count": p["count"], "sum": p["sum"], "min": p["min"],
+                               "max": p["max"], "last": p["last"]}) for p in pts]
+    assert rules.points_folded(pairs) == rules.folded(pts)
