@@ -38,6 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--skip-render-only", action="store_true")
     parser.add_argument("--skip-end-to-end", action="store_true")
+    parser.add_argument("--skip-rollup-cost", action="store_true", help="skip bench.rollup_cost (snapshot data reads)")
     parser.add_argument("--sequential", type=int, help="end-to-end snapshots at one client")
     parser.add_argument("--burst", type=int, help="snapshots submitted at once")
     parser.add_argument("--poll-ms", type=float, help="job polling interval at one client (default 5)")
@@ -110,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         plan = end_to_end_plan(args)
         log.info("end to end: %s", plan)
         results["end_to_end"] = run_end_to_end_phase(plan, args.keep_stack_data, service_env(args))
+    if not args.skip_rollup_cost:
+        from bench.rollup_cost import run_rollup_cost
+
+        results["rollup_cost"] = run_rollup_cost(days=3, repeats=3) if args.smoke else run_rollup_cost()
     results["bench_seconds"] = round(time.monotonic() - started, 1)
     checks = check_targets(results)
     results["targets"] = [c.as_dict() for c in checks]
@@ -124,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         write_json(results, path)
     plot_results(results, png_path)
     print(format_table(results, checks))
+    if "rollup_cost" in results:
+        from bench.rollup_cost import format_rollup_cost
+
+        print("\n" + format_rollup_cost(results["rollup_cost"]))
     print(f"\nresults: {', '.join(str(p) for p in json_paths)}; plot: {png_path} "
           f"({results['bench_seconds']:.0f} s)")
     return 0
