@@ -24,7 +24,7 @@ import threading
 from typing import Any, Awaitable, Callable
 
 from chartsnap import logs
-from chartsnap.settings import SettingsError, work_grace
+from chartsnap.settings import SettingsError, names_asked, work_grace
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,21 @@ def run_service(name: str, read_settings: Callable[[], Any], start: Callable[[An
         refuse(name, exc)
     finally:
         watchdog.cancel()
+
+
+def variables_read(read_settings: Callable[[dict[str, str]], Any],
+                   environ: dict[str, str] | None = None) -> frozenset[str]:
+    """Every CHARTSNAP_* variable a service run by `run_service` reads: the log
+    settings' and its own settings', read from `environ` (default: none set;
+    a value can make a reader ask for more, so pass the deployment's). Bad
+    values do not stop the count."""
+    with names_asked() as names:
+        for read in (logs.LogSettings.from_env, read_settings):
+            try:
+                read(dict(environ or {}))
+            except SettingsError:
+                pass
+    return frozenset(names)
 
 
 def merged(problems: list[SettingsError]) -> SettingsError:

@@ -5,10 +5,12 @@ Each service declares one frozen dataclass and builds it once at start-up with
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
 
@@ -91,6 +93,24 @@ def split_host_port(address: str) -> tuple[str, int]:
     return host.removeprefix("[").removesuffix("]"), int(port)
 
 
+# The names asked for inside `names_asked()`, or None outside it.
+_ASKED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("chartsnap_names_asked", default=None)
+
+
+@contextlib.contextmanager
+def names_asked() -> Iterator[set[str]]:
+    """Every CHARTSNAP_* name an EnvReader is asked for while the block runs,
+    set or not: building a service's settings inside it lists the variables
+    that service reads, without running it (tests/deploy/test_manifest_env.py
+    holds the manifests to them)."""
+    names: set[str] = set()
+    token = _ASKED.set(names)
+    try:
+        yield names
+    finally:
+        _ASKED.reset(token)
+
+
 class EnvReader:
     PREFIX = "CHARTSNAP_"
 
@@ -99,6 +119,9 @@ class EnvReader:
         self.problems: list[str] = []
 
     def _raw(self, name: str) -> str | None:
+        asked = _ASKED.get()
+        if asked is not None:
+            asked.add(self.PREFIX + name)
         value = self.environ.get(self.PREFIX + name)
         return None if value is None or value.strip() == "" else value.strip()
 
