@@ -3,13 +3,14 @@ every object of the output is valid, strictly, for the pinned Kubernetes
 version (kubernetes-validate, offline) or its operator's pinned CRD schema
 (deploy/kubernetes/schemas/); kube-score finds nothing beyond the skips that
 deploy/kubernetes/kube-score.yaml justifies; and the deployment's own rules
-(hardening, probes, drains, addresses, scaling names, secrets) hold. Each
-checker is also shown a defect, so a check that passes is one that can fail."""
+(hardening, probes, addresses, scaling names, secrets) hold. Each checker is
+also shown a defect, so a check that passes is one that can fail. What each
+container's environment must be, and its termination grace against its drain
+timeout, is test_manifest_env.py's."""
 
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import subprocess
 from pathlib import Path
@@ -287,24 +288,6 @@ def test_metrics_and_health_listen_on_the_pod_address(built_overlays: dict[str, 
                 assert int(port) in {p["containerPort"] for p in container["ports"]}, variable
             metrics_port = int(env[METRICS_ADDRS[service]]["value"].rpartition(":")[2])
             assert port_named(container, "metrics") == metrics_port
-
-
-def test_termination_grace_outlasts_each_services_drain(built_overlays: dict[str, BuiltOverlay]) -> None:
-    from notifier_svc.service import NotifierService
-    from render_svc.service import RenderService
-    from snapshot_svc.server import SnapshotService
-
-    def stop_grace(service: type) -> float:
-        return inspect.signature(service.stop).parameters["grace"].default
-    # What each stop() may wait, from the code: the gateway's aiohttp runner
-    # waits up to its shutdown_timeout (60 s); render waits its grace for the
-    # renders and again for gRPC; the notifier its grace, a 2 s flush, 1 s gRPC.
-    drains = {"gateway": 60.0, "snapshot-svc": stop_grace(SnapshotService),
-              "render-svc": 2 * stop_grace(RenderService), "notifier-svc": stop_grace(NotifierService) + 3.0}
-    for built in built_overlays.values():
-        for service, drain in drains.items():
-            grace = pod_spec(built.one("Deployment", service))["terminationGracePeriodSeconds"]
-            assert grace >= drain + 10, f"{built.name} {service}: {grace} s does not outlast its {drain} s drain"
 
 
 @pytest.mark.parametrize("overlay", overlay_names())
