@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from chartsnap import nats_authorization, queue
-from tests.deploy.conftest import KUBERNETES_DIR, KUBERNETES_VERSION, BuiltOverlay, overlay_names, pinned_version
+from tests.deploy.conftest import KUBERNETES_DIR, KUBERNETES_VERSION, REPO, BuiltOverlay, overlay_names, pinned_version
 
 SCHEMAS_DIR = KUBERNETES_DIR / "schemas"
 KUBE_SCORE_CONFIG = KUBERNETES_DIR / "kube-score.yaml"
@@ -321,6 +321,11 @@ def test_images_are_the_services_and_pinned(built_overlays: dict[str, BuiltOverl
         for workload in workloads(built):
             for container in containers(workload):
                 assert not container["image"].endswith(":latest") and ":" in container["image"], container["image"]
+    # prod deploys the release: the project's version (pyproject.toml), the one home of it.
+    import tomllib
+    release = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    for service, image in SERVICE_IMAGES.items():
+        assert main_container(built_overlays["prod"].one("Deployment", service))["image"] == f"{image}:{release}"
     assert main_container(built_overlays["prod"].one("StatefulSet", "nats"))["image"].startswith("nats:")
     assert main_container(built_overlays["prod"].one("StatefulSet", "nats"))["image"].endswith("-alpine")
 
