@@ -17,7 +17,7 @@ from collections import defaultdict
 from typing import Iterator
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 from snapshot_svc import rollup_rules as rules
 from snapshot_svc import rollup_store
@@ -309,3 +309,40 @@ def test_writers_racing_on_one_series_leave_rollups_that_fold_their_points(datab
     finally:
         for e in engines:
             e.dispose()
+
+
+def test_every_statement_of_writes_reads_and_retention_finds_rows_by_an_index(engine: Engine) -> None:
+    """No statement of the rollups scans a whole table of points or rollups
+    (SQLite scans one for a row-value IN; PostgreSQL, told to avoid
+    sequential scans, still takes one when no index serves the query)."""
+    account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
+    store = MeasurementStore(engine, rules.Retention(raw=86_400, minutes=2 * 86_400, hours=3 * 86_400))
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001 - SQLAlchemy's hook
+        if not executemany and statement.lstrip().upper().startswith(("SELECT", "DELETE")) and any(
+                name in statement for name in ("points", "rollup_minutes", "rollup_hours")):
+            seen.append((statement, parameters))
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        rng = random.Random(4)
+        for _ in range(3):  # new points, then the same seconds changed (recomputed minutes and hours)
+            _submit(store, account, [_sample(rng, h, BASE + 10 * k) for h in ("a", "b") for k in range(200)])
+        ids = [sid for sid, _ in store.matching_series(account, "lat", [])]
+        store.bucketed(ids, BASE + 17, BASE + 86_400, 3600, "average")
+        store.bucketed_by(ids, BASE + 17, BASE + 86_400, 120, "max", "average")
+        store.expire_once(BASE + 4 * 86_400)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert len({s for s, _ in seen}) >= 6
+    postgres = engine.dialect.name == "postgresql"
+    with engine.connect() as conn:
+        if postgres:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, parameters in seen:
+            plan = "\n".join(str(r[-1] if not postgres else r[0])
+                             for r in conn.exec_driver_sql(
+                                 ("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + statement, parameters))
+            for table in ("points", "rollup_minutes", "rollup_hours"):
+                assert f"Seq Scan on {table}" not in plan and f"SCAN {table}" not in plan, (statement, plan)
+        conn.rollback()
