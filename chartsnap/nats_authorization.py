@@ -1,6 +1,6 @@
 """Who may do what on NATS: one user per service, each allowed only the
 subjects its work needs, and the nats-server `authorization` block that says
-so. `make run`, the tests and the Kubernetes config (deploy/k8s/nats.yaml)
+so. `make run`, the tests and the Kubernetes config (deploy/kubernetes/components/nats-authorization/authorization.conf)
 all use this one table, so they cannot drift.
 
 Why passwords, not nkeys: the Python client needs the `nkeys` package (not in
