@@ -17,7 +17,8 @@
 #
 # Environment:
 #   CHARTSNAP_CACHE_DIR        tools cache (kustomize, from scripts/install-tools.sh)
-#   CHARTSNAP_DEPLOY_SKIP_TIER=1   steps 1-4 and 6 only (no integration tier)
+#   CHARTSNAP_DEPLOY_SKIP_IMAGES=1 use the images already built (iterating on the manifests)
+#   CHARTSNAP_DEPLOY_SKIP_TIER=1   no integration tier (step 5)
 #   CHARTSNAP_DEPLOY_KEEP=1    leave the pods running at the end (debugging; on success only)
 set -euo pipefail
 
@@ -101,15 +102,21 @@ on_exit() {
 trap on_exit EXIT
 
 # --- 1. images ------------------------------------------------------------------
-phase "images (scripts/build-images.sh; first run builds for minutes, later runs reuse podman's layers)"
-scripts/build-images.sh
+if [ "${CHARTSNAP_DEPLOY_SKIP_IMAGES:-}" = 1 ]; then
+  echo "==> images: not built (CHARTSNAP_DEPLOY_SKIP_IMAGES=1), using:"
+  scripts/build-images.sh --list | while read -r name; do
+    podman image exists "localhost/chartsnap/$name:dev" || { echo "!!! localhost/chartsnap/$name:dev is not built"; exit 1; }
+    echo "    localhost/chartsnap/$name:dev"
+  done
+else
+  phase "images (scripts/build-images.sh; first run builds for minutes, later runs reuse podman's layers)"
+  scripts/build-images.sh
+fi
 
 # --- 2. manifests ----------------------------------------------------------------
 phase "kustomize build overlays/podman-test, translated for podman kube play"
 "$KUSTOMIZE" build "$OVERLAY" >"$WORK/built.yaml"
-"$PY" -m tests.deploy_live.kube_play --pod-ip "$POD_IP" --secrets-dir "$WORK/secrets" \
-  --pods-file "$WORK/pods" --volumes-file "$WORK/volumes" --ports-file "$WORK/ports" \
-  <"$WORK/built.yaml" >"$WORK/play.yaml"
+"$PY" -m tests.deploy_live.kube_play --pod-ip "$POD_IP" --out-dir "$WORK" <"$WORK/built.yaml"
 echo "    pods: $(tr '\n' ' ' <"$WORK/pods")"
 
 # A previous run that was killed before its teardown: the same names, gone first.
@@ -125,15 +132,19 @@ if [ ${#busy[@]} -gt 0 ]; then
 fi
 
 # --- 3. play and readiness -------------------------------------------------------
-phase "podman kube play"
 for file in "$WORK"/secrets/*.json; do
   podman secret create "$(basename "$file" .json)" "$file" >/dev/null
 done
-podman kube play "$WORK/play.yaml" >"$WORK/play.out"
-podman pod ps --format '    {{.Name}}  {{.Status}}' --filter "name=$(paste -sd'|' "$WORK/pods")" 2>/dev/null || true
-
-phase "readiness of every pod (the manifests' probes, within their start budgets)"
-"$PY" -m tests.deploy_live.readiness --pod-ip "$POD_IP" <"$WORK/built.yaml"
+# In stages (kube_play.py, step 6): podman runs a pod's init containers to the
+# end while it plays, and does not retry one whose dependency is not up yet.
+for stage in "$WORK"/stage-*.yaml; do
+  pods="${stage%.yaml}.pods"
+  phase "podman kube play $(basename "$stage"): $(tr '\n' ' ' <"$pods")"
+  podman kube play "$stage" >"${stage%.yaml}.out"
+  while read -r pod; do podman pod ps --filter "name=^$pod\$" --format '    {{.Name}}  {{.Status}}'; done <"$pods"
+  phase "readiness of $(tr '\n' ' ' <"$pods")(the manifests' probes, within their start budgets)"
+  "$PY" -m tests.deploy_live.readiness --pod-ip "$POD_IP" --pods "$pods" <"$WORK/built.yaml"
+done
 
 # --- 4. a snapshot end to end ----------------------------------------------------
 phase "a snapshot through the gateway's container, its PNG from the S3 container"

@@ -1,6 +1,6 @@
 """Wait until every pod `podman kube play` started is ready, by the manifests' own probes.
 
-    python -m tests.deploy_live.readiness --pod-ip 127.0.0.1 < built.yaml
+    python -m tests.deploy_live.readiness --pod-ip 127.0.0.1 [--pods FILE] < built.yaml
 
 podman 4.3.1 runs none of a manifest's probes (tests/deploy_live/kube_play.py
 removes them), so this runs them as the kubelet would, against the pod
@@ -24,9 +24,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import yaml
@@ -157,8 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pod-ip", required=True)
     parser.add_argument("--margin", type=float, default=MARGIN_S, help="seconds added to every start budget")
+    parser.add_argument("--pods", type=Path, help="only these pods (one name a line; kube_play's stage-N.pods)")
     args = parser.parse_args(argv)
     probes = container_probes(yaml.safe_load_all(sys.stdin))
+    if args.pods:
+        wanted = set(args.pods.read_text().split())
+        probes = [p for p in probes if p.pod in wanted]
     if not probes:
         print("!!! no readiness or startup probe in the manifests", file=sys.stderr)
         return 1

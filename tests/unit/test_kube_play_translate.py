@@ -38,12 +38,16 @@ def test_only_the_kinds_kube_play_plays_are_kept_and_the_others_are_named():
     assert out.pod_names == ["app-pod-0"]
 
 
-def test_the_host_ports_are_those_of_host_network_pods():
+def test_host_network_pods_lose_their_container_ports_which_must_be_free():
     host = deployment("host", hostNetwork=True)
     host["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": 48080}, {"containerPort": 49100}]
     bridged = deployment("bridged")
     bridged["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": 8080}]
-    assert translate([host, bridged], POD_IP).host_ports == [48080, 49100]
+    out = translate([host, bridged], POD_IP)
+    assert out.host_ports == [48080, 49100]
+    played_host, played_bridged = (m["spec"]["template"]["spec"]["containers"][0] for m in out.manifests)
+    assert "ports" not in played_host, "podman refuses port mappings on the host network"
+    assert played_bridged["ports"] == [{"containerPort": 8080}]
 
 
 def test_a_deployment_plays_one_replica_without_probes():
@@ -57,6 +61,9 @@ def test_a_deployment_plays_one_replica_without_probes():
     assert played["spec"]["replicas"] == 1
     assert spec["containers"] == [container(resources={"limits": {"cpu": "1"}})]
     assert spec["initContainers"] == [container(name="migrate")]
+    assert spec["restartPolicy"] == "OnFailure", "podman would start a finished init container again"
+    [plain] = translate([deployment()], POD_IP).manifests
+    assert "restartPolicy" not in plain["spec"]["template"]["spec"]
     assert dep["spec"]["replicas"] == 3, "the input is left as it was"
 
 
@@ -107,15 +114,35 @@ def test_the_pod_address_is_the_given_one_and_dependent_variables_are_expanded()
         env[4], env[5]]
 
 
-def test_the_command_writes_the_manifests_the_secret_files_and_the_names(tmp_path):
-    docs = [deployment("gateway"), {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
-                                    "stringData": {"K": "v"}}, {"kind": "Service", "metadata": {"name": "gateway"}}]
+def test_pods_with_init_containers_play_after_the_others():
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {}}
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data-db"}, "spec": {}}
+    migrating = deployment("snapshot-svc", initContainers=[container(name="migrate")])
+    out = translate([migrating, config, claim, deployment("db"), deployment("gateway")], POD_IP)
+    first, second = out.stages
+    assert [(m["kind"], m["metadata"]["name"]) for m in first] == [
+        ("ConfigMap", "settings"), ("PersistentVolumeClaim", "data-db"), ("Deployment", "db"), ("Deployment", "gateway")]
+    assert [(m["kind"], m["metadata"]["name"]) for m in second] == [("ConfigMap", "settings"), ("Deployment", "snapshot-svc")]
+    assert translate([deployment("db")], POD_IP).stages == [translate([deployment("db")], POD_IP).manifests]
+
+
+def test_the_command_writes_the_stages_the_secret_files_and_the_names(tmp_path):
+    host = deployment("gateway", hostNetwork=True)
+    host["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": 48080}]
+    docs = [host, deployment("snapshot-svc", initContainers=[container(name="migrate")]),
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"K": "v"}},
+            {"kind": "Service", "metadata": {"name": "gateway"}}]
     done = subprocess.run(
-        [sys.executable, "-m", "tests.deploy_live.kube_play", "--pod-ip", POD_IP, "--secrets-dir",
-         str(tmp_path / "secrets"), "--pods-file", str(tmp_path / "pods")],
+        [sys.executable, "-m", "tests.deploy_live.kube_play", "--pod-ip", POD_IP, "--out-dir", str(tmp_path)],
         input=yaml.safe_dump_all(docs), capture_output=True, text=True, cwd=repo_root(), timeout=60, check=True)
-    assert [d["kind"] for d in yaml.safe_load_all(done.stdout)] == ["Deployment"]
-    assert "dropped Service/gateway" in done.stderr
-    assert json.loads((tmp_path / "secrets" / "s.json").read_text()) == {"K": base64.b64encode(b"v").decode()}
-    assert (tmp_path / "secrets" / "s.json").stat().st_mode & 0o077 == 0
-    assert (tmp_path / "pods").read_text() == "gateway-pod-0\n"
+    kinds = lambda name: [d["metadata"]["name"] for d in yaml.safe_load_all((tmp_path / name).read_text())]  # noqa: E731
+    assert kinds("play.yaml") == ["gateway", "snapshot-svc"]
+    assert kinds("stage-1.yaml") == ["gateway"] and kinds("stage-2.yaml") == ["snapshot-svc"]
+    assert (tmp_path / "stage-1.pods").read_text() == "gateway-pod-0\n"
+    assert (tmp_path / "stage-2.pods").read_text() == "snapshot-svc-pod-0\n"
+    assert (tmp_path / "pods").read_text() == "gateway-pod-0\nsnapshot-svc-pod-0\n"
+    assert (tmp_path / "ports").read_text() == "48080\n"
+    assert "dropped (nothing for them to do on one host network): Service/gateway" in done.stderr
+    secret = tmp_path / "secrets" / "s.json"
+    assert json.loads(secret.read_text()) == {"K": base64.b64encode(b"v").decode()}
+    assert secret.stat().st_mode & 0o077 == 0
