@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy
 
 from chartsnap import queue
+from chartsnap.image_keys import PUBLIC_PREFIX
 from chartsnap.image_store import ImageStore
 from devstack.processes import Stack
 from tests.deploy_live.podman_docker_api import NATS_IMAGE, POSTGRES_IMAGE, S3_IMAGE
@@ -68,7 +69,7 @@ def test_the_image_store_puts_a_png_the_s3_container_serves_publicly(infra: Stac
 
     store = ImageStore(infra.s3_endpoint, infra.creds.access_key, infra.creds.secret_key, "chartsnap")
     store.ensure_bucket()
-    key = f"test/{uuid.uuid4().hex}.png"
+    key = f"{PUBLIC_PREFIX}{uuid.uuid4().hex}.png"  # only this prefix is public-read
     png = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes
     store.put_png(key, png)
     reply = requests.get(f"{infra.env['CHARTSNAP_IMAGE_BASE_URL']}/{key}", timeout=10)
