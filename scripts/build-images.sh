@@ -144,16 +144,51 @@ HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 build_args=(--pull=never --network host --layers)
 [ -s "$HOST_CA_BUNDLE" ] && build_args+=(--secret "id=ca-bundle,src=$HOST_CA_BUNDLE")
 
+# The four service images are built from one copy of the sources, taken once
+# per run (the paths deploy/Dockerfile COPYs), so they hold the same code even
+# when the working tree changes while they build.
+SERVICE_CONTEXT="$CACHE/images/service-context"
+stage_service_context() {
+  local sources
+  sources=$(sed -n 's/^COPY \([^-][^ ]*\) .*/\1/p' "$ROOT/deploy/Dockerfile" | sort -u)
+  echo "==> copying the service images' sources ($(echo $sources)) to $SERVICE_CONTEXT"
+  rm -rf "$SERVICE_CONTEXT"
+  mkdir -p "$SERVICE_CONTEXT/deploy"
+  cp "$ROOT/deploy/Dockerfile" "$SERVICE_CONTEXT/deploy/Dockerfile"
+  # shellcheck disable=SC2086 # one word per path
+  tar -C "$ROOT" --exclude=__pycache__ --exclude='*.pyc' -cf - $sources | tar -C "$SERVICE_CONTEXT" -xf -
+}
+
+# What an image is built from: its build context's files and the base image.
+# When an image is still the one last built from the same digest
+# ($CACHE/images/<name>-<tag>.inputs holds "digest image-id"), it is not built
+# again: podman's layer cache would find every layer, but only after hashing
+# the venv and Chromium layers again, a minute per run.
+inputs_digest() {
+  local context="$1"
+  { podman image inspect --format '{{.Id}}' "$BASE_IMAGE"
+    (cd "$context" && find . -type f ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z |
+       xargs -0 sha256sum)
+  } | sha256sum | cut -c1-64
+}
+
 build_one() {
-  local name="$1" image="localhost/chartsnap/$1:$TAG" started elapsed
+  local name="$1" image="localhost/chartsnap/$1:$TAG" started elapsed context dockerfile target=()
+  local digest record="$CACHE/images/$1-$TAG.inputs"
+  case "$name" in
+    dev-*) context="$ROOT/deploy/images/${name#dev-}"; dockerfile="$context/Dockerfile" ;;
+    *)     context="$SERVICE_CONTEXT"; dockerfile="$context/deploy/Dockerfile"; target=(--target "$name") ;;
+  esac
+  digest="$(inputs_digest "$context")"
+  if [ -s "$record" ] && podman image exists "$image" &&
+     [ "$(cat "$record")" = "$digest $(podman image inspect --format '{{.Id}}' "$image")" ]; then
+    echo "==> $image is up to date (same sources and base as its last build)"
+    return
+  fi
   started=$(date +%s)
   echo "==> building $image"
-  case "$name" in
-    dev-*) podman build "${build_args[@]}" -t "$image" \
-             -f "$ROOT/deploy/images/${name#dev-}/Dockerfile" "$ROOT/deploy/images/${name#dev-}" ;;
-    *)     podman build "${build_args[@]}" -t "$image" --target "$name" \
-             -f "$ROOT/deploy/Dockerfile" "$ROOT" ;;
-  esac
+  podman build "${build_args[@]}" "${target[@]}" -t "$image" -f "$dockerfile" "$context"
+  echo "$digest $(podman image inspect --format '{{.Id}}' "$image")" >"$record"
   elapsed=$(( $(date +%s) - started ))
   echo "==> built $image in ${elapsed} s"
 }
@@ -161,6 +196,7 @@ build_one() {
 started_all=$(date +%s)
 install_missing_tools
 ensure_base_image
+case " ${selected[*]} " in *" gateway "*|*" snapshot-svc "*|*" render-svc "*|*" notifier-svc "*) stage_service_context ;; esac
 for name in "${selected[@]}"; do
   build_one "$name"
 done
