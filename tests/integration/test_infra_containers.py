@@ -27,13 +27,16 @@ def only_with_containers(request: pytest.FixtureRequest) -> None:
 
 
 def running_images() -> dict[str, int]:
-    """Image → running containers, as podman's Docker API reports them."""
+    """Image → running containers of this test run (testcontainers' session
+    label: other containers on the machine do not count), as podman's Docker
+    API reports them."""
     import docker
+    from testcontainers.core.labels import LABEL_SESSION_ID, SESSION_ID
 
     client = docker.from_env()
     try:
         counts: dict[str, int] = {}
-        for c in client.containers.list():
+        for c in client.containers.list(filters={"label": f"{LABEL_SESSION_ID}={SESSION_ID}"}):
             for tag in c.image.tags:
                 counts[tag] = counts.get(tag, 0) + 1
         return counts
