@@ -96,7 +96,7 @@ async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=settings.db_threads, thread_name_prefix="db"))
     accounts, spaces = AccountStore(engine), SpaceStore(engine)
-    measurements, snapshots = MeasurementStore(engine), SnapshotStore(engine)
+    measurements, snapshots = MeasurementStore(engine, settings.retention), SnapshotStore(engine)
     destinations, annotations = DestinationStore(engine), AnnotationStore(engine)
 
     nc = await connect_nats(settings.nats, name="snapshot_svc")
