@@ -20,7 +20,10 @@
 # pull the real one) is made here once with `debootstrap --variant=minbase` and
 # `podman import` under exactly that name, and every build runs with
 # --pull=never. podman's own storage keeps the built layers: a second run
-# rebuilds only what changed.
+# rebuilds only what changed, and skips an image whose sources and base are
+# those of its last build. Timings (2 cores): the first run about 10 minutes
+# (the Go builds of nats-server and versitygw are half of it), a run after a
+# code change about a minute, a run with nothing changed a few seconds.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,7 +43,7 @@ SERVICE_IMAGES=(gateway snapshot-svc render-svc notifier-svc)
 INFRA_IMAGES=(dev-nats dev-s3 dev-postgres)
 ALL_IMAGES=("${SERVICE_IMAGES[@]}" "${INFRA_IMAGES[@]}")
 
-usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
 selected=()
 while [ $# -gt 0 ]; do
