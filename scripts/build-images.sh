@@ -196,14 +196,19 @@ build_one() {
   echo "==> built $image in ${elapsed} s"
 }
 
-started_all=$(date +%s)
-install_missing_tools
-ensure_base_image
-case " ${selected[*]} " in *" gateway "*|*" snapshot-svc "*|*" render-svc "*|*" notifier-svc "*) stage_service_context ;; esac
-for name in "${selected[@]}"; do
-  build_one "$name"
-done
-echo "==> done in $(( $(date +%s) - started_all )) s:"
-for name in "${selected[@]}"; do
-  podman images --format '    {{.Repository}}:{{.Tag}}  {{.Size}}' "localhost/chartsnap/$name:$TAG"
-done
+# Everything runs from main, read whole before it starts: bash reads a script
+# as it goes, and an edit of this file during a run would otherwise break it.
+main() {
+  started_all=$(date +%s)
+  install_missing_tools
+  ensure_base_image
+  case " ${selected[*]} " in *" gateway "*|*" snapshot-svc "*|*" render-svc "*|*" notifier-svc "*) stage_service_context ;; esac
+  for name in "${selected[@]}"; do
+    build_one "$name"
+  done
+  echo "==> done in $(( $(date +%s) - started_all )) s:"
+  for name in "${selected[@]}"; do
+    podman images --format '    {{.Repository}}:{{.Tag}}  {{.Size}}' "localhost/chartsnap/$name:$TAG"
+  done
+}
+main "$@"; exit
