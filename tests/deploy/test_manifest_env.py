@@ -144,7 +144,6 @@ ASKED_IN_SOURCE = re.compile(r"\benv\.(?:str|int|float|bool|address|addresses|ur
 # this file's): `chartsnap db upgrade` does not log, so the migrate init
 # container's CHARTSNAP_LOG_* do nothing. Each entry is checked to be still
 # needed: once the manifest drops them, the test says to delete the entry.
-STALE_UNTIL_FIXED = {("snapshot-svc", "migrate"): frozenset({"CHARTSNAP_LOG_LEVEL", "CHARTSNAP_LOG_FORMAT"})}
 UNEXPANDED = re.compile(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
@@ -279,8 +278,6 @@ def container_problems(built: BuiltOverlay, workload: dict[str, Any], container:
     values = with_files_for({n: env.values[n] for n in chartsnap_set}, tmp_dir)
     read = program.variables(values)
     for name in chartsnap_set:
-        if name in STALE_UNTIL_FIXED.get((workload["metadata"]["name"], container["name"]), ()):
-            continue
         if name not in read:
             close = difflib.get_close_matches(name, sorted(read), n=1, cutoff=0.8)
             hint = f" (did you mean {close[0]}?)" if close else ""
@@ -381,18 +378,6 @@ def overlay_problems(built: BuiltOverlay, tmp_dir: Path) -> list[str]:
 def test_each_overlay_sets_what_its_services_read_and_nothing_else(built_overlays: dict[str, BuiltOverlay],
                                                                    overlay: str, tmp_path: Path) -> None:
     assert overlay_problems(built_overlays[overlay], tmp_path) == []
-
-
-def test_every_stale_variable_let_through_is_still_set(built_overlays: dict[str, BuiltOverlay]) -> None:
-    for (workload_name, container_name), names in STALE_UNTIL_FIXED.items():
-        still_set = set()
-        for built in built_overlays.values():
-            workload = built.one("Deployment", workload_name)
-            for container in [*pod_spec(workload).get("initContainers", []), *pod_spec(workload)["containers"]]:
-                if container["name"] == container_name:
-                    still_set |= names & set(container_env(built, container).values)
-        assert still_set == names, f"{workload_name}/{container_name} no longer sets {sorted(names - still_set)}: " \
-                                   "delete it from STALE_UNTIL_FIXED"
 
 
 # -- the checker, shown defects ---------------------------------------------------
