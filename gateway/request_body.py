@@ -57,7 +57,8 @@ def _json_object(text: str) -> dict[str, Any]:
         raise errors.InvalidRequest("Malformed JSON body") from None
     if not isinstance(value, dict):
         raise errors.InvalidRequest("JSON body must be an object")
-    _refuse_lone_surrogates(value)
+    if "\\u" in text:  # a lone surrogate can only come from a \u escape: the text itself is valid UTF-8
+        _refuse_lone_surrogates(value)
     return value
 
 
