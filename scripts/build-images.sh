@@ -61,6 +61,10 @@ done
 
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 
+# Temporary directories of this run, removed however it ends.
+TEMP_DIRS=()
+trap 'if [ ${#TEMP_DIRS[@]} -gt 0 ]; then $SUDO rm -rf "${TEMP_DIRS[@]}"; fi' EXIT
+
 install_missing_tools() {
   local missing=()
   command -v podman >/dev/null 2>&1 || missing+=(podman)
@@ -79,7 +83,7 @@ install_missing_tools() {
 make_base_rootfs() {
   local rootfs
   rootfs="$(mktemp -d "$CACHE/images/rootfs.XXXXXX")"
-  trap 'rm -rf "$rootfs"' EXIT
+  TEMP_DIRS+=("$rootfs")
   echo "==> debootstrap --variant=minbase $BASE_SUITE (about a minute, once; kept in $BASE_TARBALL)"
   PATH="/usr/sbin:/sbin:$PATH" $SUDO debootstrap --variant=minbase "$BASE_SUITE" "$rootfs" "$BASE_MIRROR" >/dev/null
   rm -f "$rootfs/etc/apt/sources.list"
@@ -120,8 +124,6 @@ EOF
          "$rootfs/var/log/"*.log "$rootfs/tmp/"*
   $SUDO tar --numeric-owner -C "$rootfs" -cf "$BASE_TARBALL.partial" .
   mv "$BASE_TARBALL.partial" "$BASE_TARBALL"
-  rm -rf "$rootfs"
-  trap - EXIT
 }
 
 ensure_base_image() {
@@ -149,13 +151,15 @@ build_args=(--pull=never --network host --layers)
 
 # The four service images are built from one copy of the sources, taken once
 # per run (the paths deploy/Dockerfile COPYs), so they hold the same code even
-# when the working tree changes while they build.
-SERVICE_CONTEXT="$CACHE/images/service-context"
+# when the working tree changes while they build. Each run has its own copy.
+SERVICE_CONTEXT=
 stage_service_context() {
   local sources
   sources=$(sed -n 's/^COPY \([^-][^ ]*\) .*/\1/p' "$ROOT/deploy/Dockerfile" | sort -u)
+  mkdir -p "$CACHE/images"
+  SERVICE_CONTEXT="$(mktemp -d "$CACHE/images/service-context.XXXXXX")"
+  TEMP_DIRS+=("$SERVICE_CONTEXT")
   echo "==> copying the service images' sources ($(echo $sources)) to $SERVICE_CONTEXT"
-  rm -rf "$SERVICE_CONTEXT"
   mkdir -p "$SERVICE_CONTEXT/deploy"
   cp "$ROOT/deploy/Dockerfile" "$SERVICE_CONTEXT/deploy/Dockerfile"
   # shellcheck disable=SC2086 # one word per path
