@@ -38,6 +38,7 @@ MAX_POINTS_PER_QUERY = 300_000  # bounds a reply's memory and size, whatever the
 LOOKUP_CHUNK = 400
 AGGREGATES = ("average", "mean", "sum", "min", "max", "count")
 MAX_POINTS_PER_SERIES = 100_000
+MAX_KNOWN_SERIES = 100_000  # series ids a snapshot service remembers (forgotten all at once past it)
 # Librato's float restrictions: a larger magnitude is refused, a smaller one is 0.0.
 MAX_MAGNITUDE = 1e126
 MIN_MAGNITUDE = 1e-130
@@ -144,17 +145,36 @@ def validate_samples(
     raw = list(raw)
     if len(raw) > MAX_BATCH:
         raise errors.InvalidParams.one("measurements", f"at most {MAX_BATCH} items")
+    # A batch repeats its names and tag sets: each distinct one is checked once.
+    good_names: dict[str, bool] = {}
+    checked: dict[tuple, dict[str, str] | str] = {}  # tag pairs -> tags as stored, or the problem
     for m in raw:
         where = m.get("path") or "measurements"
         problems: list[str] = []
         name = m.get("name") or ""
-        if not METRIC_NAME.fullmatch(name):
+        name_ok = good_names.get(name)
+        if name_ok is None:
+            name_ok = good_names[name] = METRIC_NAME.fullmatch(name) is not None
+        if not name_ok:
             problems.append("name must be 1-255 of letters, digits and .:-_")
-        tags: dict[str, str] = {}
+        given = sample_tags(m, batch_tags)
+        tag_key: tuple | None = tuple(given.items())
         try:
-            tags = checked_tags(sample_tags(m, batch_tags))
-        except ValueError as exc:
-            problems.append(str(exc))
+            tags_or_problem = checked.get(tag_key)
+        except TypeError:  # a value that is no string (and unhashable): checked, not remembered
+            tag_key, tags_or_problem = None, None
+        if tags_or_problem is None:
+            try:
+                tags_or_problem = checked_tags(given)
+            except ValueError as exc:
+                tags_or_problem = str(exc)
+            if tag_key is not None:
+                checked[tag_key] = tags_or_problem
+        tags: dict[str, str] = {}
+        if isinstance(tags_or_problem, str):
+            problems.append(tags_or_problem)
+        else:
+            tags = tags_or_problem
         when = m.get("time", batch_time)
         if when is None:
             when = int(now)
@@ -318,32 +338,53 @@ def summarise(values: list[float], function: str) -> float | None:
     return sum(values) / len(values)
 
 
+def _points_upsert(dialect: Any) -> Any:
+    """Points in, a point already at its (series, second) replaced."""
+    stmt = rollup_store.insert_for(dialect)(points)
+    return stmt.on_conflict_do_update(
+        index_elements=[points.c.series_id, points.c.time],
+        set_={k: stmt.excluded[k] for k in ("value", "count", "sum", "min", "max", "last", "stddev")})
+
+
 class MeasurementStore:
     def __init__(self, engine: Engine, retention: rollup_rules.Retention | None = None) -> None:
         """`retention`: how long each resolution is kept (None: everything, forever)."""
         self.engine = engine
         self._insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)
         self._retention = rollup_store.RetentionSweep(engine, retention)
+        # (account, metric, origin, sorted tag pairs) -> series id, of committed series.
+        self._known_series: dict[tuple, int] = {}
 
     def expire_once(self, now: float) -> int:
         """One bounded step of retention (rollup_store.RetentionSweep): rows deleted."""
         return self._retention.step(now)
 
     def submit(self, account_id: int, samples: list[Sample]) -> int:
+        """Store a batch in one transaction: its metrics, its series, its
+        points (one executemany) and their rollups (one per resolution)."""
         if not samples:
             return 0
+        created: dict[tuple, int] = {}
         with self.engine.begin() as conn:
             self._ensure_metrics(conn, account_id, samples)
 
-            # Each sample's series key, its tags made canonical once per distinct tag set.
-            canonical: dict[tuple, str] = {}
-            sample_keys = []
-            for s in samples:
-                tag_key = tuple(s.tags.items())
-                if tag_key not in canonical:
-                    canonical[tag_key] = canonical_tags(s.tags)
-                sample_keys.append((s.metric, s.origin, canonical[tag_key]))
-            ids = self._series_ids(conn, account_id, set(sample_keys))
+            # Each sample's series key (metric, origin, tags as sorted pairs), its id
+            # from this process's memory of series (ids never change: a series is never
+            # deleted) or looked up, the missing ones created.
+            sample_keys = [(s.metric, s.origin, tuple(sorted(s.tags.items()))) for s in samples]
+            ids = {}
+            unknown = set()
+            for key in set(sample_keys):
+                sid = self._known_series.get((account_id, *key))
+                if sid is None:
+                    unknown.add(key)
+                else:
+                    ids[key] = sid
+            if unknown:
+                canonical = {key: canonical_tags(dict(key[2])) for key in unknown}
+                by_canonical = self._series_ids(conn, account_id, {(m, o, canonical[(m, o, t)]) for m, o, t in unknown})
+                created = {key: by_canonical[(key[0], key[1], canonical[key])] for key in unknown}
+                ids |= created
             # One row per (series, second), the last sample winning — as it would
             # across requests, and PostgreSQL refuses two in one upsert.
             rows = {}
@@ -354,16 +395,14 @@ class MeasurementStore:
                                        "stddev": s.stddev}
             keys = sorted(rows)
             rollup_store.hold_series(conn, {sid for sid, _ in keys})
-            before = rollup_store.existing_points(conn, keys)
-            stmt = self._insert(points)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[points.c.series_id, points.c.time],
-                set_={k: stmt.excluded[k] for k in ("value", "count", "sum", "min", "max", "last", "stddev")},
-            )
+            before = rollup_store.existing_points(conn, rollup_store.keys_maybe_stored(conn, keys))
             # In key order, as the series above: two replicas writing the same
             # points at once then lock them in the same order and never deadlock.
-            conn.execute(stmt, [rows[k] for k in keys])
+            rollup_store.executemany(conn, ("points upsert",), _points_upsert, [rows[k] for k in keys])
             rollup_store.fold_written(conn, rows, before)
+        if len(self._known_series) + len(created) > MAX_KNOWN_SERIES:
+            self._known_series.clear()
+        self._known_series.update({(account_id, *key): sid for key, sid in created.items()})  # committed now
         return len(samples)
 
     def _ensure_metrics(self, conn: Any, account_id: int, samples: list[Sample]) -> None:

@@ -15,10 +15,12 @@ minutes; a re-sent identical point changes nothing."""
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections import defaultdict
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import Engine, Table, case, delete, func, select
+from sqlalchemy import BigInteger, Engine, Table, bindparam, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from snapshot_svc import rollup_rules as rules
@@ -31,13 +33,44 @@ SERIES_PER_EXPIRY = 200   # series one retention step looks at
 ROWS_PER_DELETE = 5_000   # rows one retention DELETE removes at most (a short lock)
 
 
+def executemany(conn: Any, key: tuple, build: Callable[[Any], Any], rows: list[dict]) -> None:
+    """The statement `build(dialect)` makes (an INSERT of the keys of `rows`)
+    for every row, as one DBAPI executemany of its SQL compiled once per
+    process, dialect and columns (`key` names the statement): SQLAlchemy's
+    own executemany builds and processes every row's parameters again, the
+    largest cost of a 1,000-sample batch (psycopg pipelines an executemany;
+    SQLite runs it in C)."""
+    if not rows:
+        return
+    cache_key = (conn.dialect.name, *key, *rows[0])
+    compiled = _COMPILED.get(cache_key)
+    if compiled is None:
+        compiled = build(conn.dialect).compile(dialect=conn.dialect, column_keys=list(rows[0]))
+        _COMPILED[cache_key] = compiled
+    order = compiled.positiontup
+    if order:  # SQLite's qmark style: each row as a tuple in the statement's order
+        conn.exec_driver_sql(compiled.string, list(map(operator.itemgetter(*order), rows)))
+    else:  # psycopg's named style
+        conn.exec_driver_sql(compiled.string, rows)
+
+
+_COMPILED: dict[tuple, Any] = {}  # (dialect, *key) -> the compiled statement
+
+
+def insert_for(dialect: Any) -> Callable[[Table], Any]:
+    """The dialect's INSERT, which has ON CONFLICT."""
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+
+
 def _upsert(conn: Any, table: Table, rows: list[dict], fold: bool) -> None:
     """Rows into `table`, folded into any existing row of their key (or
     replacing it), in key order so two writers lock rows in the same order."""
-    if not rows:
-        return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table)
+    executemany(conn, ("rollup", table.name, fold), lambda dialect: _upsert_statement(dialect, table, fold),
+                sorted(rows, key=lambda r: (r["series_id"], r["bucket_start"])))
+
+
+def _upsert_statement(dialect: Any, table: Table, fold: bool) -> Any:
+    stmt = insert_for(dialect)(table)
     new, old = stmt.excluded, table.c
     if fold:
         later = new.last_time >= old.last_time
@@ -49,12 +82,30 @@ def _upsert(conn: Any, table: Table, rows: list[dict], fold: bool) -> None:
                                          new[field]), else_=old[field]))
     else:
         changes = {field: new[field] for field in rules.FIELDS}
-    stmt = stmt.on_conflict_do_update(index_elements=[table.c.series_id, table.c.bucket_start], set_=changes)
-    conn.execute(stmt, sorted(rows, key=lambda r: (r["series_id"], r["bucket_start"])))
+    return stmt.on_conflict_do_update(index_elements=[table.c.series_id, table.c.bucket_start], set_=changes)
 
 
 def _fields(row: Any) -> dict[str, float]:
     return rules.point_fields(row.time, row.value, row.count, row.sum, row.min, row.max, row.last)
+
+
+def keys_maybe_stored(conn: Any, keys: list[tuple[int, int]], chunk: int = 500) -> list[tuple[int, int]]:
+    """The (series, time) keys at which a stored point may be: those not
+    after their series' newest point, which the hour rollups know (the
+    largest `last_time` from the batch's first hour on; one indexed read per
+    500 series). Samples arriving in time order, as an agent sends them,
+    have none, so the points lookup below is skipped for them."""
+    if not keys:
+        return []
+    first_hour = rules.floor_to(min(t for _, t in keys), rules.HOUR)
+    ids = sorted({sid for sid, _ in keys})
+    newest: dict[int, int] = {}
+    for i in range(0, len(ids), chunk):
+        newest.update(conn.execute(
+            select(rollup_hours.c.series_id, func.max(rollup_hours.c.last_time))
+            .where(rollup_hours.c.series_id.in_(ids[i:i + chunk]), rollup_hours.c.bucket_start >= first_hour)
+            .group_by(rollup_hours.c.series_id)).all())
+    return [(sid, t) for sid, t in keys if sid in newest and t <= newest[sid]]
 
 
 def existing_points(conn: Any, keys: list[tuple[int, int]], chunk: int = 500) -> dict[tuple[int, int], Any]:
@@ -108,7 +159,8 @@ def fold_written(conn: Any, written: Mapping[tuple[int, int], Mapping[str, Any]]
         elif any(getattr(old, c) != row[c] for c in POINT_STATS):  # else re-sent as it was
             for level in rules.ROLLUPS:
                 dirty[level].add((sid, rules.floor_to(t, level)))
-    minutes = {key: rules.points_folded(rows) for key, rows in new.items()}
+    minutes = {key: _one_point(*rows[0]) if len(rows) == 1 else rules.points_folded(rows)
+               for key, rows in new.items()}
     hours: dict[tuple[int, int], dict[str, float]] = {}
     for (sid, start), fields in minutes.items():
         key = (sid, rules.floor_to(start, rules.HOUR))
@@ -119,6 +171,17 @@ def fold_written(conn: Any, written: Mapping[tuple[int, int], Mapping[str, Any]]
         _upsert(conn, TABLES[level], rows, fold=True)
         _upsert(conn, TABLES[level], [_recomputed(conn, level, sid, start) for sid, start in sorted(dirty[level])],
                 fold=False)
+
+
+_POINT_COLUMN_OF = tuple((name, column) for (column, _kind), name in rules.FIELD_OF.items())
+
+
+def _one_point(time: int, point: Mapping[str, Any]) -> dict[str, float]:
+    """rules.points_folded of one point, faster: a minute of most batches
+    that carry one sample for each of many series."""
+    row = {name: point[column] for name, column in _POINT_COLUMN_OF}
+    row["point_count"], row["last"], row["last_time"] = 1, point["last"], time
+    return row
 
 
 def _recomputed(conn: Any, level: int, sid: int, start: int) -> dict:
@@ -148,25 +211,34 @@ def bucket_fields(conn: Any, series_ids: list[int], plan: list[rules.Segment], r
     segment of the plan: raw points where it says raw, rollup rows elsewhere."""
     out: dict[int, dict[int, dict[str, float]]] = defaultdict(dict)
     for segment in plan:
-        if segment.level == rules.RAW:
-            time = points.c.time
-            columns = [func.count().label(f) if f == "point_count" else
-                       AGGREGATE[rules.KIND_OF[f]](points.c[_column_of(f)]).label(f) for f in fields]
-            table = points
-        else:
-            table = TABLES[segment.level]
-            time = table.c.bucket_start
-            columns = [AGGREGATE[rules.KIND_OF[f]](table.c[f]).label(f) for f in fields]
-        bucket = time - time % resolution
-        query = (select(table.c.series_id, bucket.label("bucket"), *columns)
-                 .where(table.c.series_id.in_(series_ids), time >= segment.lo, time < segment.hi)
-                 .group_by(table.c.series_id, bucket))
-        for row in conn.execute(query):
-            found = {f: getattr(row, f) for f in fields}
-            by_bucket = out[row.series_id]
-            key = int(row.bucket)
+        rows = conn.execute(_segment_query(segment.level, tuple(fields)),
+                            {"ids": series_ids, "lo": segment.lo, "hi": segment.hi, "resolution": resolution})
+        for sid, bucket, *values in rows:
+            found = dict(zip(fields, values))
+            by_bucket = out[sid]
+            key = int(bucket)
             by_bucket[key] = rules.merged(by_bucket[key], found) if key in by_bucket else found
     return out
+
+
+@functools.lru_cache(maxsize=128)
+def _segment_query(level: int, fields: tuple[str, ...]) -> Any:
+    """The read of one segment's `fields` in buckets, built once per level
+    and fields (its values bound at execution): building a statement costs
+    more than SQLite's read of a month of hour rows."""
+    if level == rules.RAW:
+        table, time = points, points.c.time
+        columns = [func.count().label(f) if f == "point_count" else
+                   AGGREGATE[rules.KIND_OF[f]](points.c[_column_of(f)]).label(f) for f in fields]
+    else:
+        table = TABLES[level]
+        time = table.c.bucket_start
+        columns = [AGGREGATE[rules.KIND_OF[f]](table.c[f]).label(f) for f in fields]
+    bucket = time - time % bindparam("resolution", type_=BigInteger)
+    return (select(table.c.series_id, bucket.label("bucket"), *columns)
+            .where(table.c.series_id.in_(bindparam("ids", expanding=True)),
+                   time >= bindparam("lo", type_=BigInteger), time < bindparam("hi", type_=BigInteger))
+            .group_by(table.c.series_id, bucket))
 
 
 def _column_of(field: str) -> str:
