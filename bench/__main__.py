@@ -39,6 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-render-only", action="store_true")
     parser.add_argument("--skip-end-to-end", action="store_true")
     parser.add_argument("--skip-rollup-cost", action="store_true", help="skip bench.rollup_cost (snapshot data reads)")
+    parser.add_argument("--skip-ingest-cost", action="store_true",
+                        help="skip bench.ingest_cost (POST /v1/measurements beside the SQLite insert floor)")
     parser.add_argument("--sequential", type=int, help="end-to-end snapshots at one client")
     parser.add_argument("--burst", type=int, help="snapshots submitted at once")
     parser.add_argument("--poll-ms", type=float, help="job polling interval at one client (default 5)")
@@ -115,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.rollup_cost import run_rollup_cost
 
         results["rollup_cost"] = run_rollup_cost(days=3, repeats=3) if args.smoke else run_rollup_cost()
+    if not args.skip_ingest_cost:
+        from bench.ingest_cost import run_ingest_cost
+
+        results["ingest_cost"] = run_ingest_cost(smoke=args.smoke)
     results["bench_seconds"] = round(time.monotonic() - started, 1)
     checks = check_targets(results)
     results["targets"] = [c.as_dict() for c in checks]
@@ -133,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.rollup_cost import format_rollup_cost
 
         print("\n" + format_rollup_cost(results["rollup_cost"]))
+    if "ingest_cost" in results:
+        from bench.ingest_cost import format_ingest_cost
+
+        print("\n" + format_ingest_cost(results["ingest_cost"]))
     print(f"\nresults: {', '.join(str(p) for p in json_paths)}; plot: {png_path} "
           f"({results['bench_seconds']:.0f} s)")
     return 0
