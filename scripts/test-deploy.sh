@@ -15,6 +15,11 @@
 #      podman's Docker-compatible API, the dev-nats/dev-s3/dev-postgres images;
 #   6. everything torn down (pods, volumes, podman secrets), on failure too.
 #
+# Measured on 2 cores (noisy, 2026-12-02): the first run, from an empty podman
+# storage and image cache, 16 min (images 10 min, of which the S3 store's Go
+# build 5; pods to a stored PNG 25 s; the tier 5.5 min); a second run 5 min 43 s
+# (images 39 s, pods to a stored PNG 15 s, the tier 4 min 50 s).
+#
 # Environment:
 #   CHARTSNAP_CACHE_DIR        tools cache (kustomize, from scripts/install-tools.sh)
 #   CHARTSNAP_DEPLOY_SKIP_IMAGES=1 use the images already built (iterating on the manifests)
@@ -29,7 +34,7 @@ OVERLAY="$ROOT/deploy/kubernetes/overlays/podman-test"
 POD_IP=127.0.0.1               # hostNetwork: the pods' address is the host's loopback
 GATEWAY_URL="http://$POD_IP:48080"   # overlays/podman-test (its port table)
 ADMIN_CONTAINER=snapshot-svc-pod-0-snapshot-svc   # <deployment>-pod-0-<container>, as kube play names it
-TIER_TIMEOUT_S=3600            # the integration tier takes ~15 min on 2 cores with containers; a hung run ends
+TIER_TIMEOUT_S=3600            # the tier takes 5-10 min on 2 cores with containers; a hung run ends here
 export CONTAINERS_CONF="$ROOT/deploy/podman/containers.conf"
 cd "$ROOT"
 
