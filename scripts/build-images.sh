@@ -65,18 +65,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 TEMP_DIRS=()
 trap 'if [ ${#TEMP_DIRS[@]} -gt 0 ]; then $SUDO rm -rf "${TEMP_DIRS[@]}"; fi' EXIT
 
-install_missing_tools() {
-  local missing=()
-  command -v podman >/dev/null 2>&1 || missing+=(podman)
-  command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
-  command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "==> installing ${missing[*]} (Debian packages)"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-      podman runc debootstrap uidmap fuse-overlayfs slirp4netns >/dev/null
-  fi
-}
+# shellcheck source=scripts/podman-tools.sh
+source "$ROOT/scripts/podman-tools.sh"
 
 # Debian's minbase plus what the official slim image configures: the same apt
 # sources (with security updates), no docs/man pages/locales, no apt caches.
@@ -204,7 +194,7 @@ build_one() {
 # as it goes, and an edit of this file during a run would otherwise break it.
 main() {
   started_all=$(date +%s)
-  install_missing_tools
+  install_podman_tools
   ensure_base_image
   case " ${selected[*]} " in *" gateway "*|*" snapshot-svc "*|*" render-svc "*|*" notifier-svc "*) stage_service_context ;; esac
   for name in "${selected[@]}"; do

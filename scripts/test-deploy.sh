@@ -49,16 +49,9 @@ phase() {   # phase NAME: close the previous phase (its duration), open the next
 }
 
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-missing=()
-command -v podman >/dev/null 2>&1 || missing+=(podman)
-command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
-command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "==> installing ${missing[*]} (Debian packages)"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-    podman runc debootstrap uidmap fuse-overlayfs slirp4netns >/dev/null
-fi
+# shellcheck source=scripts/podman-tools.sh
+source "$ROOT/scripts/podman-tools.sh"
+install_podman_tools
 KUSTOMIZE="$CACHE/bin/kustomize"
 [ -x "$KUSTOMIZE" ] || KUSTOMIZE="$(command -v kustomize || true)"
 [ -n "$KUSTOMIZE" ] || { echo "!!! kustomize not found in $CACHE/bin: run scripts/install-tools.sh (make tools)"; exit 1; }
