@@ -55,14 +55,6 @@ if [ ! -x "$S3_BIN" ]; then
 fi
 ln -sf "$S3_BIN" "$CACHE/bin/s3-server"
 
-if [ ! -x "$GRPCURL_BIN" ]; then
-  echo "==> building grpcurl ($GRPCURL_MODULE@$GRPCURL_VERSION) with Go into $CACHE"
-  mkdir -p "$CACHE/bin" "$CACHE/gobin"
-  GOBIN="$CACHE/gobin" GOFLAGS=-mod=mod go install "$GRPCURL_MODULE@$GRPCURL_VERSION"
-  mv "$CACHE/gobin/grpcurl" "$GRPCURL_BIN"
-fi
-ln -sf "$GRPCURL_BIN" "$CACHE/bin/grpcurl"
-
 go_tool() {  # go_tool <binary name> <module> <version> <cached binary>
   if [ ! -x "$4" ]; then
     echo "==> building $1 ($2@$3) with Go into $CACHE"
@@ -72,5 +64,6 @@ go_tool() {  # go_tool <binary name> <module> <version> <cached binary>
   fi
   ln -sf "$4" "$CACHE/bin/$1"
 }
+go_tool grpcurl "$GRPCURL_MODULE" "$GRPCURL_VERSION" "$GRPCURL_BIN"
 go_tool kustomize "$KUSTOMIZE_MODULE" "$KUSTOMIZE_VERSION" "$KUSTOMIZE_BIN"
 go_tool kube-score "$KUBE_SCORE_MODULE" "$KUBE_SCORE_VERSION" "$KUBE_SCORE_BIN"
