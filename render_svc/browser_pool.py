@@ -152,9 +152,12 @@ class RendererPool:
         return sum(browser.rss_bytes() for browser in browsers)
 
     def close(self, wait_s: float | None = None) -> None:
-        """Quit every browser. Renders in flight get up to ``wait_s`` (default:
-        one render budget) to finish, since a selenium driver must not be
-        closed from another thread mid-command; a start in progress is killed."""
+        """Quit every browser, within ``wait_s`` (default: one render budget).
+        Renders in flight get that long to finish, since a selenium driver must
+        not be closed from another thread mid-command; a start in progress is
+        killed; the browsers then quit side by side, and whatever has not quit
+        when the time is up is killed (a stopping service must not outlast its
+        drain timeout waiting on a slow or hung Chromium)."""
         with self._lock:
             if self._closed:
                 return
@@ -164,20 +167,30 @@ class RendererPool:
             starts = list(self._starts_in_progress)
         for watchdog in starts:
             watchdog.expire()
-        if wait_s is None:
-            wait_s = self.render_timeout_s
+        deadline = time.monotonic() + (self.render_timeout_s if wait_s is None else wait_s)
         with self._lock:
-            if not self._browser_free.wait_for(lambda: self._lent == 0, timeout=wait_s):
+            if not self._browser_free.wait_for(lambda: self._lent == 0, timeout=seconds_left(deadline)):
                 logger.warning("closing %d browser(s) that are still rendering", self._lent)
         # The starter returns once its start (killed above) has failed.
-        self._starter.join(timeout=wait_s)
-        self._retirer.shutdown(wait=True)
+        self._starter.join(timeout=seconds_left(deadline))
+        self._retirer.shutdown(wait=False)
         with self._lock:
             browsers = list(self._live)
             self._live.clear()
             self._idle.clear()
-        for browser in browsers:
-            browser.quit()
+        quitting = [threading.Thread(target=browser.quit, name="chromium-quit", daemon=True) for browser in browsers]
+        for thread in quitting:
+            thread.start()
+        for thread in quitting:
+            thread.join(timeout=seconds_left(deadline))
+        with self._lock:
+            self._browser_free.wait_for(lambda: not self._retiring, timeout=seconds_left(deadline))
+            retiring = list(self._retiring)
+        stuck = [b for b, thread in zip(browsers, quitting) if thread.is_alive()] + retiring
+        if stuck:
+            logger.warning("killing %d browser(s) that did not quit in time", len(stuck))
+        for browser in stuck:
+            browser.kill()
         self._host.remove()
 
     def __enter__(self) -> RendererPool:
@@ -352,3 +365,9 @@ class RendererPool:
         finally:
             with self._lock:
                 self._retiring.remove(browser)
+                self._browser_free.notify_all()   # close() may be waiting for the retiring
+
+
+def seconds_left(deadline: float) -> float:
+    """Seconds until the monotonic `deadline`, never negative (a bounded wait's timeout)."""
+    return max(0.0, deadline - time.monotonic())

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CHROMIUM_PATH = "/usr/bin/chromium"
 DEFAULT_CHROMEDRIVER_PATH = "/usr/bin/chromedriver"
+REAP_TIMEOUT_S = 2.0   # for chromedriver, our direct child, to be reaped after SIGKILL
 
 CHROMIUM_FLAGS: tuple[str, ...] = (
     "--headless=new",
@@ -102,7 +103,7 @@ class ChromiumProcess:
         process = getattr(self.driver.service, "process", None)
         if process is not None:
             try:
-                process.wait(timeout=2)  # reap chromedriver, our direct child
+                process.wait(timeout=REAP_TIMEOUT_S)
             except Exception:  # noqa: BLE001
                 logger.debug("chromedriver did not exit", exc_info=True)
         shutil.rmtree(self.user_data_dir, ignore_errors=True)

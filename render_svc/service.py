@@ -10,9 +10,11 @@ start failed, SERVING again once one starts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import Iterator
 
 import grpc
 from nats.aio.client import Client as NATS
@@ -22,8 +24,9 @@ from chartsnap.nats_connection import connect_nats
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
 from chartsnap.image_store import ImageStore, image_store_for
 from chartsnap.metrics import MetricsServer, serve_metrics
+from chartsnap.settings import STOP_ALLOWANCE_S
 from render_svc import render_metrics
-from render_svc.browser_pool import RendererPool
+from render_svc.browser_pool import RendererPool, seconds_left
 from render_svc.settings import RenderSettings
 from render_svc.warm_renderer import BrowserOptions
 from render_svc.worker import CAN_RENDER_POLL_S, RenderWorker
@@ -34,6 +37,10 @@ SERVICE_NAMES = ["chartsnap.v1.RenderWorker"]
 # unreachable: doubling from the first, capped; logged every time.
 S3_RETRY_FIRST_DELAY_S = 0.5
 S3_RETRY_MAX_DELAY_S = 10.0
+# Of the drain timeout's closing allowance (chartsnap.settings.STOP_ALLOWANCE_S),
+# what closing NATS, quitting the browsers and stopping the health server may
+# take together, the rest a margin for the interpreter's exit.
+CLOSE_BUDGET_S = STOP_ALLOWANCE_S - 1.5
 
 
 @dataclass
@@ -50,19 +57,41 @@ class RenderService:
     health_task: asyncio.Task
 
     async def stop(self, grace: float = 5.0) -> None:
+        """Renders in flight get `grace` seconds; closing (NATS, the browsers,
+        the health server) gets CLOSE_BUDGET_S after that, each step what is
+        left of it; the steps' times are logged, so a slow stop says where."""
+        took: dict[str, float] = {}
         self.health_task.cancel()
         await asyncio.gather(self.health_task, return_exceptions=True)
         await mark_not_serving(self.health, SERVICE_NAMES)
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
-        await self.worker.stop(grace)
-        # Not drain(): every message is acked explicitly, and draining a pull
-        # subscription waits out its whole drain timeout.
-        await self.nc.close()
+        with _timed(took, "renders"):
+            await self.worker.stop(grace)
+        deadline = time.monotonic() + CLOSE_BUDGET_S
+        with _timed(took, "NATS"):
+            # Not drain(): every message is acked explicitly, and draining a pull
+            # subscription waits out its whole drain timeout.
+            try:
+                await asyncio.wait_for(self.nc.close(), seconds_left(deadline))
+            except asyncio.TimeoutError:
+                log.warning("closing the NATS connection took over %.1f s; going on", CLOSE_BUDGET_S)
         render_metrics.unregister_pool(self.pool_metrics)
         self.metrics.close()
-        await asyncio.to_thread(self.pool.close)
-        await self.server.stop(grace)
+        with _timed(took, "browsers"):
+            await asyncio.to_thread(self.pool.close, seconds_left(deadline))
+        with _timed(took, "health"):
+            await self.server.stop(seconds_left(deadline))
+        log.info("stopped: %s", ", ".join(f"{step} {seconds:.1f} s" for step, seconds in took.items()))
+
+
+@contextlib.contextmanager
+def _timed(took: dict[str, float], step: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        took[step] = time.monotonic() - started
 
 
 async def ensure_bucket_when_reachable(images: ImageStore) -> None:

@@ -28,7 +28,7 @@ from render_svc.browser_pool import RendererPool
 from render_svc.browser_session import BrowserSession
 from render_svc.chart_figure import build_figure
 from render_svc.chart_spec import ChartSpec, Threshold
-from render_svc.chromium_driver import is_running
+from render_svc.chromium_driver import REAP_TIMEOUT_S, is_running
 from render_svc.figure_json import serialize
 from render_svc.render_errors import ChartScriptError, RenderError
 from render_svc.warm_renderer import BrowserOptions
@@ -260,3 +260,21 @@ def test_pool_renders_concurrently_from_asyncio_and_closes_browsers() -> None:
     assert not _still_running(pids)
     with pytest.raises(RenderError):
         pool.render(figures[0])
+
+
+def test_closing_the_pool_kills_a_browser_that_does_not_quit_within_the_bound() -> None:
+    """A stopping render service gives the browsers what is left of its drain
+    timeout: a chromedriver that does not answer quit (stopped here, so quit's
+    request hangs) is killed when that time is up, with its Chromium."""
+    close_within = 2.0
+    pool = RendererPool(size=2)
+    hung, *others = pool.browsers
+    hung_pids, all_pids = hung.process_tree_pids(), pool.browser_pids()
+    for pid in hung_pids:
+        os.kill(pid, signal.SIGSTOP)
+    started = time.monotonic()
+    pool.close(close_within)
+    took = time.monotonic() - started
+    # The bound, plus killing and reaping the hung one, plus a loaded machine's scheduling.
+    assert took <= close_within + REAP_TIMEOUT_S + 1.0, took
+    assert not _still_running([*hung_pids, *all_pids])
