@@ -7,7 +7,6 @@ errors map to status codes through chartsnap.status_table."""
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 from typing import Any
@@ -26,22 +25,16 @@ from chartsnap.v1 import (
     common_pb2,
     destinations_pb2,
     destinations_pb2_grpc,
-    measurements_pb2,
-    measurements_pb2_grpc,
     snapshots_pb2,
     snapshots_pb2_grpc,
     spaces_pb2,
     spaces_pb2_grpc,
 )
-from snapshot_svc import measurements as m
-from snapshot_svc import metric_catalog, metric_rules
 from snapshot_svc import snapshots as snaps
 from snapshot_svc.accounts import Account, AccountStore, token_digest
 from snapshot_svc.charts import SpaceStore
 from snapshot_svc.destinations import DestinationStore
 from snapshot_svc.jobs import Jobs
-from snapshot_svc.measurements import MeasurementStore
-from snapshot_svc.metric_catalog import MetricCatalog
 from snapshot_svc.pagination import Page, page_from
 
 
@@ -199,10 +192,10 @@ class SpaceServicer(spaces_pb2_grpc.SpaceServiceServicer):
     @domain_rpc
     async def ListSpaces(self, request, context):
         account = await self.auth(context)
-        page = _page_of(request, ("id", "name"))
+        page = page_of(request, ("id", "name"))
         found, total, items = await asyncio.to_thread(self.spaces.list_spaces, account.id, page, request.name)
         return spaces_pb2.ListSpacesResponse(
-            page=_page_info(found, len(items), page.offset, total), spaces=[space_to_proto(s) for s in items]
+            page=page_info(found, len(items), page.offset, total), spaces=[space_to_proto(s) for s in items]
         )
 
     @domain_rpc
@@ -258,124 +251,18 @@ class SpaceServicer(spaces_pb2_grpc.SpaceServiceServicer):
         return spaces_pb2.Empty()
 
 
-def _given(message: Any, name: str) -> Any:
+def given(message: Any, name: str) -> Any:
     """The field's value, or None when the caller left it unset."""
     return getattr(message, name) if message.HasField(name) else None
 
 
-def _page_of(request: Any, orderable: tuple[str, ...]) -> Page:
+def page_of(request: Any, orderable: tuple[str, ...]) -> Page:
     p = request.page
     return page_from(p.offset, p.length, p.orderby, p.sort, orderable)
 
 
-def _page_info(found: int, length: int, offset: int, total: int) -> common_pb2.PageInfo:
+def page_info(found: int, length: int, offset: int, total: int) -> common_pb2.PageInfo:
     return common_pb2.PageInfo(found=found, length=length, offset=offset, total=total)
-
-
-def _sample_dict(proto: measurements_pb2.Measurement) -> dict:
-    """The fields a client set, read straight off the message."""
-    raw: dict = {"name": proto.name, "path": proto.path, "has_tags": proto.has_tags, "tags": dict(proto.tags),
-                 "type": proto.type}
-    for key in ("value", "count", "sum", "min", "max", "last", "time", "period", "stddev", "stddev_m2",
-                "sum_squares"):
-        if proto.HasField(key):
-            raw[key] = getattr(proto, key)
-    if proto.attributes_json:
-        raw["attributes"] = _json_object(proto.attributes_json, f"{proto.path or 'measurements'}.attributes")
-    return raw
-
-
-def _json_object(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        raise errors.InvalidParams.one(where, "must be an object") from None
-
-
-def samples_from(request: measurements_pb2.SubmitMeasurementsRequest, now: float) -> tuple[list, dict]:
-    """Validated samples and refusals; CPU work, so callers run it off the event loop."""
-    batch_time = request.time if request.HasField("time") else None
-    batch_period = request.period if request.HasField("period") else None
-    return m.validate_samples([_sample_dict(x) for x in request.measurements], dict(request.tags), batch_time, now,
-                              batch_period, m.LEGACY if request.legacy else m.TAGGED)
-
-
-def metric_to_proto(metric: dict) -> measurements_pb2.Metric:
-    out = measurements_pb2.Metric(name=metric["name"], type=metric["type"],
-                                  attributes_json=json.dumps(metric["attributes"], sort_keys=True))
-    for key in ("display_name", "description", "period"):
-        if metric[key] is not None:
-            setattr(out, key, metric[key])
-    return out
-
-
-class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
-    def __init__(self, auth: Authenticator, store: MeasurementStore) -> None:
-        self.auth = auth
-        self.store = store
-        self.catalog = MetricCatalog(store.engine)
-
-    @domain_rpc
-    async def ListMetrics(self, request, context):
-        account = await self.auth(context)
-        page = _page_of(request, metric_catalog.ORDERABLE)
-        found, total, items = await asyncio.to_thread(self.catalog.list, account.id, page, request.name)
-        return measurements_pb2.ListMetricsResponse(
-            page=_page_info(found, len(items), page.offset, total), metrics=[metric_to_proto(x) for x in items])
-
-    @domain_rpc
-    async def GetMetric(self, request, context):
-        account = await self.auth(context)
-        return metric_to_proto(await asyncio.to_thread(self.catalog.get, account.id, request.name))
-
-    @domain_rpc
-    async def UpdateMetric(self, request, context):
-        account = await self.auth(context)
-        change = metric_rules.metric_update(
-            request.name, _given(request, "type"), _given(request, "display_name"), _given(request, "description"),
-            _given(request, "period"),
-            _json_object(request.attributes_json, "attributes") if request.attributes_json else None,
-            list(request.cleared))
-        created, metric = await asyncio.to_thread(self.catalog.put, account.id, change)
-        return measurements_pb2.UpdateMetricResponse(created=created, metric=metric_to_proto(metric))
-
-    @domain_rpc
-    async def SubmitMeasurements(self, request, context):
-        account = await self.auth(context)
-        accepted, bad = await asyncio.to_thread(self._submit, account.id, request, time.time())
-        return measurements_pb2.SubmitMeasurementsResponse(
-            accepted=accepted,
-            rejected=[measurements_pb2.FieldError(field=k, messages=v) for k, v in bad.items()],
-        )
-
-    def _submit(self, account_id: int, request: measurements_pb2.SubmitMeasurementsRequest,
-                now: float) -> tuple[int, dict]:
-        """Validate and store a batch: one trip to a database thread, not two."""
-        good, bad = samples_from(request, now)
-        return self.store.submit(account_id, good), bad
-
-    @domain_rpc
-    async def QueryMeasurements(self, request, context):
-        account = await self.auth(context)
-        query = m.validate_query(m.QueryInput(
-            request.name, _given(request, "start_time"), _given(request, "end_time"), _given(request, "duration"),
-            request.resolution,
-            dict(request.tags), request.group_by, request.group_by_function, request.summary_function,
-            request.origin,
-        ), int(time.time()))
-        result = await asyncio.to_thread(
-            self.store.query, account.id, query.name, query.start, query.end, query.resolution, query.tags,
-            query.group_by, query.group_function, query.summary_function, query.origin,
-        )
-        return measurements_pb2.QueryMeasurementsResponse(
-            name=request.name.lower(), resolution=query.resolution,
-            series=[
-                measurements_pb2.Series(
-                    tags=s.tags, measurements=[measurements_pb2.Point(time=t, value=v) for t, v in s.points]
-                )
-                for s in result
-            ],
-        )
 
 
 class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
@@ -397,12 +284,12 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
         subject = request.subject
         data = snaps.SnapshotInput(
             chart_id=subject.chart_id, chart_type=subject.chart_type,
-            duration=_given(request, "duration"),
+            duration=given(request, "duration"),
             end_time=request.end_time.seconds if request.HasField("end_time") else None,
             tags=tuple({"name": t.name, "values": list(t.values)} for t in subject.tags),
-            source=_given(subject, "source"), services=tuple(request.services), message=_given(request, "message"),
-            width=_given(request, "width"), height=_given(request, "height"),
-            timezone=_given(request, "timezone"), scale=_given(request, "scale"), theme=_given(request, "theme"),
+            source=given(subject, "source"), services=tuple(request.services), message=given(request, "message"),
+            width=given(request, "width"), height=given(request, "height"),
+            timezone=given(request, "timezone"), scale=given(request, "scale"), theme=given(request, "theme"),
             annotations=tuple(request.annotations),
         )
         snap, new = await self.jobs.take_snapshot(account, snaps.validate(data, now), now, claim)
@@ -417,10 +304,10 @@ class SnapshotServicer(snapshots_pb2_grpc.SnapshotServiceServicer):
     @domain_rpc
     async def ListSnapshots(self, request, context):
         account = await self.auth(context)
-        page = _page_of(request, ("id", "created_at", "end_time"))
+        page = page_of(request, ("id", "created_at", "end_time"))
         total, items = await asyncio.to_thread(self.snapshots.list, account.id, page)
         return snapshots_pb2.ListSnapshotsResponse(
-            page=_page_info(total, len(items), page.offset, total),
+            page=page_info(total, len(items), page.offset, total),
             snapshots=[snapshot_to_proto(s, self._url(s)) for s in items],
         )
 
@@ -493,9 +380,9 @@ class DestinationServicer(destinations_pb2_grpc.DestinationServiceServicer):
     @domain_rpc
     async def ListDestinations(self, request, context):
         account = await self.auth(context)
-        page = _page_of(request, ("id", "title"))
+        page = page_of(request, ("id", "title"))
         total, items = await asyncio.to_thread(self.store.list, account.id, page)
         return destinations_pb2.ListDestinationsResponse(
-            page=_page_info(total, len(items), page.offset, total),
+            page=page_info(total, len(items), page.offset, total),
             services=[destination_to_proto(d) for d in items],
         )

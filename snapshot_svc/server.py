@@ -36,10 +36,10 @@ from snapshot_svc.grpc_api import (
     AccountServicer,
     Authenticator,
     DestinationServicer,
-    MeasurementServicer,
     SnapshotServicer,
     SpaceServicer,
 )
+from snapshot_svc.measurement_api import MeasurementServicer
 from snapshot_svc.measurements import MeasurementStore
 from snapshot_svc.job_sweeper import JobSweeper
 from snapshot_svc.jobs import Deliveries, Jobs

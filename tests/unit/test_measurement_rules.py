@@ -33,7 +33,7 @@ def _refused(raw, **kw) -> list[str]:
 
 def _through_gateway(body: dict):
     """A /v1/measurements body as the snapshot service validates it."""
-    from snapshot_svc.grpc_api import samples_from
+    from snapshot_svc.measurement_api import samples_from
 
     request, rejected, _ = translate.submit_measurements(body)
     assert rejected == {}
@@ -155,7 +155,7 @@ def test_legacy_samples_are_source_tagged_legacy_series_with_their_type():
         "gauges": [{"name": "cpu", "value": 40}, {"name": "cpu", "value": 41, "source": "web2"},
                    {"name": "lat", "count": 2, "sum": 10, "sum_squares": 52, "min": 4, "max": 6}],
         "counters": [{"name": "reqs", "value": 100}]})
-    from snapshot_svc.grpc_api import samples_from
+    from snapshot_svc.measurement_api import samples_from
 
     assert rejected == {} and total == 4 and request.legacy
     good, bad = samples_from(request, NOW)
@@ -258,7 +258,7 @@ def test_a_sample_type_is_gauge_or_a_legacy_counter(kind, origin):
 
 def test_attributes_json_a_grpc_caller_sends_is_judged_like_any_other():
     from chartsnap.v1 import measurements_pb2
-    from snapshot_svc.grpc_api import samples_from
+    from snapshot_svc.measurement_api import samples_from
 
     request = measurements_pb2.SubmitMeasurementsRequest(measurements=[
         measurements_pb2.Measurement(name="a", value=1, path="m0", attributes_json="[1]"),
