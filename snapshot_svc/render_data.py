@@ -39,7 +39,9 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 
+from chartsnap import errors
 from chartsnap.v1 import render_pb2
 from snapshot_svc import stream_transforms
 from snapshot_svc.measurements import MeasurementStore, combine, summarise
@@ -130,9 +132,33 @@ def _transform(stream: dict) -> stream_transforms.Transform | None:
         return None
 
 
-def _stream_series(store: MeasurementStore, snapshot: dict, stream: dict, start: int, end: int,
-                   resolution: int, room: int) -> list[render_pb2.RenderSeries]:
-    """The lines one stream draws (at most `room` of them)."""
+@dataclass
+class _StreamRead:
+    """One stream's lines before their data is read: the series it matched
+    (at most `room` lines' worth), the bucket and statistics they are read with."""
+
+    stream: dict
+    bucket: int
+    matched: list[tuple[int, dict[str, str]]]
+    breakout: bool
+    summary: str
+    downsample: str | None
+
+    @property
+    def ids(self) -> list[int]:
+        return [sid for sid, _ in self.matched]
+
+    @property
+    def read_with(self) -> tuple[int, str, str | None]:
+        return self.bucket, self.summary, self.downsample
+
+    @property
+    def lines(self) -> int:
+        """How many lines it draws: a breakout one per matched series, else one aggregated line."""
+        return len(self.matched) if self.breakout else 1
+
+
+def _stream_read(store: MeasurementStore, snapshot: dict, stream: dict, resolution: int, room: int) -> _StreamRead:
     bucket = stream_resolution(resolution, stream.get("period"))
     matched = store.matching_series(snapshot["account_id"], stream["metric"], _filters(stream, snapshot["narrowing"]))
     breakout = stream.get("group_function") == "breakout" and not any(
@@ -140,14 +166,61 @@ def _stream_series(store: MeasurementStore, snapshot: dict, stream: dict, start:
     )
     if breakout:
         matched = matched[:room]  # lines past the chart's cap are never drawn: never read them
-    ids = [sid for sid, _ in matched]
-    summary = stream.get("summary_function") or "average"
-    downsample = stream.get("downsample_function")
+    return _StreamRead(stream, bucket, matched, breakout, stream.get("summary_function") or "average",
+                       stream.get("downsample_function"))
+
+
+def _bucketed(store: MeasurementStore, ids: list[int], start: int, end: int,
+              read_with: tuple[int, str, str | None]) -> dict[int, list[tuple[int, float]]]:
+    bucket, summary, downsample = read_with
     if downsample:
-        data = store.bucketed_by(ids, start, end, bucket, summary, downsample)
-    else:
-        data = store.bucketed(ids, start, end, bucket, summary)
-    if breakout:
+        return store.bucketed_by(ids, start, end, bucket, summary, downsample)
+    return store.bucketed(ids, start, end, bucket, summary)
+
+
+# At most this many series are read in one joint call (a stream matching more is read alone, as
+# before): a joint read must not pass a bound a stream's own read would not (bind parameters per statement).
+MAX_SERIES_PER_JOINT_READ = 200
+
+
+def _read_all(store: MeasurementStore, reads: list[_StreamRead], start: int,
+              end: int) -> list[dict[int, list[tuple[int, float]]]]:
+    """Each stream's data. Streams read alike (same bucket and statistics)
+    are read in one call, their series together: a series' buckets do not
+    depend on the others read with it, and each call has a fixed cost (its
+    connection and statements) several times that of a stream's few hundred
+    points. If a joint read is refused (a bound on the points one read may
+    hold), each of its streams is read alone, as it would have been."""
+    batches: list[tuple[tuple, list[int]]] = []  # (read_with, indexes into reads)
+    open_batch: dict[tuple, tuple[list[int], set[int]]] = {}
+    for i, read in enumerate(reads):
+        batch = open_batch.get(read.read_with)
+        if batch is None or len(batch[1] | set(read.ids)) > MAX_SERIES_PER_JOINT_READ:
+            batch = open_batch[read.read_with] = ([], set())
+            batches.append((read.read_with, batch[0]))
+        batch[0].append(i)
+        batch[1].update(read.ids)
+    out: list[dict[int, list[tuple[int, float]]]] = [{} for _ in reads]
+    for read_with, members in batches:
+        ids = list(dict.fromkeys(sid for i in members for sid in reads[i].ids))
+        try:
+            data = _bucketed(store, ids, start, end, read_with)
+        except errors.InvalidParams:
+            if len(members) == 1:
+                raise
+            for i in members:
+                out[i] = _bucketed(store, reads[i].ids, start, end, read_with)
+            continue
+        for i in members:
+            out[i] = data
+    return out
+
+
+def _stream_series(read: _StreamRead, data: dict[int, list[tuple[int, float]]],
+                   room: int) -> list[render_pb2.RenderSeries]:
+    """The lines one stream draws (at most `room` of them)."""
+    stream, matched, ids = read.stream, read.matched, read.ids
+    if read.breakout:
         drawn = [(_breakout_label(stream, tags), tags, data.get(sid, [])) for sid, tags in matched]
     else:
         # One aggregated line per stream (and per metric for dynamic tags).
@@ -160,7 +233,7 @@ def _stream_series(store: MeasurementStore, snapshot: dict, stream: dict, start:
     for label, tags, pts in drawn[:room]:
         times, values = [float(t) for t, _ in pts], [float(v) for _, v in pts]
         if transform is not None:
-            times, values = transform.apply(times, values, bucket)
+            times, values = transform.apply(times, values, read.bucket)
         out.append(render_pb2.RenderSeries(label=label[:MAX_LABEL], color=color, times=times, values=values,
                                            metric=stream["metric"], tags=tags))
     return out
@@ -202,14 +275,26 @@ def build_render_request(
         title=chart.get("name", ""), chart_type=chart_type, width=snapshot["width"],
         height=snapshot["height"], start=start, end=end, enqueued_at=now,
     )
-    streams = [with_metric_defaults(s, *store.metric_display(snapshot["account_id"], s["metric"]))
-               for s in chart.get("streams", []) if s.get("metric")]
-    drawn: list[tuple[dict, int]] = []
+    displays: dict[str, tuple[int | None, dict]] = {}  # per metric: a chart's streams often share one
+    for s in chart.get("streams", []):
+        if s.get("metric") and s["metric"] not in displays:
+            displays[s["metric"]] = store.metric_display(snapshot["account_id"], s["metric"])
+    streams = [with_metric_defaults(s, *displays[s["metric"]]) for s in chart.get("streams", []) if s.get("metric")]
+    # Which series each stream draws (and so how many lines: the chart's cap
+    # is shared in stream order), then all their data at once.
+    reads: list[_StreamRead] = []
+    lines_so_far = 0
     for stream in streams:
-        room = MAX_SERIES_PER_CHART - len(request.series)
-        lines = _stream_series(store, snapshot, stream, start, end, resolution, room) if room > 0 else []
+        room = MAX_SERIES_PER_CHART - lines_so_far
+        if room <= 0:
+            break
+        reads.append(_stream_read(store, snapshot, stream, resolution, room))
+        lines_so_far += min(reads[-1].lines, room)
+    drawn: list[tuple[dict, int]] = [(stream, 0) for stream in streams]
+    for i, (read, data) in enumerate(zip(reads, _read_all(store, reads, start, end))):
+        lines = _stream_series(read, data, MAX_SERIES_PER_CHART - len(request.series))
         request.series.extend(lines)
-        drawn.append((stream, len(lines)))
+        drawn[i] = (read.stream, len(lines))
     request.y_units_short = _agreed_units(streams)
     units_long = list(dict.fromkeys(s["units_long"] for s in streams if s.get("units_long")))
     request.y_label = (chart.get("label") or " / ".join(units_long))[:MAX_LABEL]
