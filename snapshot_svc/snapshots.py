@@ -189,17 +189,34 @@ def chart_name_of(chart_name: str | None, chart_id: int) -> str:
     return chart_name or f"Chart {chart_id}"
 
 
-def _snapshot_out(row: Any, job_id: int) -> dict:
+# What a list of snapshots shows of each (ListSnapshots): the whole row but
+# what only one snapshot's own reads need (its narrowing, services, message,
+# taker...), whose JSON a page of a hundred would decode for nothing.
+LISTED_COLUMNS = (snapshots.c.id, snapshots.c.chart_id, snapshots.c.chart_type, snapshots.c.duration,
+                  snapshots.c.end_time, snapshots.c.created_at, snapshots.c.updated_at, snapshots.c.sources,
+                  snapshots.c.width, snapshots.c.height, snapshots.c.image_key, snapshots.c.image_ready,
+                  snapshots.c.timezone, snapshots.c.scale, snapshots.c.theme, snapshots.c.annotations,
+                  snapshots.c.summary, snapshots.c.png_sha256)
+
+
+def _listed_out(row: Any, job_id: int) -> dict:
+    """A snapshot as a list shows it (a row of LISTED_COLUMNS, or more)."""
     return {
         "id": row.id, "job_id": job_id, "chart_id": row.chart_id, "chart_type": row.chart_type,
         "duration": row.duration, "end_time": row.end_time, "created_at": row.created_at,
         "updated_at": row.updated_at, "sources": list(row.sources), "width": row.width,
         "height": row.height, "image_key": row.image_key if row.image_ready else None,
+        "share_token": share_token_if_any(row.image_key),
+        **_options_out(row),
+    }
+
+
+def _snapshot_out(row: Any, job_id: int) -> dict:
+    return {
+        **_listed_out(row, job_id),
         "services": list(row.services), "message": row.message,
         "narrowing": dict(row.narrowing), "account_id": row.account_id,
         "chart_name": row.chart_name, "request_id": row.request_id,
-        "share_token": share_token_if_any(row.image_key),
-        **_options_out(row),
     }
 
 
@@ -323,7 +340,7 @@ class SnapshotStore:
 
     def list(self, account_id: int, page: Page) -> tuple[int, list[dict]]:
         order = getattr(snapshots.c, page.orderby)
-        base = select(snapshots, jobs.c.id.label("job_id")).join(jobs, jobs.c.snapshot_id == snapshots.c.id)
+        base = select(*LISTED_COLUMNS, jobs.c.id.label("job_id")).join(jobs, jobs.c.snapshot_id == snapshots.c.id)
         with self.engine.connect() as conn:
             total = conn.execute(
                 select(func.count()).select_from(snapshots).where(snapshots.c.account_id == account_id)
@@ -333,7 +350,7 @@ class SnapshotStore:
                 .order_by(order.desc() if page.descending else order.asc())
                 .offset(page.offset).limit(page.length)
             ).all()
-        return total, [_snapshot_out(r, r.job_id) for r in rows]
+        return total, [_listed_out(r, r.job_id) for r in rows]
 
     def shared(self, image_key: str) -> dict:
         """The snapshot whose image key this is, as its public share page shows
