@@ -309,3 +309,41 @@ def test_bignumber_count_is_the_number_of_measurements(store, acct, db_engine):
     req = _big(store, acct, {"metric": "cpu", "summary_function": "count",
                              "tags": [{"name": "host", "values": ["web-1"]}]})
     assert req.big_value == 5.0
+
+
+# -- streams read alike are read together --------------------------------------------------------------
+
+def _alone(store, acct, chart) -> list:
+    """Each stream of `chart` drawn in a chart of its own: what it draws when read alone."""
+    return [s for stream in chart["streams"]
+            for s in build_render_request(store, _chart(stream), _snapshot(acct), NOW).series]
+
+
+def test_streams_read_alike_share_one_read_and_draw_what_each_would_alone(store, acct, monkeypatch):
+    chart = _chart({"metric": "cpu", "tags": [{"name": "host", "values": ["web-1"]}], "name": "one"},
+                   {"metric": "cpu", "group_function": "breakout"},
+                   {"metric": "cpu", "tags": [{"name": "env", "values": ["prod"]}], "group_function": "sum"},
+                   {"metric": "mem", "name": "Memory"},
+                   {"metric": "cpu", "downsample_function": "max", "name": "peak"})
+    alone = _alone(store, acct, chart)
+    reads = []
+    for name in ("bucketed", "bucketed_by"):
+        real = getattr(store, name)
+        monkeypatch.setattr(store, name, lambda *a, real=real, name=name: reads.append(name) or real(*a))
+    together = build_render_request(store, chart, _snapshot(acct), NOW).series
+    assert list(together) == alone and len(alone) == 8
+    assert sorted(reads) == ["bucketed", "bucketed_by"]  # four streams alike in one read, the max one in another
+
+
+def test_a_joint_read_refused_for_its_size_reads_each_stream_alone(db_engine, acct, monkeypatch):
+    from snapshot_svc import measurements
+    from snapshot_svc.measurements import LEGACY
+
+    store = MeasurementStore(db_engine)
+    store.submit(acct, [Sample("hits", {"source": host}, START + i, float(i), 1, float(i), float(i), float(i),
+                               float(i), origin=LEGACY, type="counter")
+                        for host in ("a", "b") for i in range(0, 600, 10)])
+    chart = _chart({"metric": "hits", "source": "a"}, {"metric": "hits", "source": "b", "name": "b"})
+    monkeypatch.setattr(measurements, "MAX_POINTS_PER_QUERY", 80)  # one stream's 60 samples, not both's 120
+    together = build_render_request(store, chart, _snapshot(acct), NOW).series
+    assert list(together) == _alone(store, acct, chart) and all(s.values for s in together)
