@@ -248,7 +248,7 @@ class Gateway:
         opts = self.call_options(request)
         rpc, rejected, total = translate_body(await self.body(request))
         accepted = 0
-        if rpc.measurements:
+        if rpc.measurements or rpc.columns:  # columns: plain samples, columnar (translate._columns)
             reply = await self.rpc.measurements.SubmitMeasurements(rpc, **opts)
             accepted = reply.accepted
             rejected.update({e.field: list(e.messages) for e in reply.rejected})
