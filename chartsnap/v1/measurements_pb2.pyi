@@ -52,8 +52,31 @@ class Measurement(_message.Message):
     type: str
     def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., count: _Optional[int] = ..., sum: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., last: _Optional[float] = ..., tags: _Optional[_Mapping[str, str]] = ..., has_tags: _Optional[bool] = ..., time: _Optional[int] = ..., period: _Optional[int] = ..., path: _Optional[str] = ..., stddev: _Optional[float] = ..., stddev_m2: _Optional[float] = ..., sum_squares: _Optional[float] = ..., attributes_json: _Optional[str] = ..., type: _Optional[str] = ...) -> None: ...
 
+class SampleColumns(_message.Message):
+    __slots__ = ("name", "tags", "has_tags", "times", "values", "positions")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    HAS_TAGS_FIELD_NUMBER: _ClassVar[int]
+    TIMES_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    tags: _containers.ScalarMap[str, str]
+    has_tags: bool
+    times: _containers.RepeatedScalarFieldContainer[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    positions: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., has_tags: _Optional[bool] = ..., times: _Optional[_Iterable[int]] = ..., values: _Optional[_Iterable[float]] = ..., positions: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class SubmitMeasurementsRequest(_message.Message):
-    __slots__ = ("tags", "time", "measurements", "period", "legacy")
+    __slots__ = ("tags", "time", "measurements", "period", "legacy", "columns")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -66,12 +89,14 @@ class SubmitMeasurementsRequest(_message.Message):
     MEASUREMENTS_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     LEGACY_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
     tags: _containers.ScalarMap[str, str]
     time: int
     measurements: _containers.RepeatedCompositeFieldContainer[Measurement]
     period: int
     legacy: bool
-    def __init__(self, tags: _Optional[_Mapping[str, str]] = ..., time: _Optional[int] = ..., measurements: _Optional[_Iterable[_Union[Measurement, _Mapping]]] = ..., period: _Optional[int] = ..., legacy: _Optional[bool] = ...) -> None: ...
+    columns: _containers.RepeatedCompositeFieldContainer[SampleColumns]
+    def __init__(self, tags: _Optional[_Mapping[str, str]] = ..., time: _Optional[int] = ..., measurements: _Optional[_Iterable[_Union[Measurement, _Mapping]]] = ..., period: _Optional[int] = ..., legacy: _Optional[bool] = ..., columns: _Optional[_Iterable[_Union[SampleColumns, _Mapping]]] = ...) -> None: ...
 
 class SubmitMeasurementsResponse(_message.Message):
     __slots__ = ("accepted", "rejected")
