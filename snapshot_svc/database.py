@@ -40,10 +40,11 @@ def made_storable(text: str) -> str:
     return text.replace("\x00", "\N{REPLACEMENT CHARACTER}")
 
 
-def the_row(conn: Any, query: Any, what: str) -> Any:
-    """The one row `query` finds, or NotFound naming `what` (the same answer
-    whether the row does not exist or belongs to another account)."""
-    row = conn.execute(query).first()
+def the_row(conn: Any, query: Any, what: str, params: dict[str, Any] | None = None) -> Any:
+    """The one row `query` finds (with its bound `params`), or NotFound naming
+    `what` (the same answer whether the row does not exist or belongs to
+    another account)."""
+    row = conn.execute(query, params or {}).first()
     if row is None:
         raise errors.NotFound(f"{what} not found")
     return row
@@ -93,17 +94,37 @@ def make_engine(url: str, pool: PoolSize = PoolSize()) -> Engine:
     return engine
 
 
+@dataclass(frozen=True)
+class RowLock:
+    """lock_row's statements for one table and condition, built once: a hot
+    path (a job's transitions) builds them at import, with its values bound
+    at execution (`bindparam`), instead of on every call."""
+
+    touch: Any        # SQLite: a no-op UPDATE of the row takes the database's write lock
+    read: Any
+    read_for_update: Any
+
+    @classmethod
+    def of(cls, table: Table, *where: Any) -> "RowLock":
+        key = next(iter(table.primary_key.columns))
+        return cls(update(table).where(*where).values({key.name: key}), select(table).where(*where),
+                   select(table).where(*where).with_for_update())
+
+    def take(self, conn: Any, params: dict[str, Any] | None = None) -> Any:
+        """Hold the row until the transaction ends and return it (None when there is none)."""
+        if conn.dialect.name == "sqlite":
+            conn.execute(self.touch, params or {})
+            return conn.execute(self.read, params or {}).first()
+        return conn.execute(self.read_for_update, params or {}).first()
+
+
 def lock_row(conn: Any, table: Table, *where: Any) -> Any:
     """Hold the row matching `where` until the transaction ends and return it
     (None when there is none). PostgreSQL: SELECT ... FOR UPDATE. SQLite has
     no row locks: a write takes its one database lock, so a no-op UPDATE of
     the row makes every later statement of the transaction serialised with
     every other writer, as FOR UPDATE would."""
-    if conn.dialect.name == "sqlite":
-        key = next(iter(table.primary_key.columns))
-        conn.execute(update(table).where(*where).values({key.name: key}))
-        return conn.execute(select(table).where(*where)).first()
-    return conn.execute(select(table).where(*where).with_for_update()).first()
+    return RowLock.of(table, *where).take(conn)
 
 
 # Any number that no other user of the database takes as an advisory lock.

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, case, func, insert, or_, select, update
+from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors, snapshot_options
@@ -25,7 +25,7 @@ from chartsnap.idempotency_key import REUSE_AFTER
 from chartsnap.image_keys import new_image_key, share_token, share_token_if_any
 from chartsnap.job_states import COMPLETE, FAILED, QUEUED, TERMINAL, WORKING
 from snapshot_svc import annotation_rules
-from snapshot_svc.database import NOT_STORABLE, lock_row, made_storable, storable, the_row
+from snapshot_svc.database import NOT_STORABLE, RowLock, made_storable, storable, the_row
 from snapshot_svc.pagination import Page
 from snapshot_svc.tables import accounts, deliveries, idempotency_keys, jobs, snapshot_data, snapshots
 
@@ -246,6 +246,42 @@ class JobView:
     deliveries: list[dict] = field(default_factory=list)
 
 
+# The statements every snapshot runs (taken, frozen, published, started,
+# rendered, polled), built once with their values bound at execution, as
+# rollup_store's reads are: building one costs more than SQLite's running it.
+# Bound names are b_*: SQLAlchemy keeps column names for SET and VALUES.
+_SNAPSHOT = bindparam("b_snapshot_id")
+_NOW = bindparam("b_now")
+_INSERT_SNAPSHOT, _INSERT_JOB, _INSERT_DATA = insert(snapshots), insert(jobs), insert(snapshot_data)
+_SET_IMAGE_KEY = update(snapshots).where(snapshots.c.id == _SNAPSHOT).values(image_key=bindparam("b_image_key"))
+_SET_SUMMARY = (update(snapshots).where(snapshots.c.id == _SNAPSHOT)
+                .values(summary=bindparam("b_summary"), updated_at=_NOW))
+_JOB_LOCK = RowLock.of(jobs, jobs.c.snapshot_id == _SNAPSHOT)
+_PUBLISHED_AT = (update(jobs).where(jobs.c.snapshot_id == _SNAPSHOT)
+                 .values(published_at=_NOW, render_seq=bindparam("b_seq"), render_checked_at=None,
+                         render_gone_at=None,
+                         render_publishes=case((jobs.c.render_publishes == 0, 1), else_=jobs.c.render_publishes)))
+_STARTED = (update(jobs).where(jobs.c.snapshot_id == _SNAPSHOT, jobs.c.state == QUEUED)
+            .values(state=WORKING, progress=10.0, updated_at=_NOW))
+_PENDING_DELIVERIES = (select(func.count()).select_from(deliveries)
+                       .where(deliveries.c.snapshot_id == _SNAPSHOT, deliveries.c.state == "pending"))
+# A digest only when the result carries one (None keeps what is stored).
+_IMAGE_STORED = (update(snapshots).where(snapshots.c.id == _SNAPSHOT, snapshots.c.image_key == bindparam("b_image_key"))
+                 .values(image_ready=True, updated_at=_NOW,
+                         png_sha256=func.coalesce(bindparam("b_png_sha256"), snapshots.c.png_sha256)))
+_RENDERED = (update(jobs).where(jobs.c.snapshot_id == _SNAPSHOT, jobs.c.state.in_((QUEUED, WORKING)),
+                                jobs.c.progress < RENDERED)
+             .values(state=bindparam("b_state"), progress=bindparam("b_progress"), updated_at=_NOW))
+_SNAPSHOT_WITH_JOB = (select(snapshots, jobs.c.id.label("job_id")).join(jobs, jobs.c.snapshot_id == snapshots.c.id)
+                      .where(snapshots.c.id == _SNAPSHOT))
+_ACCOUNTS_SNAPSHOT = _SNAPSHOT_WITH_JOB.where(snapshots.c.account_id == bindparam("b_account_id"))
+_ACCOUNTS_JOB = (select(jobs, snapshots.c.image_key, snapshots.c.image_ready)
+                 .join(snapshots, snapshots.c.id == jobs.c.snapshot_id)
+                 .where(jobs.c.id == bindparam("b_job_id"), jobs.c.account_id == bindparam("b_account_id")))
+_JOB_DELIVERIES = (select(deliveries).where(deliveries.c.snapshot_id == _SNAPSHOT)
+                   .order_by(deliveries.c.position))
+
+
 class SnapshotStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -259,25 +295,21 @@ class SnapshotStore:
         `chart_name` is the chart's name now (kept: the share page outlives
         renames and deletes); `request_id` the X-Request-Id of the call."""
         with self.engine.begin() as conn:
-            snapshot_id = conn.execute(
-                insert(snapshots).values(
-                    account_id=account_id, chart_id=snap.chart_id, chart_type=snap.chart_type,
-                    duration=snap.duration, end_time=snap.end_time, width=snap.width, height=snap.height,
-                    sources=snap.sources, narrowing={"tags": list(snap.tags), "source": snap.source},
-                    services=list(snap.services), message=snap.message,
-                    image_key=f"pending/{secrets.token_hex(16)}", image_ready=False,
-                    created_at=now, updated_at=now, chart_name=chart_name, request_id=request_id,
-                    timezone=snap.timezone, scale=snap.scale, theme=snap.theme, annotations=list(snap.annotations),
-                )
-            ).inserted_primary_key[0]
+            snapshot_id = conn.execute(_INSERT_SNAPSHOT, dict(
+                account_id=account_id, chart_id=snap.chart_id, chart_type=snap.chart_type,
+                duration=snap.duration, end_time=snap.end_time, width=snap.width, height=snap.height,
+                sources=snap.sources, narrowing={"tags": list(snap.tags), "source": snap.source},
+                services=list(snap.services), message=snap.message,
+                image_key=f"pending/{secrets.token_hex(16)}", image_ready=False,
+                created_at=now, updated_at=now, chart_name=chart_name, request_id=request_id,
+                timezone=snap.timezone, scale=snap.scale, theme=snap.theme, annotations=list(snap.annotations),
+            )).inserted_primary_key[0]
             image_key = new_image_key(snapshot_id)
-            conn.execute(update(snapshots).where(snapshots.c.id == snapshot_id).values(image_key=image_key))
-            job_id = conn.execute(
-                insert(jobs).values(
-                    account_id=account_id, snapshot_id=snapshot_id, state=QUEUED, progress=0.0,
-                    errors=[], published_at=None, created_at=now, updated_at=now,
-                )
-            ).inserted_primary_key[0]
+            conn.execute(_SET_IMAGE_KEY, {"b_snapshot_id": snapshot_id, "b_image_key": image_key})
+            job_id = conn.execute(_INSERT_JOB, dict(
+                account_id=account_id, snapshot_id=snapshot_id, state=QUEUED, progress=0.0,
+                errors=[], published_at=None, created_at=now, updated_at=now,
+            )).inserted_primary_key[0]
             if snap.services:
                 conn.execute(insert(deliveries), [
                     {"snapshot_id": snapshot_id, "service_id": sid, "type": (service_types or {})[sid],
@@ -325,13 +357,11 @@ class SnapshotStore:
                 idempotency_keys.delete().where(idempotency_keys.c.created_at <= created_before)).rowcount
 
     def get(self, account_id: int | None, snapshot_id: int) -> dict:
-        query = (select(snapshots, jobs.c.id.label("job_id"))
-                 .join(jobs, jobs.c.snapshot_id == snapshots.c.id)
-                 .where(snapshots.c.id == snapshot_id))
+        query, params = _SNAPSHOT_WITH_JOB, {"b_snapshot_id": snapshot_id}
         if account_id is not None:
-            query = query.where(snapshots.c.account_id == account_id)
+            query, params = _ACCOUNTS_SNAPSHOT, {**params, "b_account_id": account_id}
         with self.engine.connect() as conn:
-            row = the_row(conn, query, "snapshot")
+            row = the_row(conn, query, "snapshot", params)
         out = _snapshot_out(row, row.job_id)
         # The key chosen at creation, which the render writes to; "image_key"
         # is set only once that image is stored.
@@ -397,10 +427,10 @@ class SnapshotStore:
         from the same data."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(snapshot_data).values(snapshot_id=snapshot_id, resolution=data.resolution,
-                                                          body=data.body, created_at=data.taken_at))
-                conn.execute(update(snapshots).where(snapshots.c.id == snapshot_id)
-                             .values(summary=made_storable(summary), updated_at=data.taken_at))
+                conn.execute(_INSERT_DATA, dict(snapshot_id=snapshot_id, resolution=data.resolution, body=data.body,
+                                                created_at=data.taken_at))
+                conn.execute(_SET_SUMMARY, {"b_snapshot_id": snapshot_id, "b_summary": made_storable(summary),
+                                            "b_now": data.taken_at})
         except IntegrityError:
             if (stored := self.frozen(snapshot_id)) is None:
                 raise
@@ -421,12 +451,8 @@ class SnapshotStore:
 
     def get_job(self, account_id: int, job_id: int) -> JobView:
         with self.engine.connect() as conn:
-            row = the_row(conn, select(jobs, snapshots.c.image_key, snapshots.c.image_ready)
-                          .join(snapshots, snapshots.c.id == jobs.c.snapshot_id)
-                          .where(jobs.c.id == job_id, jobs.c.account_id == account_id), "job")
-            outcomes = conn.execute(
-                select(deliveries).where(deliveries.c.snapshot_id == row.snapshot_id).order_by(deliveries.c.position)
-            ).all()
+            row = the_row(conn, _ACCOUNTS_JOB, "job", {"b_job_id": job_id, "b_account_id": account_id})
+            outcomes = conn.execute(_JOB_DELIVERIES, {"b_snapshot_id": row.snapshot_id}).all()
         return JobView(row.id, row.snapshot_id, row.state, row.progress, list(row.errors),
                        row.image_key if row.image_ready else None,
                        [{"service_id": d.service_id, "type": d.type, "state": d.state, "attempts": d.attempts,
@@ -435,12 +461,11 @@ class SnapshotStore:
     # -- queue bookkeeping ---------------------------------------------------
     def mark_published(self, snapshot_id: int, now: float, seq: int | None = None) -> None:
         """The render request is on the stream at `seq` (its PubAck sequence)."""
-        values: dict[str, Any] = {"published_at": now}
-        if seq is not None:
-            values.update(render_seq=seq, render_checked_at=None, render_gone_at=None,
-                          render_publishes=case((jobs.c.render_publishes == 0, 1), else_=jobs.c.render_publishes))
         with self.engine.begin() as conn:
-            conn.execute(update(jobs).where(jobs.c.snapshot_id == snapshot_id).values(**values))
+            if seq is None:
+                conn.execute(update(jobs).where(jobs.c.snapshot_id == snapshot_id).values(published_at=now))
+            else:
+                conn.execute(_PUBLISHED_AT, {"b_snapshot_id": snapshot_id, "b_now": now, "b_seq": seq})
 
     def unpublished(self, older_than: float, limit: int = 100) -> list[tuple[int, int]]:
         """(account_id, snapshot_id) of queued jobs whose render request never reached the queue."""
@@ -601,17 +626,14 @@ class SnapshotStore:
     # -- job transitions (idempotent) -----------------------------------------
     def render_started(self, snapshot_id: int, now: float) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state == QUEUED)
-                .values(state=WORKING, progress=10.0, updated_at=now)
-            )
+            conn.execute(_STARTED, {"b_snapshot_id": snapshot_id, "b_now": now})
 
     @staticmethod
     def _lock_job(conn: Any, snapshot_id: int) -> Any:
         """The job's row, held until the transaction ends (database.lock_row):
         every transition that reads the job (or its deliveries) and then
         writes takes it first, so concurrent results for one job take turns."""
-        return lock_row(conn, jobs, jobs.c.snapshot_id == snapshot_id)
+        return _JOB_LOCK.take(conn, {"b_snapshot_id": snapshot_id})
 
     def render_succeeded(self, snapshot_id: int, image_key: str, now: float,
                          png_sha256: str | None = None) -> Transition:
@@ -622,23 +644,15 @@ class SnapshotStore:
             job = self._lock_job(conn, snapshot_id)
             if job is None or job.state == FAILED:
                 return Transition()
-            deliveries_pending = conn.execute(
-                select(func.count()).select_from(deliveries)
-                .where(deliveries.c.snapshot_id == snapshot_id, deliveries.c.state == "pending")
-            ).scalar_one() > 0
-            conn.execute(
-                update(snapshots).where(snapshots.c.id == snapshot_id, snapshots.c.image_key == image_key)
-                .values(image_ready=True, updated_at=now,
-                        **({"png_sha256": png_sha256} if png_sha256 else {}))
-            )
+            params = {"b_snapshot_id": snapshot_id, "b_now": now}
+            deliveries_pending = conn.execute(_PENDING_DELIVERIES, params).scalar_one() > 0
+            conn.execute(_IMAGE_STORED, {**params, "b_image_key": image_key, "b_png_sha256": png_sha256 or None})
             # A result seen again (its dispatch of deliveries failed) moves
             # nothing, yet still reports the pending deliveries to queue.
-            changed = conn.execute(
-                update(jobs).where(jobs.c.snapshot_id == snapshot_id, jobs.c.state.in_((QUEUED, WORKING)),
-                                   jobs.c.progress < RENDERED)
-                .values(state=WORKING if deliveries_pending else COMPLETE,
-                        progress=RENDERED if deliveries_pending else 100.0, updated_at=now)
-            ).rowcount == 1
+            changed = conn.execute(_RENDERED, {
+                **params, "b_state": WORKING if deliveries_pending else COMPLETE,
+                "b_progress": RENDERED if deliveries_pending else 100.0,
+            }).rowcount == 1
         completed = changed and not deliveries_pending
         return Transition(deliveries_pending, max(0.0, now - job.created_at) if completed else None)
 
