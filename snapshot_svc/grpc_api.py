@@ -13,7 +13,6 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from chartsnap import errors, idempotency_key
 from chartsnap.bounds import MAX_SNAPSHOT_SERVICES, MAX_TAG_FILTERS, MAX_TAG_VALUES
@@ -94,10 +93,11 @@ def space_to_proto(space: dict) -> spaces_pb2.Space:
     return spaces_pb2.Space(id=space["id"], name=space["name"], chart_ids=space["chart_ids"])
 
 
-def _ts(epoch: float) -> Timestamp:
-    ts = Timestamp()
-    ts.FromSeconds(int(epoch))
-    return ts
+def _ts(epoch: float) -> dict:
+    """A Timestamp field's value at whole seconds, as a message's constructor
+    takes it: a dict, which costs half what building a Timestamp does (a page
+    of a hundred snapshots has three each)."""
+    return {"seconds": int(epoch)}
 
 
 def idempotency_claim(request: snapshots_pb2.CreateSnapshotRequest) -> snaps.IdempotencyClaim:
