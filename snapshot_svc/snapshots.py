@@ -275,11 +275,16 @@ _RENDERED = (update(jobs).where(jobs.c.snapshot_id == _SNAPSHOT, jobs.c.state.in
 _SNAPSHOT_WITH_JOB = (select(snapshots, jobs.c.id.label("job_id")).join(jobs, jobs.c.snapshot_id == snapshots.c.id)
                       .where(snapshots.c.id == _SNAPSHOT))
 _ACCOUNTS_SNAPSHOT = _SNAPSHOT_WITH_JOB.where(snapshots.c.account_id == bindparam("b_account_id"))
-_ACCOUNTS_JOB = (select(jobs, snapshots.c.image_key, snapshots.c.image_ready)
+# A job, its image and its deliveries in one statement (a client polls it):
+# a row per delivery, or one with no delivery (NULL service) when it has none.
+_ACCOUNTS_JOB = (select(jobs.c.id, jobs.c.snapshot_id, jobs.c.state, jobs.c.progress, jobs.c.errors,
+                        snapshots.c.image_key, snapshots.c.image_ready, deliveries.c.service_id,
+                        deliveries.c.type.label("delivery_type"), deliveries.c.state.label("delivery_state"),
+                        deliveries.c.attempts.label("delivery_attempts"), deliveries.c.error.label("delivery_error"))
                  .join(snapshots, snapshots.c.id == jobs.c.snapshot_id)
-                 .where(jobs.c.id == bindparam("b_job_id"), jobs.c.account_id == bindparam("b_account_id")))
-_JOB_DELIVERIES = (select(deliveries).where(deliveries.c.snapshot_id == _SNAPSHOT)
-                   .order_by(deliveries.c.position))
+                 .outerjoin(deliveries, deliveries.c.snapshot_id == jobs.c.snapshot_id)
+                 .where(jobs.c.id == bindparam("b_job_id"), jobs.c.account_id == bindparam("b_account_id"))
+                 .order_by(deliveries.c.position))
 
 
 class SnapshotStore:
@@ -451,12 +456,15 @@ class SnapshotStore:
 
     def get_job(self, account_id: int, job_id: int) -> JobView:
         with self.engine.connect() as conn:
-            row = the_row(conn, _ACCOUNTS_JOB, "job", {"b_job_id": job_id, "b_account_id": account_id})
-            outcomes = conn.execute(_JOB_DELIVERIES, {"b_snapshot_id": row.snapshot_id}).all()
+            rows = conn.execute(_ACCOUNTS_JOB, {"b_job_id": job_id, "b_account_id": account_id}).all()
+        if not rows:
+            raise errors.NotFound("job not found")
+        row = rows[0]
         return JobView(row.id, row.snapshot_id, row.state, row.progress, list(row.errors),
                        row.image_key if row.image_ready else None,
-                       [{"service_id": d.service_id, "type": d.type, "state": d.state, "attempts": d.attempts,
-                         "error": d.error or ""} for d in outcomes])
+                       [{"service_id": d.service_id, "type": d.delivery_type, "state": d.delivery_state,
+                         "attempts": d.delivery_attempts, "error": d.delivery_error or ""}
+                        for d in rows if d.service_id is not None])
 
     # -- queue bookkeeping ---------------------------------------------------
     def mark_published(self, snapshot_id: int, now: float, seq: int | None = None) -> None:
