@@ -10,12 +10,16 @@ rows (the `points` table of the real schema) inserted into a fresh SQLite
 file with the service's pragmas (WAL, synchronous=NORMAL, foreign keys), one
 executemany and one commit per batch (the median of 3 runs); and between the two, the snapshot
 service's store alone (validate_samples + MeasurementStore.submit, rollups
-kept) in this process. Reports points/s and the gateway's share of the floor,
-PASS/MISS against issue 12's target (≥ 25%)."""
+kept) in this process. Then the same on PostgreSQL (a throwaway server):
+the gateway at 1,000-sample batches beside that server's COPY floor (the
+same rows COPYed into the points table, a commit per batch; median of 3).
+Reports points/s and the gateway's share of each floor, PASS/MISS against
+issue 12's targets (≥ 25% of SQLite's, ≥ 20% of PostgreSQL's COPY)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -25,12 +29,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 import requests
 
 BATCH_SIZES = (1, 100, 1000)
 CLIENTS = 2          # concurrent posting clients (gateway and snapshot_svc are two processes on 2 cores)
 TARGET_SHARE = 0.25  # issue 12: through the gateway at >= 25% of the raw SQLite insert floor
+PG_TARGET_SHARE = 0.20  # and >= 20% of PostgreSQL's COPY floor
 METRIC = "bench.ingest"
 # Requests per client at each batch size (full, smoke): a few seconds each at today's rates.
 REQUESTS = {1: (600, 40), 100: (120, 10), 1000: (40, 4)}
@@ -64,7 +70,8 @@ def _post_all(url: str, auth: tuple[str, str], bodies: list[bytes], errors: list
         for body in bodies:
             reply = session.post(url, data=body, auth=auth, timeout=60,
                                  headers={"Content-Type": "application/json"})
-            if reply.status_code != 202 or reply.json()["measurements"]["summary"]["failed"]:
+            summary = reply.json()["measurements"]["summary"] if reply.status_code == 202 else {}
+            if summary.get("failed", 1) or summary["accepted"] != summary["total"]:  # every sample stored
                 errors.append(f"{reply.status_code} {reply.text[:200]}")
                 return
 
@@ -95,12 +102,16 @@ def _through_gateway(gateway_url: str, auth: tuple[str, str], batch: int, count:
 
 
 def _fresh_database(tmp: Path, name: str) -> tuple[str, int]:
-    """A SQLite file at the schema's head with one account and one series."""
+    """A SQLite file at the schema's head with one account."""
+    return _at_head(f"sqlite:///{tmp / name}", name)
+
+
+def _at_head(url: str, name: str) -> tuple[str, int]:
+    """The database at `url` upgraded to the schema's head, with one account."""
     from snapshot_svc import schema
     from snapshot_svc.accounts import AccountStore
     from snapshot_svc.database import make_engine
 
-    url = f"sqlite:///{tmp / name}"
     engine = make_engine(url)
     schema.upgrade(engine)
     account = AccountStore(engine).create(f"{name}@example.com", "Floor")[0].id
@@ -132,11 +143,62 @@ def _sqlite_floor(tmp: Path, batch: int, count: int, start: int, run: int = 0) -
     return {"points": points, "seconds": round(elapsed, 3), "points_per_s": round(points / elapsed)}
 
 
+def _postgres_copy_floor(pg, batch: int, count: int, start: int, run: int) -> dict:
+    """PostgreSQL's own floor for the same rows: COPY into the real points
+    table of a fresh database (the same server), one COPY and commit per batch."""
+    import psycopg
+
+    url, account = _at_head(pg.create_database(f"copy_floor_{run}"), f"copy-floor-{run}")
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as db:
+        series_id = db.execute(
+            "INSERT INTO series (account_id, metric, tags, tags_sha256, origin) VALUES (%s, %s, '{}', %s, 'tagged') "
+            "RETURNING id", (account, METRIC, "0" * 64)).fetchone()[0]
+        db.commit()
+        batches = [r for _ in range(CLIENTS) for r in _rows(series_id, start, batch, count)]
+        for n, rows in enumerate(batches):  # each client's series apart, as through the gateway
+            batches[n] = [(r[0], r[1] + (n // count) * 10_000_000, *r[2:]) for r in rows]
+        began = time.perf_counter()
+        for rows in batches:
+            with db.cursor().copy("COPY points (series_id, time, value, count, sum, min, max, last, stddev) "
+                                  "FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            db.commit()
+        elapsed = time.perf_counter() - began
+    points = sum(len(rows) for rows in batches)
+    return {"points": points, "seconds": round(elapsed, 3), "points_per_s": round(points / elapsed)}
+
+
+def _on_postgresql(smoke: bool, start: int) -> dict:
+    """The gateway with snapshot_svc on a throwaway PostgreSQL (fsync off, as
+    the tests run it), 1,000-sample batches, beside that server's COPY floor."""
+    from devstack.postgres import ThrowawayPostgres
+
+    batch = max(BATCH_SIZES)
+    count = REQUESTS[batch][1 if smoke else 0]
+    with ThrowawayPostgres.start() as pg:
+        data_dir = Path(tempfile.mkdtemp(prefix="chartsnap-ingest-pg-"))
+        try:
+            with _ingest_stack(data_dir, {"CHARTSNAP_DATABASE_URL": pg.create_database("ingest")}) as (gateway_url, auth,
+                                                                                                      processes):
+                _through_gateway(gateway_url, auth, batch, 1, start - 86_400, processes)  # warm-up
+                gateway = _through_gateway(gateway_url, auth, batch, count, start, processes)
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        floor = sorted((_postgres_copy_floor(pg, batch, count, start, run) for run in range(3)),
+                       key=lambda r: r["points_per_s"])[1]
+    share = gateway["points_per_s"] / floor["points_per_s"]
+    return {"batch": batch, "gateway": gateway, "copy_floor": floor, "gateway_share_of_floor": round(share, 3),
+            "target": f"gateway at >= {PG_TARGET_SHARE:.0%} of the PostgreSQL COPY floor ({batch:,}-sample batches)",
+            "target_met": share >= PG_TARGET_SHARE}
+
+
 def _store_in_process(tmp: Path, batch: int, count: int, start: int) -> dict:
     """snapshot_svc's own work for the same samples, without HTTP and gRPC:
-    validation and MeasurementStore.submit (points and rollups), in this process."""
+    validation (each batch one run, as the gateway's columns arrive) and
+    MeasurementStore.submit (points and rollups), in this process."""
     from snapshot_svc.database import make_engine
-    from snapshot_svc.measurements import MeasurementStore, validate_samples
+    from snapshot_svc.measurements import MeasurementStore, validate_run
 
     url, account = _fresh_database(tmp, f"store-{batch}.db")
     engine = make_engine(url)
@@ -145,22 +207,24 @@ def _store_in_process(tmp: Path, batch: int, count: int, start: int) -> dict:
     now = time.time()
     began = time.perf_counter()
     for n, raw in enumerate(batches):
-        good, bad = validate_samples(raw, {"host": f"c{n // count}"}, None, now)
-        assert not bad, bad
-        store.submit(account, good)
+        run, good, bad = validate_run(METRIC, {}, False, [m["time"] for m in raw], [m["value"] for m in raw],
+                                      [f"measurements[{i}]" for i in range(len(raw))], {"host": f"c{n // count}"}, now)
+        assert run is not None and not good and not bad, bad
+        store.submit(account, [], [run])
     elapsed = time.perf_counter() - began
     engine.dispose()
     points = sum(len(b) for b in batches)
     return {"points": points, "seconds": round(elapsed, 3), "points_per_s": round(points / elapsed)}
 
 
-def run_ingest_cost(smoke: bool = False) -> dict:
+@contextlib.contextmanager
+def _ingest_stack(data_dir: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, tuple[str, str], dict[str, int]]]:
+    """NATS, the S3 store, snapshot_svc and the gateway on free ports, and one
+    account: the gateway's URL, the account's credentials, the processes' pids."""
     from bench.bench_stack import add_account
     from devstack.processes import Stack
 
-    data_dir = Path(tempfile.mkdtemp(prefix="chartsnap-ingest-"))
-    stack = Stack.on_free_ports(data_dir, extra_env={"CHARTSNAP_RATE_LIMIT": "0"})
-    by_batch: dict[str, dict] = {}
+    stack = Stack.on_free_ports(data_dir, extra_env={"CHARTSNAP_RATE_LIMIT": "0", **extra_env})
     try:
         stack.start_infrastructure()
         stack.start_snapshot_svc()
@@ -168,27 +232,36 @@ def run_ingest_cost(smoke: bool = False) -> dict:
         account = add_account(stack)
         processes = {**{name: proc.popen.pid for name, proc in stack.processes.items()},
                      "bench clients": os.getpid()}
-        auth = (account.email, account.token)
-        start = int(time.time()) - 3 * 86_400  # inside the raw retention, never in the future
-        # One warm-up request of each size: connections, statement caches, the series made.
-        for batch in BATCH_SIZES:
-            _through_gateway(stack.gateway_url, auth, batch, 1, start - 86_400 + batch, processes)
-        for batch in BATCH_SIZES:
-            count = REQUESTS[batch][1 if smoke else 0]
-            gateway = _through_gateway(stack.gateway_url, auth, batch, count, start, processes)
-            # The floor's rate swings most from run to run (page cache, other processes): its median of 3.
-            floor = sorted((_sqlite_floor(data_dir, batch, count, start, run) for run in range(3)),
-                           key=lambda r: r["points_per_s"])[1]
-            store = _store_in_process(data_dir, batch, count, start)
-            share = gateway["points_per_s"] / floor["points_per_s"]
-            by_batch[str(batch)] = {"gateway": gateway, "store_in_process": store, "sqlite_floor": floor,
-                                    "gateway_share_of_floor": round(share, 3),
-                                    "store_share_of_floor": round(store["points_per_s"] / floor["points_per_s"], 3)}
+        yield stack.gateway_url, (account.email, account.token), processes
     finally:
         stack.stop()
+
+
+def run_ingest_cost(smoke: bool = False) -> dict:
+    data_dir = Path(tempfile.mkdtemp(prefix="chartsnap-ingest-"))
+    by_batch: dict[str, dict] = {}
+    start = int(time.time()) - 3 * 86_400  # inside the raw retention, never in the future
+    try:
+        with _ingest_stack(data_dir, {}) as (gateway_url, auth, processes):
+            # One warm-up request of each size: connections, statement caches, the series made.
+            for batch in BATCH_SIZES:
+                _through_gateway(gateway_url, auth, batch, 1, start - 86_400 + batch, processes)
+            for batch in BATCH_SIZES:
+                count = REQUESTS[batch][1 if smoke else 0]
+                gateway = _through_gateway(gateway_url, auth, batch, count, start, processes)
+                # The floor's rate swings most from run to run (page cache, other processes): its median of 3.
+                floor = sorted((_sqlite_floor(data_dir, batch, count, start, run) for run in range(3)),
+                               key=lambda r: r["points_per_s"])[1]
+                store = _store_in_process(data_dir, batch, count, start)
+                share = gateway["points_per_s"] / floor["points_per_s"]
+                by_batch[str(batch)] = {"gateway": gateway, "store_in_process": store, "sqlite_floor": floor,
+                                        "gateway_share_of_floor": round(share, 3),
+                                        "store_share_of_floor": round(store["points_per_s"] / floor["points_per_s"], 3)}
+    finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     biggest = by_batch[str(max(BATCH_SIZES))]
-    return {"clients": CLIENTS, "by_batch": by_batch,
+    postgresql = _on_postgresql(smoke, start)
+    return {"clients": CLIENTS, "by_batch": by_batch, "postgresql": postgresql,
             "target": f"gateway at >= {TARGET_SHARE:.0%} of the SQLite insert floor ({max(BATCH_SIZES):,}-sample batches)",
             "target_met": biggest["gateway_share_of_floor"] >= TARGET_SHARE}
 
@@ -204,6 +277,14 @@ def format_ingest_cost(result: dict) -> str:
     lines.append(f"  CPU µs per point at {max(BATCH_SIZES):,}: " + ", ".join(
         f"{name} {us:g}" for name, us in sorted(biggest.items(), key=lambda kv: -kv[1]) if us > 0))
     lines.append(f"  {result['target']}: {'PASS' if result['target_met'] else 'MISS'}")
+    pg = result.get("postgresql")
+    if pg:
+        lines.append(f"  PostgreSQL, {pg['batch']:,}-sample batches: gateway {pg['gateway']['points_per_s']:,}, "
+                     f"COPY floor {pg['copy_floor']['points_per_s']:,} ({pg['gateway_share_of_floor']:.1%}); CPU µs "
+                     "per point: " + ", ".join(f"{name} {us:g}" for name, us in
+                                               sorted(pg["gateway"]["cpu_us_per_point"].items(), key=lambda kv: -kv[1])
+                                               if us > 0))
+        lines.append(f"  {pg['target']}: {'PASS' if pg['target_met'] else 'MISS'}")
     return "\n".join(lines)
 
 

@@ -216,6 +216,14 @@ def chart_fields(body: dict) -> spaces_pb2.ChartFields:
     return fields
 
 
+# How long a sample's name, tag name and tag value may travel to the snapshot
+# service (which judges their lengths: these caps only keep a hostile key or
+# value from travelling further); _plain_measurement checks the same.
+MAX_CARRIED_NAME = 1000
+MAX_CARRIED_TAG_NAME = 255
+MAX_CARRIED_TAG_VALUE = 1000
+
+
 def _tags(raw: Any, field: str) -> dict[str, str]:
     tags = coerce.as_dict(raw, field)
     if len(tags) > MAX_MEASUREMENT_TAGS:
@@ -224,9 +232,8 @@ def _tags(raw: Any, field: str) -> dict[str, str]:
     for k, v in tags.items():
         if isinstance(v, (dict, list)) or v is None or isinstance(v, bool):
             raise errors.InvalidParams.one(f"{field}.{str(k)[:64]}", "must be a string")
-        # Lengths are the service's to judge; these caps only keep a hostile
-        # key or value from travelling further.
-        out[coerce.text(k, field, 255)] = coerce.text(v, f"{field}.{str(k)[:64]}", 1000)
+        out[coerce.text(k, field, MAX_CARRIED_TAG_NAME)] = coerce.text(v, f"{field}.{str(k)[:64]}",
+                                                                      MAX_CARRIED_TAG_VALUE)
     return out
 
 
@@ -245,7 +252,8 @@ def attributes_json(raw: Any, field: str) -> str:
 
 def _measurement(raw: Any, where: str, numbers: tuple[str, ...] = SUMMARY_NUMBERS) -> measurements_pb2.Measurement:
     raw = coerce.as_dict(raw, where)
-    m = measurements_pb2.Measurement(path=where, name=coerce.text(raw.get("name", ""), f"{where}.name", 1000))
+    m = measurements_pb2.Measurement(path=where, name=coerce.text(raw.get("name", ""), f"{where}.name",
+                                                                                  MAX_CARRIED_NAME))
     for key in numbers:
         if raw.get(key) is not None:
             setattr(m, key, coerce.number(raw[key], f"{where}.{key}"))
@@ -293,8 +301,13 @@ def submit_measurements(body: dict) -> tuple[measurements_pb2.SubmitMeasurements
             samples.append((i, _measurement(raw, f"measurements[{i}]")))
         except errors.InvalidParams as exc:
             rejected[f"measurements[{i}]"] = _rejection(exc)
-    try:  # one constructor for the whole batch: the cheapest way to many messages
-        batch = measurements_pb2.SubmitMeasurementsRequest(measurements=[sample for _, sample in samples])
+    batch_time = request.time if request.HasField("time") else None
+    try:
+        if all(type(sample) is dict and "value" in sample and ("time" in sample or batch_time is not None)
+               for _, sample in samples):  # the usual batch: columns (SampleColumns), a few messages in all
+            batch = measurements_pb2.SubmitMeasurementsRequest(columns=_columns(samples, batch_time))
+        else:  # one constructor for the whole batch: the cheapest way to many messages
+            batch = measurements_pb2.SubmitMeasurementsRequest(measurements=[sample for _, sample in samples])
     except (ValueError, TypeError):  # text protobuf refuses (a lone surrogate): each plain sample the long way
         for i, sample in samples:
             try:
@@ -305,6 +318,24 @@ def submit_measurements(body: dict) -> tuple[measurements_pb2.SubmitMeasurements
         return request, rejected, len(raw_list)
     batch.MergeFrom(request)  # the batch's tags, time and period
     return batch, rejected, len(raw_list)
+
+
+def _columns(samples: list[tuple[int, dict]], batch_time: int | None) -> list[measurements_pb2.SampleColumns]:
+    """Plain samples (from _plain_measurement, each with a value, and a time
+    or the batch's), as columns of each name and tag set in order of first use."""
+    groups: dict[tuple, tuple[list, list, list, dict]] = {}
+    for i, sample in samples:
+        tags = sample.get("tags") or {}
+        key = (sample["name"], tuple(tags.items()))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = ([], [], [], tags)
+        group[0].append(sample.get("time", batch_time))
+        group[1].append(sample["value"])
+        group[2].append(i)
+    return [measurements_pb2.SampleColumns(name=name, tags=tags, has_tags=bool(tags), times=times, values=values,
+                                           positions=positions)
+            for (name, _), (times, values, positions, tags) in groups.items()]
 
 
 PLAIN_KEYS = frozenset({"name", "value", "time", "tags"})
@@ -319,7 +350,7 @@ def _plain_measurement(raw: Any, where: str) -> dict | None:
     if type(raw) is not dict or not raw.keys() <= PLAIN_KEYS:
         return None
     name, value, when, tags = raw.get("name", ""), raw.get("value"), raw.get("time"), raw.get("tags")
-    if type(name) is not str or len(name) > 1000:
+    if type(name) is not str or len(name) > MAX_CARRIED_NAME:
         return None
     out: dict = {"path": where, "name": name}
     if type(value) is float:
@@ -338,7 +369,8 @@ def _plain_measurement(raw: Any, where: str) -> dict | None:
         if type(tags) is not dict or len(tags) > MAX_MEASUREMENT_TAGS:
             return None
         for k, v in tags.items():
-            if type(k) is not str or type(v) is not str or len(k) > 255 or len(v) > 1000:
+            if (type(k) is not str or type(v) is not str or len(k) > MAX_CARRIED_TAG_NAME
+                    or len(v) > MAX_CARRIED_TAG_VALUE):
                 return None
         if tags:
             out["tags"], out["has_tags"] = tags, True

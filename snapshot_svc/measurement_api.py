@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from chartsnap import errors
+from chartsnap.bounds import MAX_BATCH
 from chartsnap.grpc_server import domain_rpc
 from chartsnap.v1 import measurements_pb2, measurements_pb2_grpc
 from snapshot_svc import measurements as m
@@ -40,12 +41,30 @@ def _json_object(text: str, where: str) -> Any:
         raise errors.InvalidParams.one(where, "must be an object") from None
 
 
-def samples_from(request: measurements_pb2.SubmitMeasurementsRequest, now: float) -> tuple[list, dict]:
-    """Validated samples and refusals; CPU work, so callers run it off the event loop."""
+def samples_from(request: measurements_pb2.SubmitMeasurementsRequest,
+                 now: float) -> tuple[list[m.Sample], list[m.SeriesRun], dict]:
+    """Validated samples (the columnar ones as runs) and refusals; CPU work,
+    so callers run it off the event loop."""
+    total = len(request.measurements) + sum(len(c.times) for c in request.columns)
+    if total > MAX_BATCH:
+        raise errors.InvalidParams.one("measurements", f"at most {MAX_BATCH} items")
     batch_time = request.time if request.HasField("time") else None
     batch_period = request.period if request.HasField("period") else None
-    return m.validate_samples([_sample_dict(x) for x in request.measurements], dict(request.tags), batch_time, now,
-                              batch_period, m.LEGACY if request.legacy else m.TAGGED)
+    origin = m.LEGACY if request.legacy else m.TAGGED
+    batch_tags = dict(request.tags)
+    good, bad = m.validate_samples([_sample_dict(x) for x in request.measurements], batch_tags, batch_time, now,
+                                   batch_period, origin)
+    runs = []
+    for k, column in enumerate(request.columns):
+        paths = ([f"measurements[{i}]" for i in column.positions] if column.positions
+                 else [f"columns[{k}][{j}]" for j in range(len(column.times))])
+        run, samples, refused = m.validate_run(column.name, dict(column.tags), column.has_tags, list(column.times),
+                                               list(column.values), paths, batch_tags, now, batch_period, origin)
+        if run is not None:
+            runs.append(run)
+        good.extend(samples)  # (a run with a bad sample: its good ones)
+        bad.update(refused)
+    return good, runs, bad
 
 
 def metric_to_proto(metric: dict) -> measurements_pb2.Metric:
@@ -99,8 +118,8 @@ class MeasurementServicer(measurements_pb2_grpc.MeasurementServiceServicer):
     def _submit(self, account_id: int, request: measurements_pb2.SubmitMeasurementsRequest,
                 now: float) -> tuple[int, dict]:
         """Validate and store a batch: one trip to a database thread, not two."""
-        good, bad = samples_from(request, now)
-        return self.store.submit(account_id, good), bad
+        good, runs, bad = samples_from(request, now)
+        return self.store.submit(account_id, good, runs), bad
 
     @domain_rpc
     async def QueryMeasurements(self, request, context):

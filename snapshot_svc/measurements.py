@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+import numpy as np
 from sqlalchemy import Engine, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -235,6 +236,59 @@ def validate_samples(
     return good, bad
 
 
+@dataclass
+class SeriesRun:
+    """Plain samples (a value and a time each, the batch's period, nothing
+    else) of one metric and tag set, as columns: most of what agents send,
+    validated and stored without a Sample each."""
+
+    metric: str
+    tags: dict[str, str]
+    times: list[int]
+    values: list[float]
+    origin: str = TAGGED
+    period: int | None = None
+
+    def samples(self) -> list[Sample]:
+        """The same samples, one Sample each."""
+        return [Sample(self.metric, dict(self.tags), t, v, 1, v, v, v, v, None, self.origin, "gauge", self.period)
+                for t, v in zip(self.times, self.values)]
+
+
+def validate_run(
+    name: str, own_tags: dict[str, str], has_tags: bool, times: list[int], values: list[float], paths: list[str],
+    batch_tags: dict[str, str], now: float, batch_period: int | None = None, origin: str = TAGGED,
+) -> tuple[SeriesRun | None, list[Sample], dict[str, list[str]]]:
+    """validate_samples of plain samples of one name and tag set, given as
+    columns (`paths`: each one's client path): checked as a whole — the name
+    and tags once, the times and values by their extremes — and kept as one
+    SeriesRun. A run with any bad sample is validated sample by sample
+    instead (its good ones as Samples), so every refusal reads the same."""
+    if not len(times) == len(values) == len(paths):
+        raise errors.InvalidParams.one("columns", "times, values and positions must be as many")
+    if not times:
+        return None, [], {}
+    given = dict(own_tags) if has_tags and own_tags else dict(batch_tags)
+    try:
+        tags = checked_tags(given)
+    except ValueError:
+        tags = None
+    array = np.asarray(values, dtype=np.float64)
+    magnitude = np.abs(array)
+    period_ok = batch_period is None or metric_rules.PERIOD_RANGE[0] <= batch_period <= metric_rules.PERIOD_RANGE[1]
+    if (tags is None or not period_ok or METRIC_NAME.fullmatch(name) is None or min(times) < 0
+            or max(times) > now + MAX_FUTURE_SECONDS or not np.isfinite(array).all()
+            or magnitude.max() > MAX_MAGNITUDE):
+        good, bad = validate_samples(
+            [{"path": path, "name": name, "value": v, "time": t, "tags": own_tags, "has_tags": has_tags}
+             for path, t, v in zip(paths, times, values)], batch_tags, None, now, batch_period, origin)
+        return None, good, bad
+    tiny = magnitude < MIN_MAGNITUDE  # stored as 0.0, as _float does
+    if tiny.any():
+        values = np.where(tiny, 0.0, array).tolist()
+    return SeriesRun(name.lower(), tags, list(times), list(values), origin, batch_period), [], {}
+
+
 def canonical_tags(tags: dict[str, str]) -> str:
     return json.dumps(tags, sort_keys=True, separators=(",", ":"))
 
@@ -338,12 +392,40 @@ def summarise(values: list[float], function: str) -> float | None:
     return sum(values) / len(values)
 
 
-def _points_upsert(dialect: Any) -> Any:
-    """Points in, a point already at its (series, second) replaced."""
-    stmt = rollup_store.insert_for(dialect)(points)
-    return stmt.on_conflict_do_update(
-        index_elements=[points.c.series_id, points.c.time],
-        set_={k: stmt.excluded[k] for k in ("value", "count", "sum", "min", "max", "last", "stddev")})
+def _written_points(samples: list[tuple[int, Sample]], runs: list[tuple[int, SeriesRun]]) -> rollup_store.WrittenPoints:
+    """A batch's points as columns in (series, time) order, one per (series,
+    second), the last sample winning — as it would across requests, and
+    PostgreSQL refuses two in one upsert. A series' run in time order (an
+    agent's) is taken as it is; anything else goes through a dict by time."""
+    by_time: dict[int, dict[int, tuple]] = defaultdict(dict)  # series -> time -> (value, count, sum, min, max, last, stddev)
+    for sid, s in samples:
+        by_time[sid][s.time] = (s.value, s.count, s.sum, s.min, s.max, s.last, s.stddev)
+    whole: dict[int, SeriesRun] = {}
+    for sid, run in runs:
+        if sid not in by_time and sid not in whole and _ascending(run.times):
+            whole[sid] = run
+            continue
+        if sid in whole:
+            earlier = whole.pop(sid)
+            by_time[sid].update((t, (v, 1, v, v, v, v, None)) for t, v in zip(earlier.times, earlier.values))
+        by_time[sid].update((t, (v, 1, v, v, v, v, None)) for t, v in zip(run.times, run.values))
+    out = rollup_store.WrittenPoints([], [], [], [], [], [], [], [], [])
+    for sid in sorted({*by_time, *whole}):
+        if sid in whole:
+            run = whole[sid]
+            n = len(run.times)
+            columns = (run.times, run.values, [1] * n, run.values, run.values, run.values, run.values, [None] * n)
+        else:
+            times, stats = zip(*sorted(by_time[sid].items()))
+            columns = (times, *zip(*stats))
+        out.series_id.extend([sid] * len(columns[0]))
+        for name, values in zip(rollup_store.POINT_COLUMNS[1:], columns):
+            getattr(out, name).extend(values)
+    return out
+
+
+def _ascending(times: list[int]) -> bool:
+    return all(a < b for a, b in zip(times, times[1:]))
 
 
 class MeasurementStore:
@@ -354,27 +436,31 @@ class MeasurementStore:
         self._retention = rollup_store.RetentionSweep(engine, retention)
         # (account, metric, origin, sorted tag pairs) -> series id, of committed series.
         self._known_series: dict[tuple, int] = {}
+        self._known_metrics: set[tuple[int, str]] = set()  # (account, metric) of committed metrics
 
     def expire_once(self, now: float) -> int:
         """One bounded step of retention (rollup_store.RetentionSweep): rows deleted."""
         return self._retention.step(now)
 
-    def submit(self, account_id: int, samples: list[Sample]) -> int:
+    def submit(self, account_id: int, samples: list[Sample], runs: Iterable[SeriesRun] = ()) -> int:
         """Store a batch in one transaction: its metrics, its series, its
-        points (one executemany) and their rollups (one per resolution)."""
-        if not samples:
+        points (one executemany) and their rollups (one per resolution).
+        The runs' samples come after `samples` (the later of a second wins)."""
+        runs = list(runs)
+        if not samples and not runs:
             return 0
         created: dict[tuple, int] = {}
         with self.engine.begin() as conn:
-            self._ensure_metrics(conn, account_id, samples)
+            self._ensure_metrics(conn, account_id, samples, runs)
 
             # Each sample's series key (metric, origin, tags as sorted pairs), its id
             # from this process's memory of series (ids never change: a series is never
             # deleted) or looked up, the missing ones created.
             sample_keys = [(s.metric, s.origin, tuple(sorted(s.tags.items()))) for s in samples]
+            run_keys = [(r.metric, r.origin, tuple(sorted(r.tags.items()))) for r in runs]
             ids = {}
             unknown = set()
-            for key in set(sample_keys):
+            for key in {*sample_keys, *run_keys}:
                 sid = self._known_series.get((account_id, *key))
                 if sid is None:
                     unknown.add(key)
@@ -385,39 +471,39 @@ class MeasurementStore:
                 by_canonical = self._series_ids(conn, account_id, {(m, o, canonical[(m, o, t)]) for m, o, t in unknown})
                 created = {key: by_canonical[(key[0], key[1], canonical[key])] for key in unknown}
                 ids |= created
-            # One row per (series, second), the last sample winning — as it would
-            # across requests, and PostgreSQL refuses two in one upsert.
-            rows = {}
-            for s, key in zip(samples, sample_keys):
-                sid = ids[key]
-                rows[(sid, s.time)] = {"series_id": sid, "time": s.time, "value": s.value, "count": s.count,
-                                       "sum": s.sum, "min": s.min, "max": s.max, "last": s.last,
-                                       "stddev": s.stddev}
-            keys = sorted(rows)
-            rollup_store.hold_series(conn, {sid for sid, _ in keys})
-            before = rollup_store.existing_points(conn, rollup_store.keys_maybe_stored(conn, keys))
-            # In key order, as the series above: two replicas writing the same
-            # points at once then lock them in the same order and never deadlock.
-            rollup_store.executemany(conn, ("points upsert",), _points_upsert, [rows[k] for k in keys])
-            rollup_store.fold_written(conn, rows, before)
+            written = _written_points([(ids[key], s) for s, key in zip(samples, sample_keys)],
+                                      [(ids[key], r) for r, key in zip(runs, run_keys)])
+            rollup_store.hold_series(conn, set(ids.values()))
+            before = rollup_store.existing_points(conn, rollup_store.keys_maybe_stored(conn, written.keys()))
+            rollup_store.write_points(conn, written)  # in key order, as the series above
+            rollup_store.fold_written(conn, written, before)
         if len(self._known_series) + len(created) > MAX_KNOWN_SERIES:
             self._known_series.clear()
         self._known_series.update({(account_id, *key): sid for key, sid in created.items()})  # committed now
-        return len(samples)
+        if len(self._known_metrics) > MAX_KNOWN_SERIES:
+            self._known_metrics.clear()
+        self._known_metrics.update((account_id, key[0]) for key in ids)
+        return len(samples) + sum(len(r.times) for r in runs)
 
-    def _ensure_metrics(self, conn: Any, account_id: int, samples: list[Sample]) -> None:
+    def _ensure_metrics(self, conn: Any, account_id: int, samples: list[Sample], runs: list[SeriesRun]) -> None:
         """Librato's rule: a sample's metric properties (type, period,
         attributes) make the metric when it does not exist yet, and change
         nothing once it does (PUT /v1/metrics/:name changes them)."""
-        first: dict[str, Sample] = {}
+        first: dict[str, tuple[str, int | None, dict]] = {}
         for s in samples:
-            first.setdefault(s.metric, s)
+            first.setdefault(s.metric, (s.type, s.period, s.attributes))
+        for r in runs:
+            first.setdefault(r.metric, ("gauge", r.period, {}))
+        # A metric once committed stays (metrics are never deleted): its insert would change nothing.
+        first = {name: properties for name, properties in first.items() if (account_id, name) not in self._known_metrics}
+        if not first:
+            return
         now = time.time()
         stmt = self._insert(metrics).on_conflict_do_nothing(index_elements=[metrics.c.account_id, metrics.c.name])
         conn.execute(stmt, [
-            {"account_id": account_id, "name": name, "type": s.type, "period": s.period,
-             "attributes": s.attributes, "created_at": now, "updated_at": now}
-            for name, s in sorted(first.items())
+            {"account_id": account_id, "name": name, "type": kind, "period": period,
+             "attributes": attributes, "created_at": now, "updated_at": now}
+            for name, (kind, period, attributes) in sorted(first.items())
         ])
 
     def _series_ids(self, conn: Any, account_id: int, keys: set[tuple[str, str, str]]) -> dict[tuple, int]:

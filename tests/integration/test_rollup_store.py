@@ -23,7 +23,7 @@ from snapshot_svc import rollup_rules as rules
 from snapshot_svc import rollup_store
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.database import make_engine
-from snapshot_svc.measurements import MeasurementStore, validate_samples
+from snapshot_svc.measurements import MeasurementStore, validate_run, validate_samples
 from snapshot_svc.tables import points, retention_marks, rollup_hours, rollup_minutes
 from tests.databases import migrated_engine
 
@@ -64,10 +64,8 @@ def _submit(store: MeasurementStore, account: int, raws: list[dict], now: int = 
     store.submit(account, good)
 
 
-def _write_shuffled(store: MeasurementStore, account: int, rng: random.Random, samples: int) -> None:
-    """Samples of three series in batches of every size, the batches in a
-    random order (late and out-of-order samples), some re-sent unchanged,
-    some re-sent changed (the newest of a second wins, as on the raw path)."""
+def _shuffled_batches(rng: random.Random, samples: int) -> list[list[dict]]:
+    """Samples of three series in batches of every size, the batches in a random order."""
     raws = [_sample(rng, rng.choice(("a", "b", "c")), BASE + rng.randrange(SPAN)) for _ in range(samples)]
     batches, i = [], 0
     while i < len(raws):
@@ -75,6 +73,14 @@ def _write_shuffled(store: MeasurementStore, account: int, rng: random.Random, s
         batches.append(raws[i:i + size])
         i += size
     rng.shuffle(batches)
+    return batches
+
+
+def _write_shuffled(store: MeasurementStore, account: int, rng: random.Random, samples: int) -> None:
+    """Samples of three series in batches of every size, the batches in a
+    random order (late and out-of-order samples), some re-sent unchanged,
+    some re-sent changed (the newest of a second wins, as on the raw path)."""
+    batches = _shuffled_batches(rng, samples)
     for batch in batches:
         _submit(store, account, batch)
         if rng.random() < 0.2:  # re-sent as it was
@@ -346,3 +352,72 @@ def test_every_statement_of_writes_reads_and_retention_finds_rows_by_an_index(en
             for table in ("points", "rollup_minutes", "rollup_hours"):
                 assert f"Seq Scan on {table}" not in plan and f"SCAN {table}" not in plan, (statement, plan)
         conn.rollback()
+
+
+def _write_as_runs(store: MeasurementStore, account: int, rng: random.Random, samples: int) -> None:
+    """_write_shuffled's samples as the gateway carries most of them: each
+    batch's plain values as one run per series (validate_run: in time order,
+    out of order, a second twice), its summaries as Samples beside them."""
+    batches = _shuffled_batches(rng, samples)
+    for n, batch in enumerate(batches * 2):  # all of it twice: re-sent as it was
+        if n >= len(batches) and rng.random() < 0.5:
+            continue
+        if rng.random() < 0.3:  # a few of its seconds again with other values, in the same batch
+            batch = batch + [_sample(rng, m["tags"]["host"], m["time"]) for m in batch[:3]]
+        plain: dict[str, list[dict]] = defaultdict(list)
+        for m in batch:
+            if "value" in m:
+                plain[m["tags"]["host"]].append(m)
+        if rng.random() < 0.5:  # in time order, as an agent sends them
+            plain = {host: sorted(ms, key=lambda m: m["time"]) for host, ms in plain.items()}
+        good, bad = validate_samples([m for m in batch if "value" not in m], {}, None, NOW)
+        runs = []
+        for host, ms in plain.items():
+            run, fallback, refused = validate_run("lat", {"host": host}, True, [m["time"] for m in ms],
+                                                  [m["value"] for m in ms], [f"p{k}" for k in range(len(ms))], {}, NOW)
+            assert fallback == [] and refused == {} == bad
+            runs.append(run)
+        store.submit(account, good, runs)
+
+
+def test_samples_stored_as_runs_keep_the_rollups_exact(engine: Engine) -> None:
+    rng = random.Random(3)
+    account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
+    store = MeasurementStore(engine)
+    _write_as_runs(store, account, rng, 1500)
+    _rollups_are_the_fold_of_their_points(engine)
+    by_series = _raw_points(engine)
+    assert len(by_series) == 3 and sum(map(len, by_series.values())) > 1000
+    ids = sorted(by_series)
+    start, end = BASE, BASE + SPAN
+    for resolution in (60, 3600, 10800):
+        for summary in SUMMARIES:
+            got = store.bucketed(ids, start, end, resolution, summary)
+            for sid in ids:
+                assert got.get(sid, []) == _expected(by_series[sid], start, end, resolution, summary, None)
+
+
+def test_a_run_and_samples_of_one_second_keep_the_later(engine: Engine) -> None:
+    """Within one submit a run's samples come after the Samples (as the
+    request's columns after its measurements): the run's value of a second wins."""
+    account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
+    store = MeasurementStore(engine)
+    good, _ = validate_samples([{"name": "lat", "value": 1.0, "time": BASE, "has_tags": True, "tags": {"host": "a"}}],
+                               {}, None, NOW)
+    run, _, _ = validate_run("LAT", {"HOST": "a"}, True, [BASE + 1, BASE, BASE + 1], [2.0, 3.0, 4.0],
+                             ["p0", "p1", "p2"], {}, NOW)
+    assert store.submit(account, good, [run]) == 4
+    rows = next(iter(_raw_points(engine).values()))
+    assert [(r.time, r.value) for r in rows] == [(BASE, 3.0), (BASE + 1, 4.0)]
+    _rollups_are_the_fold_of_their_points(engine)
+
+
+def test_two_runs_of_one_series_in_one_submit_are_one_series_in_time_order(engine: Engine) -> None:
+    account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
+    store = MeasurementStore(engine)
+    first, _, _ = validate_run("lat", {"host": "a"}, True, [BASE + 5, BASE + 70], [1.0, 2.0], ["p0", "p1"], {}, NOW)
+    second, _, _ = validate_run("Lat", {"host": "A"}, True, [BASE + 6, BASE + 70], [3.0, 4.0], ["p2", "p3"], {}, NOW)
+    assert store.submit(account, [], [first, second]) == 4
+    rows = next(iter(_raw_points(engine).values()))
+    assert [(r.time, r.value) for r in rows] == [(BASE + 5, 1.0), (BASE + 6, 3.0), (BASE + 70, 4.0)]
+    _rollups_are_the_fold_of_their_points(engine)

@@ -37,9 +37,9 @@ def _through_gateway(body: dict):
 
     request, rejected, _ = translate.submit_measurements(body)
     assert rejected == {}
-    good, bad = samples_from(request, NOW)
+    good, runs, bad = samples_from(request, NOW)
     assert bad == {}, bad
-    return good
+    return good + [s for run in runs for s in run.samples()]
 
 
 # -- tags ---------------------------------------------------------------------------------------------
@@ -158,7 +158,8 @@ def test_legacy_samples_are_source_tagged_legacy_series_with_their_type():
     from snapshot_svc.measurement_api import samples_from
 
     assert rejected == {} and total == 4 and request.legacy
-    good, bad = samples_from(request, NOW)
+    good, runs, bad = samples_from(request, NOW)
+    assert runs == []
     assert bad == {}
     assert [(s.metric, s.tags, s.origin, s.type) for s in good] == [
         ("cpu", {"source": "web1"}, m.LEGACY, "gauge"), ("cpu", {"source": "web2"}, m.LEGACY, "gauge"),
@@ -263,8 +264,8 @@ def test_attributes_json_a_grpc_caller_sends_is_judged_like_any_other():
     request = measurements_pb2.SubmitMeasurementsRequest(measurements=[
         measurements_pb2.Measurement(name="a", value=1, path="m0", attributes_json="[1]"),
         measurements_pb2.Measurement(name="b", value=1, path="m1", attributes_json='{"display_min": "x"}')])
-    good, bad = samples_from(request, NOW)
-    assert good == [] and set(bad) == {"m0", "m1"}
+    good, runs, bad = samples_from(request, NOW)
+    assert good == runs == [] and set(bad) == {"m0", "m1"}
     deep = measurements_pb2.Measurement(name="c", value=1, path="m2", attributes_json="[" * 100_000)
     with pytest.raises(errors.InvalidParams):
         samples_from(measurements_pb2.SubmitMeasurementsRequest(measurements=[deep]), NOW)

@@ -124,3 +124,25 @@ def test_folding_a_batch_at_once_is_folding_its_points_one_by_one() -> None:
     pairs = [(p["last_time"], {"value": p["value_sum"], "count": p["count"], "sum": p["sum"], "min": p["min"],
                                "max": p["max"], "last": p["last"]}) for p in pts]
     assert rules.points_folded(pairs) == rules.folded(pts)
+
+
+@pytest.mark.parametrize("width", [rules.MINUTE, rules.HOUR])
+def test_columns_fold_every_series_and_bucket_as_points_folded_does(width: int) -> None:
+    rng = random.Random(width)
+    points = sorted({(sid, rng.randrange(10_000, 30_000)): None for sid in (3, 7, 9) for _ in range(400)})
+    stats = {c: [] for c in (*rules.COLUMNS, "last")}
+    for _ in points:
+        count = rng.choice((1, 2, 4))
+        mean = rng.randint(-4000, 4000) / 16
+        lo, hi = mean - rng.randint(0, 64) / 16, mean + rng.randint(0, 64) / 16
+        for column, value in zip(stats, (mean, count, mean * count, lo, hi, rng.randint(-4000, 4000) / 16)):
+            stats[column].append(value)
+    got = rules.columns_folded([sid for sid, _ in points], [t for _, t in points], stats, width)
+    by_bucket: dict[tuple[int, int], list] = {}
+    for i, (sid, t) in enumerate(points):
+        by_bucket.setdefault((sid, rules.floor_to(t, width)), []).append((t, {c: stats[c][i] for c in stats}))
+    assert [(sid, start) for sid, start, _ in got] == sorted(by_bucket)
+    for sid, start, fields in got:
+        assert fields == rules.points_folded(by_bucket[(sid, start)]), (sid, start)
+        assert all(type(fields[f]) is int for f in rules.INTEGER_FIELDS)
+    assert rules.columns_folded([], [], {c: [] for c in stats}, width) == []
