@@ -2,10 +2,15 @@
 
 In one run, on the same machine and charts: render only (stock export_png with
 a new driver per image, with a reused driver, and the warm renderer), then a
-whole stack on free ports for end-to-end latency at one client and a burst.
-Writes bench/results/<timestamp>.json, latest.json and latest.png (smoke runs:
-smoke.json and smoke.png, which git ignores), prints a table, and reports each
-target of issue 4 as PASS or MISS. A miss never fails the run; an error does."""
+whole stack on free ports for end-to-end latency at one client and a burst;
+the snapshot data reads with and without rollups (bench.rollup_cost), ingest
+beside SQLite's insert floor (bench.ingest_cost), and the cost curves: latency
+vs raw points, series and image size beside export_png, on a stack of their
+own (bench.cost_curves, ~4 min, 10^7 points seeded). Writes
+bench/results/<timestamp>.json, latest.json, latest.png and
+<timestamp>-curves.png (smoke runs: smoke.json, smoke.png and
+smoke-curves.png, which git ignores), prints a table, and reports each target
+of issues 4 and 12 as PASS or MISS. A miss never fails the run; an error does."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.bench_process import configure_bench_process
+from bench.cost_curves import POINT_WINDOWS
 from bench.end_to_end import EndToEndPlan
 from bench.render_only import RenderIterations
 
@@ -41,6 +47,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-rollup-cost", action="store_true", help="skip bench.rollup_cost (snapshot data reads)")
     parser.add_argument("--skip-ingest-cost", action="store_true",
                         help="skip bench.ingest_cost (POST /v1/measurements beside the SQLite insert floor)")
+    parser.add_argument("--skip-cost-curves", action="store_true",
+                        help="skip bench.cost_curves (latency vs raw points, series and image size; ~4 min)")
+    parser.add_argument("--curves-largest-window", type=int, choices=POINT_WINDOWS,
+                        help="raw points of the cost curves' largest window (default 10^7: seeding it takes ~1 min)")
     parser.add_argument("--sequential", type=int, help="end-to-end snapshots at one client")
     parser.add_argument("--burst", type=int, help="snapshots submitted at once")
     parser.add_argument("--poll-ms", type=float, help="job polling interval at one client (default 5)")
@@ -97,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.machine import describe_machine
     from bench.plot import plot_results
-    from bench.report import format_table, write_json
+    from bench.cost_plot import plot_curves
+    from bench.report import format_table, format_targets, write_json
     from bench.targets import check_targets
 
     started = time.monotonic()
@@ -121,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.ingest_cost import run_ingest_cost
 
         results["ingest_cost"] = run_ingest_cost(smoke=args.smoke)
+    if not args.skip_cost_curves:
+        from bench.cost_curves import plan_for, run_cost_curves
+
+        results["cost_curves"] = run_cost_curves(plan_for(args.smoke, args.curves_largest_window))
     results["bench_seconds"] = round(time.monotonic() - started, 1)
     checks = check_targets(results)
     results["targets"] = [c.as_dict() for c in checks]
@@ -128,13 +143,16 @@ def main(argv: list[str] | None = None) -> int:
     out_dir: Path = args.results_dir
     if args.smoke:
         json_paths, png_path = [out_dir / "smoke.json"], out_dir / "smoke.png"
+        curves_path = out_dir / "smoke-curves.png"
     else:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         json_paths, png_path = [out_dir / f"{stamp}.json", out_dir / "latest.json"], out_dir / "latest.png"
+        curves_path = out_dir / f"{stamp}-curves.png"
     for path in json_paths:
         write_json(results, path)
     plot_results(results, png_path)
-    print(format_table(results, checks))
+    plots = [png_path] + ([curves_path] if plot_curves(results, curves_path) else [])
+    print(format_table(results, []))
     if "rollup_cost" in results:
         from bench.rollup_cost import format_rollup_cost
 
@@ -143,7 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         from bench.ingest_cost import format_ingest_cost
 
         print("\n" + format_ingest_cost(results["ingest_cost"]))
-    print(f"\nresults: {', '.join(str(p) for p in json_paths)}; plot: {png_path} "
+    if "cost_curves" in results:
+        from bench.cost_curves import format_cost_curves
+
+        print("\n" + format_cost_curves(results["cost_curves"]))
+    if checks:
+        print("\n" + "\n".join(format_targets(checks)))
+    print(f"\nresults: {', '.join(str(p) for p in json_paths)}; plots: {', '.join(str(p) for p in plots)} "
           f"({results['bench_seconds']:.0f} s)")
     return 0
 

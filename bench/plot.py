@@ -30,9 +30,14 @@ def plot_results(results: dict, path: Path) -> None:
         col += 1
     if e2e:
         _end_to_end_panel(axes[0][col], e2e)
+    save_figure(fig, results, "chartsnap bench", path)
+
+
+def save_figure(fig: plt.Figure, results: dict, what: str, path: Path, note: str = "") -> None:
+    """Title the figure with the run (mode, date, machine) and write it as a PNG."""
     m = results["machine"]
-    fig.suptitle(f"chartsnap bench ({results['mode']}) — {m['date'][:16].replace('T', ' ')} UTC, "
-                 f"{m['cores']} cores, {m['cpu_model']}", fontsize=11)
+    fig.suptitle(f"{what} ({results['mode']}) — {m['date'][:16].replace('T', ' ')} UTC, "
+                 f"{m['cores']} cores, {m['cpu_model']}{note}", fontsize=11)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

@@ -91,12 +91,20 @@ def format_table(results: dict, checks: list[TargetCheck]) -> str:
                      f"MiB (idle before: RSS {mem['idle']['peak_rss_mib']:.0f}, PSS {mem['idle']['peak_pss_mib']:.0f})")
         lines.append("")
     if checks:
-        lines.append("Targets (issue 4)")
-        width = max(len(c.name) for c in checks)
-        for c in checks:
+        lines += format_targets(checks)
+    return "\n".join(lines)
+
+
+def format_targets(checks: list[TargetCheck]) -> list[str]:
+    """Each target, PASS or MISS, under its issue."""
+    width = max(len(c.name) for c in checks)
+    lines: list[str] = []
+    for issue in sorted({c.issue for c in checks}):
+        lines.append(f"Targets (issue {issue})")
+        for c in (c for c in checks if c.issue == issue):
             lines.append(f"  {'PASS' if c.passed else 'MISS'}  {c.name.ljust(width)}  {c.target:>9}  "
                          f"measured {c.measured}")
-    return "\n".join(lines)
+    return lines
 
 
 def _cpu(per: dict[str, float]) -> str:

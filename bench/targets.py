@@ -1,5 +1,6 @@
-"""The targets of issue 4, checked against a run's results. A miss is
-reported, never raised: a benchmark is not a timed test."""
+"""The targets of issues 4 and 12, checked against a run's results. A miss is
+reported, never raised: a benchmark is not a timed test. A target whose
+measurement the run skipped is left out (its phase printed nothing to judge)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,30 @@ class TargetCheck:
     target: str
     measured: str
     passed: bool
+    issue: int = 4
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "target": self.target, "measured": self.measured,
+        return {"issue": self.issue, "name": self.name, "target": self.target, "measured": self.measured,
                 "result": "PASS" if self.passed else "MISS"}
 
 
-def _check(name: str, target: str, value: float | None, ok: bool, unit: str = "") -> TargetCheck:
+def _check(name: str, target: str, value: float | None, ok: bool, unit: str = "", issue: int = 4) -> TargetCheck:
     measured = "n/a" if value is None else f"{value:g}{unit}"
-    return TargetCheck(name, target, measured, value is not None and ok)
+    return TargetCheck(name, target, measured, value is not None and ok, issue)
+
+
+# Issue 12's bounds (the rollup and ingest ones live with their measurement:
+# bench.rollup_cost's checks, bench.ingest_cost's TARGET_SHARE).
+BURST_OVER_STOCK_RATE = 10.0   # burst snapshots/s over stock warm export_png's images/s (1000 / its p50 ms)
+WARM_OVER_STOCK = 8.0          # stock warm export_png p50 over the warm render's p50
+POSTGRES_SHARE_OF_COPY = 0.20  # ingest through the gateway on PostgreSQL over its COPY floor
 
 
 def check_targets(results: dict) -> list[TargetCheck]:
+    return issue_4_checks(results) + issue_12_checks(results)
+
+
+def issue_4_checks(results: dict) -> list[TargetCheck]:
     checks: list[TargetCheck] = []
     render = results.get("render_only")
     if render:
@@ -50,3 +63,61 @@ def check_targets(results: dict) -> list[TargetCheck]:
             _check(f"burst of {burst['submitted']}: errors", "0", errors, errors == 0),
         ]
     return checks
+
+
+def _ratio(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def issue_12_checks(results: dict) -> list[TargetCheck]:
+    checks: list[TargetCheck] = []
+    rollup = results.get("rollup_cost")
+    if rollup:
+        for c in (c for c in rollup["checks"] if c["target"]):
+            checks.append(_check(f"{c['window']} snapshot data read / 1 hour", f"≤ {c['bound']:g}×", c["ratio"],
+                                 c["ratio"] <= c["bound"], "×", issue=12))
+    ingest = results.get("ingest_cost")
+    if ingest:
+        from bench.ingest_cost import TARGET_SHARE
+
+        biggest = max(ingest["by_batch"], key=int)
+        share = ingest["by_batch"][biggest]["gateway_share_of_floor"]
+        checks.append(_check(f"ingest via gateway / SQLite insert floor ({int(biggest):,} a batch)",
+                             f"≥ {TARGET_SHARE:.0%}", _percent(share), share >= TARGET_SHARE, "%", issue=12))
+        postgres = postgres_share_of_copy(ingest)
+        if postgres is not None:
+            checks.append(_check("ingest via gateway / PostgreSQL COPY floor", f"≥ {POSTGRES_SHARE_OF_COPY:.0%}",
+                                 _percent(postgres), postgres >= POSTGRES_SHARE_OF_COPY, "%", issue=12))
+    render, e2e = results.get("render_only"), results.get("end_to_end")
+    if render:
+        ref = render["charts"][render["reference_chart"]]
+        stock_p50 = ref["methods"]["stock_reused_driver"]["ms"]["p50"]
+        if e2e and e2e["burst"].get("throughput_per_s") is not None and stock_p50:
+            over = e2e["burst"]["throughput_per_s"] / (1000 / stock_p50)
+            checks.append(_check("burst throughput / stock export_png rate (1000 / reused p50 ms)",
+                                 f"≥ {BURST_OVER_STOCK_RATE:g}×", _ratio(over), over >= BURST_OVER_STOCK_RATE, "×",
+                                 issue=12))
+        warm = ref["speedup"]["stock_reused_driver_over_warm"]["p50"]
+        checks.append(_check("warm render p50 vs stock warm export_png p50", f"≥ {WARM_OVER_STOCK:g}×", warm,
+                             warm >= WARM_OVER_STOCK, "×", issue=12))
+    return checks
+
+
+def _percent(share: float) -> float:
+    return round(100 * share, 1)
+
+
+def postgres_share_of_copy(ingest: dict) -> float | None:
+    """PostgreSQL's gateway share of its COPY floor, where bench.ingest_cost
+    measured one: results["ingest_cost"]["postgresql"], either its own
+    `gateway_share_of_floor` or a `by_batch` shaped like SQLite's (the
+    largest batch). None when the run has none."""
+    postgres = ingest.get("postgresql")
+    if not isinstance(postgres, dict):
+        return None
+    if "gateway_share_of_floor" in postgres:
+        return postgres["gateway_share_of_floor"]
+    by_batch = postgres.get("by_batch")
+    if by_batch:
+        return by_batch[max(by_batch, key=int)].get("gateway_share_of_floor")
+    return None
