@@ -586,14 +586,17 @@ class MeasurementStore:
                 for sid, by_bucket in fields.items():
                     out[sid] = [(t, reading.value(row)) for t, row in sorted(by_bucket.items())]
                 plain = []
-            query = (
-                select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
-                .where(points.c.series_id.in_(plain), points.c.time >= start, points.c.time <= end)
-                .group_by(points.c.series_id, bucket)
-                .order_by(points.c.series_id, bucket)
-            )
-            for row in conn.execute(query) if plain else ():
-                out[row.series_id].append((int(row.bucket), float(row.value)))
+            if plain:
+                query = (
+                    select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
+                    .where(points.c.series_id.in_(plain), points.c.time >= start, points.c.time <= end)
+                    .group_by(points.c.series_id, bucket)
+                    .order_by(points.c.series_id, bucket)
+                )
+                # Unpacked by position: a Row's attribute lookup per field costs
+                # more than the database's own read of a bucket (~900 rows a chart).
+                for sid, bucket_start, value in conn.execute(query):
+                    out[sid].append((int(bucket_start), float(value)))
             if counters:
                 out.update(self._counter_buckets(conn, sorted(counters), start, end, resolution, counter_function))
         return out
