@@ -6,10 +6,13 @@
   ``export_png`` does with its shared driver);
 - ``warm``: render_svc's warm page (json_item → embed_item → clipped CDP capture).
 
-Each sample is figure object → PNG bytes, so the warm path includes its own
-serialisation just as stock export includes writing its HTML. Building the
-figure from the ChartSpec is common to all three and stays outside the timer.
-All three launch Chromium with the same flags (render_svc.chromium_driver)."""
+A stock sample is figure object → PNG bytes (it includes writing its HTML;
+building the figure from the ChartSpec stays outside its timer). A warm sample
+is ChartSpec → PNG bytes the way render_svc makes it: the json_item from the
+spec's shape template (render_svc.figure_templates, which builds and
+serialises a figure only for a shape it has not seen), then the render. So
+the warm timer covers strictly more than the stock one. All three launch
+Chromium with the same flags (render_svc.chromium_driver)."""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from bench.stock_export import start_stock_driver, stock_export_png
 from render_svc.chart_figure import build_figure
 from render_svc.chart_spec import ChartSpec
 from render_svc.browser_session import BrowserSession
-from render_svc.figure_json import serialize
+from render_svc.figure_templates import figure_item_json
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ class RenderIterations:
 @dataclass
 class MethodSamples:
     seconds: list[float] = field(default_factory=list)
-    # Warm path only: where the time went, per sample.
+    # Warm path only: where the time went, per sample (serialize: spec → json_item).
     serialize_s: list[float] = field(default_factory=list)
     embed_s: list[float] = field(default_factory=list)
     capture_s: list[float] = field(default_factory=list)
@@ -102,9 +105,8 @@ def _bench_stock_reused_driver(spec: ChartSpec, count: int, warm_up: int) -> Met
 def _bench_warm(session: BrowserSession, spec: ChartSpec, count: int, warm_up: int) -> MethodSamples:
     samples = MethodSamples()
     for i in range(warm_up + count):
-        figure = build_figure(spec)
         started = time.perf_counter()
-        item_json = serialize(figure)
+        item_json = figure_item_json(spec)
         serialized = time.perf_counter()
         png = session.render_serialized(item_json, spec.width, spec.height)
         elapsed = time.perf_counter() - started

@@ -2,11 +2,13 @@
 
 The page and the scripts run in it live as files of their own in warm_page/:
 host.html (filled in here), viewport_listeners.js (inlined into it, runs
-before BokehJS loads) and embed.js (run by selenium for every render).
+before BokehJS loads) and embed.js (inlined after BokehJS: the function
+:func:`embed_expression` calls for every render).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from importlib import resources
@@ -21,9 +23,15 @@ TARGET_ELEMENT_ID = "target"
 
 _PAGE_FILES = resources.files("render_svc") / "warm_page"
 
-# Arguments: TARGET_ELEMENT_ID, the item JSON, width, height; resolves with the
-# target's box, or {"error": ...} when BokehJS rejected the document.
-EMBED_SCRIPT = (_PAGE_FILES / "embed.js").read_text(encoding="utf-8")
+
+
+def embed_expression(item_json: str, width: int, height: int) -> str:
+    """The JavaScript expression (for CDP Runtime.evaluate with awaitPromise)
+    that embeds ``item_json`` into the target at ``width`` x ``height`` CSS px;
+    its promise resolves with the target's box and the page's marks, or
+    {"error": ...} when BokehJS rejected the document (see warm_page/embed.js)."""
+    return (f"window.chartsnapEmbed({json.dumps(TARGET_ELEMENT_ID)}, {json.dumps(item_json)}, "
+            f"{int(width)}, {int(height)})")
 
 
 def bokeh_js_path() -> Path:
@@ -38,7 +46,8 @@ def host_page_html(width: int, height: int) -> str:
     page = Template((_PAGE_FILES / "host.html").read_text(encoding="utf-8"))
     return page.substitute(
         target=TARGET_ELEMENT_ID, width=width, height=height, bokeh_js_uri=bokeh_js_path().as_uri(),
-        viewport_listeners=(_PAGE_FILES / "viewport_listeners.js").read_text(encoding="utf-8"))
+        viewport_listeners=(_PAGE_FILES / "viewport_listeners.js").read_text(encoding="utf-8"),
+        embed=(_PAGE_FILES / "embed.js").read_text(encoding="utf-8"))
 
 
 class HostPage:

@@ -38,7 +38,7 @@ from render_svc.chromium_driver import (
     start_chromium,
 )
 from render_svc.figure_json import serialize
-from render_svc.host_page import EMBED_SCRIPT, TARGET_ELEMENT_ID, HostPage
+from render_svc.host_page import HostPage, embed_expression
 from render_svc.render_errors import (
     BrowserCrashedError,
     BrowserStartError,
@@ -136,6 +136,7 @@ class WarmBrowser:
         self.due_reason = ""     # why it is due for recycling, once it is
         self._viewport: tuple[int, int] = (0, 0)
         self._scale = 1.0        # the device scale factor the page is emulating
+        self.last_marks: dict[str, float] = {}  # the page's ms marks of the latest embed (warm_page/embed.js)
         try:
             self._process = start_chromium(options.chromium_path, options.chromedriver_path,
                                            window_size=host.viewport, watchdog=watchdog)
@@ -195,12 +196,20 @@ class WarmBrowser:
             self._set_viewport(max(width, self._viewport[0]), max(height, self._viewport[1]), scale)
 
         embed_started = time.perf_counter()
-        result: Any = driver.execute_async_script(EMBED_SCRIPT, TARGET_ELEMENT_ID, item_json, width, height)
+        # One CDP command, bounded by the HTTP read timeout set above (a promise
+        # that never settles surfaces as a browser failure, like a hang).
+        evaluated: Any = driver.execute_cdp_cmd("Runtime.evaluate", {
+            "expression": embed_expression(item_json, width, height),
+            "awaitPromise": True, "returnByValue": True,
+        })
         capture_started = time.perf_counter()
-        if not isinstance(result, dict):
-            raise WebDriverException(f"unexpected result from the embed script: {result!r}")
+        result = (evaluated.get("result") or {}).get("value") if isinstance(evaluated, dict) else None
+        if not isinstance(result, dict) or "exceptionDetails" in evaluated:
+            # The page itself is broken (no chartsnapEmbed): never render on it again.
+            raise WebDriverException(f"unexpected result from the embed script: {first_line(str(evaluated))[:300]}")
         if "error" in result:
             raise ChartScriptError(f"BokehJS failed to render the chart: {result['error']}")
+        self.last_marks = result.get("marks") or {}
 
         shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
             "format": "png",
