@@ -15,7 +15,7 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 from sqlalchemy import Engine, func, select, tuple_
@@ -406,9 +406,8 @@ def _written_points(samples: list[tuple[int, Sample]], runs: list[tuple[int, Ser
             whole[sid] = run
             continue
         if sid in whole:
-            earlier = whole.pop(sid)
-            by_time[sid].update((t, (v, 1, v, v, v, v, None)) for t, v in zip(earlier.times, earlier.values))
-        by_time[sid].update((t, (v, 1, v, v, v, v, None)) for t, v in zip(run.times, run.values))
+            by_time[sid].update(_by_time(whole.pop(sid)))
+        by_time[sid].update(_by_time(run))
     out = rollup_store.WrittenPoints([], [], [], [], [], [], [], [], [])
     for sid in sorted({*by_time, *whole}):
         if sid in whole:
@@ -422,6 +421,11 @@ def _written_points(samples: list[tuple[int, Sample]], runs: list[tuple[int, Ser
         for name, values in zip(rollup_store.POINT_COLUMNS[1:], columns):
             getattr(out, name).extend(values)
     return out
+
+
+def _by_time(run: SeriesRun) -> Iterator[tuple[int, tuple]]:
+    """A run's points as (time, (value, count, sum, min, max, last, stddev)): a plain value is all of them."""
+    return ((t, (v, 1, v, v, v, v, None)) for t, v in zip(run.times, run.values))
 
 
 def _ascending(times: list[int]) -> bool:
