@@ -1,6 +1,6 @@
 """What a render needs, read once when the snapshot is taken: the chart's
 streams resolved to series over the window, bucketed to about one point per
-two pixel columns in widths the rollups serve (resolution_for), each drawn as
+two pixel columns in widths the rollups serve (rollup_rules.resolution_for), each drawn as
 its stream's options say, plus the bignumber summary. The result travels in the RenderRequest, so the
 render service needs no database.
 
@@ -45,29 +45,12 @@ from chartsnap import errors
 from chartsnap.v1 import render_pb2
 from snapshot_svc import stream_transforms
 from snapshot_svc.measurements import MeasurementStore, combine, summarise
-from snapshot_svc.rollup_rules import HOUR, MINUTE, ceil_to
+from snapshot_svc.rollup_rules import resolution_for
 
 logger = logging.getLogger(__name__)
 
 MAX_SERIES_PER_CHART = 40
 MAX_LABEL = 255
-
-
-def resolution_for(duration: int, width: int) -> int:
-    """Bucket size: at most about one point per two pixels, never under a
-    second, and a width the rollups serve whole: above a minute a whole
-    number of minutes, above an hour a whole number of hours (rollup_rules'
-    read plan then reads 1-minute or 1-hour rows instead of raw points).
-    Rounded up, so a chart never gets more buckets than its pixels hold; it
-    keeps at least half the buckets the pixels ask for (the worst case, just
-    over a minute or an hour, doubles the width), and at least two thirds
-    from two minutes up (the rounding adds under 60 s to a width of 120 s or
-    more, under 3,600 s to one of 7,200 s or more)."""
-    seconds = max(1, math.ceil(duration / max(50, width // 2)))
-    for unit in (HOUR, MINUTE):
-        if seconds > unit:
-            return ceil_to(seconds, unit)
-    return seconds
 
 
 def stream_resolution(resolution: int, period: int | None) -> int:

@@ -21,6 +21,7 @@ those times, rounded to its own buckets: less detail where detail is gone."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -68,6 +69,23 @@ def floor_to(t: int, width: int) -> int:
 
 def ceil_to(t: int, width: int) -> int:
     return -floor_to(-t, width)
+
+
+def resolution_for(duration: int, width: int) -> int:
+    """A chart's bucket size: at most about one point per two pixels, never under a
+    second, and a width the rollups serve whole: above a minute a whole
+    number of minutes, above an hour a whole number of hours (rollup_rules'
+    read plan then reads 1-minute or 1-hour rows instead of raw points).
+    Rounded up, so a chart never gets more buckets than its pixels hold; it
+    keeps at least half the buckets the pixels ask for (the worst case, just
+    over a minute or an hour, doubles the width), and at least two thirds
+    from two minutes up (the rounding adds under 60 s to a width of 120 s or
+    more, under 3,600 s to one of 7,200 s or more)."""
+    seconds = max(1, math.ceil(duration / max(50, width // 2)))
+    for unit in (HOUR, MINUTE):
+        if seconds > unit:
+            return ceil_to(seconds, unit)
+    return seconds
 
 
 def point_fields(time: int, value: float, count: int, total: float, lo: float, hi: float,
