@@ -9,7 +9,7 @@ import pytest
 from snapshot_svc import render_data
 from snapshot_svc.measurements import MeasurementStore, Sample
 from snapshot_svc.patterns import matches, matches_any
-from snapshot_svc.render_data import build_render_request, resolution_for
+from snapshot_svc.render_data import build_render_request
 
 END = 1_700_003_600
 START = END - 3600
@@ -55,41 +55,6 @@ def test_pathological_patterns_match_in_linear_time():
 ])
 def test_overlapping_pieces(pattern, value, expected):
     assert matches(pattern, value) is expected
-
-
-# -- resolution_for ------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("duration, width, expected", [
-    (3600, 600, 12),          # 300 columns of two pixels
-    (60, 600, 1),             # never under a second
-    (3601, 600, 13),          # rounds up
-    (3600, 100, 120),         # at least 50 buckets' worth of divisor (72 s), then whole minutes
-    (18_000, 600, 60),        # exactly a minute: unchanged
-    (18_060, 600, 120),       # just over a minute (61 s): the worst case, half the buckets
-    (86_400, 600, 300),       # a day: 288 s → 5 minutes
-    (604_800, 600, 2040),     # 7 days: 2016 s → 34 minutes (not a whole hour: minute rows)
-    (2_592_000, 600, 10_800),  # 30 days: 8640 s → 3 hours
-    (31_536_000, 600, 108_000),  # a year: 105,120 s → 30 hours
-    (31_622_400, 4000, 18_000),  # 15,812 s → 5 hours
-    (31_622_400, 100, 633_600),  # 632,448 s → 176 hours
-])
-def test_resolution_for(duration, width, expected):
-    assert resolution_for(duration, width) == expected
-    columns = max(50, width // 2)
-    # Never more buckets than the columns hold, never fewer than half of them (a second apart).
-    assert duration / expected <= columns
-    assert expected == 1 or duration / expected >= columns / 2
-
-
-@pytest.mark.parametrize("duration", [59 * 300 + 1, 3600 * 300, 3600 * 300 + 1, 7 * 86_400, 90 * 86_400,
-                                      3 * 365 * 86_400])
-def test_resolution_for_is_a_width_the_rollups_serve(duration):
-    """Above a minute a whole number of minutes, above an hour of hours
-    (rollup_rules.read_plan reads whole rollup buckets only where the width
-    is their multiple)."""
-    width = resolution_for(duration, 600)
-    assert width <= 60 or width % 60 == 0
-    assert width <= 3600 or width % 3600 == 0
 
 
 # -- build_render_request --------------------------------------------------------------------------------------
