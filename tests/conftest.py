@@ -63,6 +63,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: getattr(item, "module", None) in with_backend)
 
 
+# A failed test that ran against a stack shows the end of each process's log in its
+# report, so a CI failure can be read from CI's output alone (the temp dirs are gone
+# with the runner); once per stack, the first failure, so a stack that died does not
+# print its logs for every test after it.
+LOG_TAIL_LINES = 40
+_stacks_shown: set[Path] = set()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    stacks = {value.log_dir for value in getattr(item, "funcargs", {}).values() if isinstance(value, Stack)}
+    for log_dir in sorted(stacks - _stacks_shown):
+        _stacks_shown.add(log_dir)
+        for log in sorted(log_dir.glob("*.log")):
+            lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+            report.sections.append((f"{log.name}, the end", "\n".join(lines)))
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster(request: pytest.FixtureRequest) -> Iterator[ThrowawayPostgres]:
     """One throwaway PostgreSQL cluster for the run, started when a test first needs it
