@@ -4,14 +4,17 @@ One series, written through MeasurementStore.submit in 1,000-sample batches
 (the rollups kept as they are in service) into a throwaway SQLite database:
 10-second samples over the last 30 days (3 in --smoke) and, before them, the
 rest of a year at 10-minute spacing (a year of 10-second samples, 3.15 M, takes
-minutes to insert on 2 cores; a read of a year is served by the hour rollups,
-8,760 rows whatever the spacing, so only the raw reference read sees it). Then
-the data of a line chart (render_data.build_render_request, 600 px wide, as a
-snapshot reads it) is read for the last hour, the 30 days and the year, with
-the rollups and with every raw point (the read before rollups), and the 30
-days once more at the width before widths were rounded to whole hours
-(8,640 s: minute rows). Prints the medians, each window's ratio to the
-1-hour read and issue 12's targets: 30 days within 1.5x, a year within 2x."""
+minutes to insert on 2 cores; a read of a year in 2-day buckets is served by
+the day rollups, 364 rows, and hour rows at its two ragged ends, at most 46,
+whatever the spacing, so only the raw reference read sees it). Then the data
+of a line chart (render_data.build_render_request, 600 px wide, as a snapshot
+reads it) is read for the last hour, the 30 days and the year, with the
+rollups and with every raw point (the read before rollups), the 30 days once
+more at the width before widths were rounded to whole hours (8,640 s: minute
+rows) and the year once more at the width before they were rounded to whole
+days (108,000 s: 8,760 hour rows). Prints the medians, each window's ratio
+to the 1-hour read and issue 12's targets: 30 days within 1.5x, a year
+within 2x."""
 
 from __future__ import annotations
 
@@ -93,6 +96,9 @@ def run_rollup_cost(days: int = 30, repeats: int = 15) -> dict:
         old_width = math.ceil(window / COLUMNS)  # resolution_for before widths were whole minutes or hours
         reads[f"{days} days at {old_width:,} s buckets, rollups"] = _median_ms(
             lambda: store.bucketed([sid], END - window, END, old_width), repeats)
+        hours_width = rollup_rules.ceil_to(math.ceil(YEAR / COLUMNS), rollup_rules.HOUR)  # before whole days
+        reads[f"1 year at {hours_width:,} s buckets, rollups"] = _median_ms(
+            lambda: store.bucketed([sid], END - YEAR, END, hours_width), repeats)
         engine.dispose()
     hour = reads["1 hour, rollups"]
     ratios = {label: round(reads[f"{label}, rollups"] / hour, 2) for label in windows if label != "1 hour"}

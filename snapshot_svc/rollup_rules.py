@@ -1,4 +1,4 @@
-"""Rollups without the storage: what a 1-minute or 1-hour rollup row keeps,
+"""Rollups without the storage: what a 1-minute, 1-hour or 1-day rollup row keeps,
 how stored points fold into one, how every summary and group function reads
 one exactly, which resolution a read may use, and how long each is kept.
 
@@ -16,8 +16,10 @@ requested bucket width, for the whole buckets of it inside the window; finer
 ones (at last the raw points) for the window's ragged edges. Every requested
 bucket is then a union of whole rollup buckets and raw points, so the numbers
 are the raw computation's. Where a resolution has expired (its watermark in
-`retention_marks`, always on the hour grid), the next coarser one serves
-those times, rounded to its own buckets: less detail where detail is gone."""
+`retention_marks`, always on the grid of the next coarser resolution:
+Retention.watermark), the next coarser one serves those times, rounded to its
+own buckets: less detail where detail is gone. Days are UTC days (epoch
+seconds a multiple of 86,400), as every bucket of a read is."""
 
 from __future__ import annotations
 
@@ -27,10 +29,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-RAW, MINUTE, HOUR = 1, 60, 3600  # seconds per bucket of each resolution
-ROLLUPS = (MINUTE, HOUR)
-LEVEL_NAMES = {RAW: "raw", MINUTE: "minute", HOUR: "hour"}
-DAY = 86_400
+RAW, MINUTE, HOUR, DAY = 1, 60, 3600, 86_400  # seconds per bucket of each resolution
+LEVELS = (RAW, MINUTE, HOUR, DAY)  # finest first; each width divides the next
+ROLLUPS = LEVELS[1:]
+LEVEL_NAMES = {RAW: "raw", MINUTE: "minute", HOUR: "hour", DAY: "day"}
 
 # A point's statistics, as the read functions name them (a plain value has
 # count 1 and value = sum = min = max = last; a summary's value is its mean).
@@ -48,19 +50,31 @@ FIELDS = ("point_count", *FIELD_OF.values(), "last", "last_time")
 @dataclass(frozen=True)
 class Retention:
     """How long each resolution is kept, seconds (Librato's defaults: raw
-    7 days, 1-minute rollups 90 days, 1-hour rollups 3 years)."""
+    7 days, 1-minute rollups 90 days, 1-hour rollups 3 years; 1-day rollups
+    10 years: a day row per series a day, 3,650 rows a decade, fewer than
+    half a year of hour rows, so old windows stay readable for little).
+    Each is at least as long as the finer one's (settings.retention_from)."""
 
     raw: float = 7 * DAY
     minutes: float = 90 * DAY
     hours: float = 3 * 365 * DAY
+    days: float = 10 * 365 * DAY
 
     def keep(self, level: int) -> float:
-        return {RAW: self.raw, MINUTE: self.minutes, HOUR: self.hours}[level]
+        return {RAW: self.raw, MINUTE: self.minutes, HOUR: self.hours, DAY: self.days}[level]
 
     def watermark(self, level: int, now: float) -> int:
-        """Times before this are expired at `level`: on the hour grid, so the
-        next resolution takes over on a boundary of its own buckets."""
-        return floor_to(int(now - self.keep(level)), HOUR)
+        """Times before this are expired at `level`: on the grid of the next
+        coarser resolution (a day's for the hours; the day's own for the
+        days), so the one serving the times before it takes over on a
+        boundary of its own buckets. A resolution is so kept at least its
+        retention and less than one bucket of the next coarser one more.
+        Marks never rise from finer to coarser (retentions are ordered); where
+        two are equal (the coarser serves nothing, read_plan skips it) the
+        mark is on the coarser one's next grid too: the one past them takes
+        over on its own boundary."""
+        coarser = [width for width in LEVELS if width > level]
+        return floor_to(int(now - self.keep(level)), coarser[0] if coarser else level)
 
 
 def floor_to(t: int, width: int) -> int:
@@ -74,15 +88,18 @@ def ceil_to(t: int, width: int) -> int:
 def resolution_for(duration: int, width: int) -> int:
     """A chart's bucket size: at most about one point per two pixels, never under a
     second, and a width the rollups serve whole: above a minute a whole
-    number of minutes, above an hour a whole number of hours (rollup_rules'
-    read plan then reads 1-minute or 1-hour rows instead of raw points).
-    Rounded up, so a chart never gets more buckets than its pixels hold; it
-    keeps at least half the buckets the pixels ask for (the worst case, just
-    over a minute or an hour, doubles the width), and at least two thirds
-    from two minutes up (the rounding adds under 60 s to a width of 120 s or
-    more, under 3,600 s to one of 7,200 s or more)."""
+    number of minutes, above an hour a whole number of hours, above a day a
+    whole number of days (the read plan then reads 1-minute, 1-hour or 1-day
+    rows instead of raw points: a year at 600 px is 183 buckets of 2 days,
+    365 day rows a series). Rounded up, so a chart never gets more buckets
+    than its pixels hold; it keeps at least half the buckets the pixels ask
+    for (the worst case, just over a minute, an hour or a day, doubles the
+    width), and at least two thirds where they ask for two of the unit or
+    more (the rounding adds under 60 s to a width of 120 s to 3,600 s, under
+    3,600 s to one of 7,200 s to 86,400 s, under 86,400 s to one of 172,800 s
+    or more)."""
     seconds = max(1, math.ceil(duration / max(50, width // 2)))
-    for unit in (HOUR, MINUTE):
+    for unit in (DAY, HOUR, MINUTE):
         if seconds > unit:
             return ceil_to(seconds, unit)
     return seconds
@@ -235,7 +252,7 @@ def read_plan(start: int, end: int, resolution: int, expired_before: Mapping[int
     per level, the time before which its rows were deleted (absent: none)."""
     segments: list[Segment] = []
     upper: int | None = None  # the zone above (a finer level's) starts here
-    for finest in (RAW, MINUTE, HOUR):
+    for finest in LEVELS:
         zone_lo = expired_before.get(finest, 0)
         if upper is not None and zone_lo >= upper:
             continue  # this level is expired beyond the finer one: it serves nothing
@@ -245,7 +262,7 @@ def read_plan(start: int, end: int, resolution: int, expired_before: Mapping[int
             continue
         # Only this level is left here: read its whole buckets.
         lo, hi = floor_to(lo, finest), ceil_to(hi, finest)
-        levels = tuple(level for level in (HOUR, MINUTE) if level > finest and resolution % level == 0)
+        levels = tuple(level for level in reversed(ROLLUPS) if level > finest and resolution % level == 0)
         segments = _split(lo, hi, (*levels, finest)) + segments
     return segments
 

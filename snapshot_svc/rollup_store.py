@@ -4,15 +4,16 @@ expired a bounded batch at a time.
 
 Kept as samples arrive, not by a background step: a read is exact the moment
 a write commits, nothing lags, and no coordinator decides which replica rolls
-up what. The cost is one upsert per (series, minute) and (series, hour) a
-batch touches, the batch folded first (as columns, every series at once,
-rollup_rules.columns_folded): a 1,000-sample batch of one series' 10-second
-samples touches 167 minutes and 3 hours. New points fold (sums add, extremes
-keep, the latest time's `last` wins, so late and out-of-order samples land
-right); a point that replaces a different one at
-the same second (the raw path keeps the newest sample of a second) makes its
-minute and hour be recomputed, the minute from its points, the hour from its
-minutes; a re-sent identical point changes nothing."""
+up what. The cost is one upsert per (series, minute), (series, hour) and
+(series, day) a batch touches, the batch folded first (as columns, every
+series at once, rollup_rules.columns_folded): a 1,000-sample batch of one
+series' 10-second samples touches 167 minutes, 3 hours and 1 or 2 days. New
+points fold (sums add, extremes keep, the latest time's `last` wins, so late
+and out-of-order samples land right); a point that replaces a different one
+at the same second (the raw path keeps the newest sample of a second) makes
+its minute, hour and day be recomputed, the minute from its points, the hour
+from its minutes, the day from its hours; a re-sent identical point changes
+nothing."""
 
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ from sqlalchemy import BigInteger, Engine, Table, bindparam, case, delete, func,
 from sqlalchemy.dialects import postgresql, sqlite
 
 from snapshot_svc import rollup_rules as rules
-from snapshot_svc.tables import points, retention_marks, rollup_hours, rollup_minutes, series
+from snapshot_svc.tables import points, retention_marks, rollup_days, rollup_hours, rollup_minutes, series
 
-TABLES = {rules.MINUTE: rollup_minutes, rules.HOUR: rollup_hours}
+TABLES = {rules.MINUTE: rollup_minutes, rules.HOUR: rollup_hours, rules.DAY: rollup_days}
+FINER = dict(zip(rules.ROLLUPS, rules.LEVELS))  # each rollup's level: the one it is recomputed from
 POINT_STATS = ("value", "count", "sum", "min", "max", "last")
 AGGREGATE = {"sum": func.sum, "min": func.min, "max": func.max}
 SERIES_PER_EXPIRY = 200   # series one retention step looks at
@@ -252,22 +254,24 @@ def fold_written(conn: Any, written: WrittenPoints, before: Mapping[tuple[int, i
         rows = [{"series_id": sid, "bucket_start": start, **fields}
                 for sid, start, fields in folds if (sid, start) not in dirty[level]]
         _upsert(conn, TABLES[level], rows, fold=True)
-        # (An hour is recomputed from its minutes: current by now.)
+        # (An hour is recomputed from its minutes, a day from its hours: current by now, finest first.)
         _upsert(conn, TABLES[level], [_recomputed(conn, level, sid, start) for sid, start in sorted(dirty[level])],
                 fold=False)
 
 
 def _recomputed(conn: Any, level: int, sid: int, start: int) -> dict:
     """A rollup row made again from what it rolls up: a minute from its
-    points, an hour from its minutes (already current in this transaction)."""
-    if level == rules.MINUTE:
+    points, an hour from its minutes, a day from its hours (each already
+    current in this transaction)."""
+    finer = FINER[level]
+    if finer == rules.RAW:
         rows = conn.execute(select(points.c.time, *[points.c[c] for c in POINT_STATS]).where(
             points.c.series_id == sid, points.c.time >= start, points.c.time < start + level))
         fields = rules.folded(_fields(r) for r in rows)
     else:
-        rows = conn.execute(select(rollup_minutes).where(
-            rollup_minutes.c.series_id == sid, rollup_minutes.c.bucket_start >= start,
-            rollup_minutes.c.bucket_start < start + level))
+        table = TABLES[finer]
+        rows = conn.execute(select(table).where(
+            table.c.series_id == sid, table.c.bucket_start >= start, table.c.bucket_start < start + level))
         fields = rules.folded({f: getattr(r, f) for f in rules.FIELDS} for r in rows)
     return {"series_id": sid, "bucket_start": start, **fields}
 
@@ -337,7 +341,7 @@ class RetentionSweep:
         if self.retention is None:
             return 0
         marks = {level: self.retention.watermark(level, now) for level in rules.LEVEL_NAMES}
-        if marks != self.marks_written:  # they move once an hour
+        if marks != self.marks_written:  # they move at most once a minute (the raw mark, on the minute grid)
             with self.engine.begin() as conn:
                 self._raise_marks(conn, marks)
             self.marks_written = marks

@@ -69,7 +69,7 @@ class SnapshotSettings:
     metrics_addr: str = "127.0.0.1:9101"  # Prometheus /metrics (host:port; port 0 picks one)
     bounds: JobBounds = JobBounds()
     nats: NatsSettings = NatsSettings()  # CHARTSNAP_NATS_URL, _USER, _PASSWORD, _REPLICAS
-    retention: Retention = Retention()  # CHARTSNAP_RAW_RETENTION_DAYS, _MINUTE_, _HOUR_ (retention_from)
+    retention: Retention = Retention()  # CHARTSNAP_RAW_RETENTION_DAYS, _MINUTE_, _HOUR_, _DAY_ (retention_from)
     # Seconds from SIGTERM to exit (CHARTSNAP_SNAPSHOT_DRAIN_TIMEOUT): the gRPC
     # server's grace for calls in flight (the gateway's deadline on a call), then
     # the close. A call cut short loses nothing accepted: a snapshot is committed
@@ -117,11 +117,15 @@ def job_bounds_from(env: EnvReader) -> JobBounds:
 def retention_from(env: EnvReader) -> Retention:
     """How long measurements are kept at each resolution, in days; a coarser
     resolution is kept at least as long as a finer one (reads beyond a
-    resolution's retention take the next coarser one)."""
+    resolution's retention take the next coarser one). The days' default is
+    10 years, or the hours' retention when that is longer (hours kept a
+    century keep days as long without a fourth variable)."""
     default = Retention()
+    names = ("RAW", "MINUTE", "HOUR", "DAY")
     days = [env.float(f"{name}_RETENTION_DAYS", keep / DAY, lo=1 / 24)
-            for name, keep in (("RAW", default.raw), ("MINUTE", default.minutes), ("HOUR", default.hours))]
-    if not days[0] <= days[1] <= days[2]:
-        env.problems.append("CHARTSNAP_RAW_RETENTION_DAYS <= CHARTSNAP_MINUTE_RETENTION_DAYS <= "
-                            f"CHARTSNAP_HOUR_RETENTION_DAYS must hold (they are {days[0]:g}, {days[1]:g}, {days[2]:g})")
+            for name, keep in zip(names, (default.raw, default.minutes, default.hours))]
+    days.append(env.float("DAY_RETENTION_DAYS", max(default.days / DAY, days[-1]), lo=1 / 24))
+    if any(finer > coarser for finer, coarser in zip(days, days[1:])):
+        env.problems.append(" <= ".join(f"CHARTSNAP_{name}_RETENTION_DAYS" for name in names) + " must hold "
+                            f"(they are {', '.join(f'{d:g}' for d in days)})")
     return Retention(*(d * DAY for d in days))

@@ -302,8 +302,9 @@ def _rollup(name: str) -> Table:
 # as the points; read by (series, bucket_start) ranges, their primary key.
 rollup_minutes = _rollup("rollup_minutes")
 rollup_hours = _rollup("rollup_hours")
+rollup_days = _rollup("rollup_days")  # UTC days
 
-# Per resolution (raw, minute, hour), the time before which its rows were
+# Per resolution (raw, minute, hour, day), the time before which its rows were
 # deleted by retention (set before deleting): a read takes those times from
 # the next coarser resolution.
 retention_marks = Table(

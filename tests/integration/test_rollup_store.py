@@ -1,9 +1,10 @@
 """Rollups on each engine (SQLite and PostgreSQL): whatever order samples
 arrive in — late, out of order, summaries, re-sent as they were or changed —
-every read through the rollups gives the raw points' numbers, for every
-summary and downsample function and every resolution boundary; the rollup
-rows are always the fold of their points; retention deletes in bounded steps
-and reads past a resolution's retention take the next coarser one.
+every read through the rollups (minutes, hours, days) gives the raw points'
+numbers, for every summary and downsample function and every resolution
+boundary; the rollup rows are always the fold of their points; retention
+deletes in bounded steps and reads past a resolution's retention take the
+next coarser one.
 
 Values are multiples of 1/16 of bounded size (summary counts powers of two),
 so every sum is exact in binary floating point whatever the order of
@@ -24,17 +25,19 @@ from snapshot_svc import rollup_store
 from snapshot_svc.accounts import AccountStore
 from snapshot_svc.database import make_engine
 from snapshot_svc.measurements import MeasurementStore, validate_run, validate_samples
-from snapshot_svc.tables import points, retention_marks, rollup_hours, rollup_minutes
+from snapshot_svc.tables import points, retention_marks, rollup_days, rollup_hours, rollup_minutes
 from tests.databases import migrated_engine
 
 pytestmark = [pytest.mark.timeout(300)]
 
-BASE = 1_699_990_000  # not on any hour: the first bucket is ragged
-SPAN = 2 * 86_400 + 1234
+BASE = 1_699_990_000  # not on any hour (nor day): the first bucket is ragged
+SPAN = 4 * 86_400 + 1234  # three whole days inside
 NOW = BASE + SPAN + 60
 SUMMARIES = ("average", "sum", "min", "max", "count")
 DOWNSAMPLES = ("average", "sum", "min", "max", "count")
-RESOLUTIONS = (1, 7, 60, 180, 3600, 8640, 10800, 86400)
+RESOLUTIONS = (1, 7, 60, 180, 3600, 8640, 10800, 86400, 108_000, 172_800)
+TABLES = {rules.MINUTE: rollup_minutes, rules.HOUR: rollup_hours, rules.DAY: rollup_days}
+ROLLUP_TABLES = tuple(table.name for table in TABLES.values())
 
 
 @pytest.fixture
@@ -134,10 +137,13 @@ def _expected(rows: list, start: int, end: int, resolution: int, summary: str,
 
 
 def _windows(rng: random.Random) -> list[tuple[int, int]]:
-    hour = rules.ceil_to(BASE, 3600)
+    hour, day = rules.ceil_to(BASE, 3600), rules.ceil_to(BASE, 86_400)
     return [
         (BASE, BASE + SPAN),                       # everything, ragged both ends
-        (hour, hour + 86_400 - 1),                 # exactly a day of whole hours
+        (hour, hour + 86_400 - 1),                 # exactly a day of whole hours, off the day grid
+        (day, day + 2 * 86_400 - 1),               # exactly two whole days
+        (day - 3600 - 61, day + 2 * 86_400 + 3600 + 59),  # whole days, whole hours and minutes at the edges
+        (day + 5, day + 3 * 86_400 - 5),           # ragged seconds both sides of whole days
         (hour + 61, hour + 3 * 3600 + 59),         # whole minutes inside, ragged seconds at the edges
         (hour + 30, hour + 50),                    # inside one minute
         *[(s, s + rng.randrange(1, SPAN)) for s in (BASE + rng.randrange(SPAN // 2) for _ in range(2))],
@@ -146,7 +152,7 @@ def _windows(rng: random.Random) -> list[tuple[int, int]]:
 
 def _rollups_are_the_fold_of_their_points(engine: Engine) -> None:
     by_series = _raw_points(engine)
-    for level, table in ((rules.MINUTE, rollup_minutes), (rules.HOUR, rollup_hours)):
+    for level, table in TABLES.items():
         expected = {}
         for sid, rows in by_series.items():
             groups: dict[int, list] = defaultdict(list)
@@ -171,11 +177,10 @@ def test_every_function_at_every_resolution_reads_the_raw_numbers(engine: Engine
     _rollups_are_the_fold_of_their_points(engine)
     by_series = _raw_points(engine)
     ids = sorted(by_series)
-    used_rollups = 0
+    used = set()  # the levels the plans read
     for start, end in _windows(rng):
         for resolution in RESOLUTIONS:
-            if not rules.only_raw(rules.read_plan(start, end, resolution, {}), start, end):
-                used_rollups += 1
+            used |= {segment.level for segment in rules.read_plan(start, end, resolution, {})}
             for summary in SUMMARIES:
                 got = store.bucketed(ids, start, end, resolution, summary)
                 for sid in ids:
@@ -186,7 +191,7 @@ def test_every_function_at_every_resolution_reads_the_raw_numbers(engine: Engine
                     for sid in ids:
                         want = _expected(by_series[sid], start, end, resolution, summary, downsample)
                         assert got.get(sid, []) == want, (start, end, resolution, summary, downsample, sid)
-    assert used_rollups >= 15  # the rollups were read, not only the raw points
+    assert used == set(rules.LEVELS)  # every rollup was read, not only the raw points
 
 
 def test_any_float_reads_as_the_raw_numbers_up_to_rounding(engine: Engine) -> None:
@@ -207,16 +212,17 @@ def test_any_float_reads_as_the_raw_numbers_up_to_rounding(engine: Engine) -> No
         assert [v for _, v in got] == pytest.approx([v for _, v in want], rel=1e-12, abs=1e-6)
 
 
-def test_a_batch_touches_one_rollup_row_per_series_minute_and_hour(engine: Engine) -> None:
+@pytest.mark.parametrize("days, start", [(1, rules.ceil_to(BASE, 3600)),
+                                         (2, rules.ceil_to(BASE, 86_400) - 3600)])  # across midnight
+def test_a_batch_touches_one_rollup_row_per_series_minute_hour_and_day(engine: Engine, days: int,
+                                                                        start: int) -> None:
     account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
     store = MeasurementStore(engine)
-    start = rules.ceil_to(BASE, 3600)
     _submit(store, account, [{"name": "q", "value": float(i % 7), "time": start + 10 * i} for i in range(1000)])
     with engine.connect() as conn:
-        minutes = conn.execute(select(func.count()).select_from(rollup_minutes)).scalar()
-        hours = conn.execute(select(func.count()).select_from(rollup_hours)).scalar()
+        counts = [conn.execute(select(func.count()).select_from(table)).scalar() for table in TABLES.values()]
         first = conn.execute(select(rollup_minutes).order_by(rollup_minutes.c.bucket_start)).first()
-    assert (minutes, hours) == (167, 3)  # 10,000 s of 10-second samples
+    assert counts == [167, 3, days]  # 10,000 s of 10-second samples
     assert (first.point_count, first.count, first.sum, first.min, first.max) == (6, 6, 15.0, 0.0, 5.0)
     assert (first.last, first.last_time) == (5.0, start + 50)
 
@@ -229,10 +235,39 @@ def test_last_is_the_latest_samples_whatever_the_order_of_arrival(engine: Engine
         _submit(store, account, [{"name": "q", "value": value, "time": when}])
     _submit(store, account, [{"name": "q", "value": 7.0, "time": start + 59}])  # the latest, changed
     with engine.connect() as conn:
-        minute = conn.execute(select(rollup_minutes)).one()
-        hour = conn.execute(select(rollup_hours)).one()
-    for row in (minute, hour):
+        rows = [conn.execute(select(table)).one() for table in TABLES.values()]  # its minute, hour and day
+    for row in rows:  # recomputed: the replaced 9.0 is gone from every level
         assert (row.last, row.last_time, row.point_count, row.sum, row.max) == (7.0, start + 59, 4, 16.0, 7.0)
+
+
+def test_late_out_of_order_and_replaced_samples_across_a_day_boundary_keep_each_day_exact(engine: Engine) -> None:
+    """Samples either side of midnight arrive newest first, in batches that
+    straddle it; then late ones for the day before, and a replaced point in
+    each day (its minute, hour and day recomputed)."""
+    account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
+    store = MeasurementStore(engine)
+    rng = random.Random(21)
+    midnight = rules.ceil_to(BASE, 86_400) + 86_400
+    times = [midnight + d for d in (-86_400 + 3, -3601, -61, -1, 0, 1, 59, 3600, 86_399)]
+    newest_first = times[::-1]
+    batches = [[_sample(rng, "a", t) for t in newest_first[i:i + 2]] for i in range(0, len(times), 2)]
+    assert [midnight, midnight - 1] in [[m["time"] for m in batch] for batch in batches]  # one straddles it
+    for batch in batches:  # the newest first: each later batch is late
+        _submit(store, account, batch)
+    _submit(store, account, [_sample(rng, "a", midnight - 86_400 + 7)])  # late, for the day before
+    _submit(store, account, [_sample(rng, "a", t) for t in (midnight - 1, midnight + 1)])  # replaced, both days
+    _rollups_are_the_fold_of_their_points(engine)
+    rows = _raw_points(engine)
+    sid = next(iter(rows))
+    with engine.connect() as conn:
+        days = conn.execute(select(rollup_days).order_by(rollup_days.c.bucket_start)).all()
+    assert [(d.bucket_start, d.point_count, d.last_time) for d in days] == [
+        (midnight - 86_400, 5, midnight - 1), (midnight, 5, midnight + 86_399)]
+    for start, end in ((midnight - 86_400, midnight + 86_399), (midnight - 5, midnight + 86_400 + 5)):
+        for resolution in (3600, 86_400, 172_800):
+            for summary in SUMMARIES:
+                assert store.bucketed([sid], start, end, resolution, summary)[sid] == _expected(
+                    rows[sid], start, end, resolution, summary, None), (start, end, resolution, summary)
 
 
 # -- retention ------------------------------------------------------------------------------------
@@ -240,7 +275,7 @@ def test_last_is_the_latest_samples_whatever_the_order_of_arrival(engine: Engine
 def test_retention_deletes_in_bounded_steps_and_reads_take_the_next_resolution(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rollup_store, "ROWS_PER_DELETE", 100)
-    retention = rules.Retention(raw=86_400, minutes=3 * 86_400, hours=10 * 86_400)
+    retention = rules.Retention(raw=86_400, minutes=3 * 86_400, hours=10 * 86_400, days=12 * 86_400)
     account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
     store = MeasurementStore(engine, retention)
     now = rules.ceil_to(BASE, 3600) + 20 * 86_400
@@ -250,7 +285,7 @@ def test_retention_deletes_in_bounded_steps_and_reads_take_the_next_resolution(
     for i in range(0, len(times), 500):
         _submit(store, account, [{"name": "q", "value": float(t % 97), "time": t} for t in times[i:i + 500]], now)
     sid = store.matching_series(account, "q", [])[0][0]
-    before = {r: store.bucketed([sid], now - 15 * 86_400, now, r, "average")[sid] for r in (60, 3600)}
+    before = {r: dict(store.bucketed([sid], now - 15 * 86_400, now, r, "average")[sid]) for r in (60, 3600, 86_400)}
 
     steps, deleted = 0, []
     while True:
@@ -260,30 +295,40 @@ def test_retention_deletes_in_bounded_steps_and_reads_take_the_next_resolution(
         if gone == 0 and steps > 1:
             break
         assert steps < 100
-    assert max(deleted) <= 3 * 100  # each DELETE bounded (three tables a step)
+    assert max(deleted) <= len(TABLES) * 100 + 100  # each DELETE bounded (the points and each rollup a step)
     marks = {level: retention.watermark(level, now) for level in rules.LEVEL_NAMES}
+    assert marks[rules.DAY] < marks[rules.HOUR] < now - 10 * 86_400  # the days outlive the hours here
     with engine.connect() as conn:
         assert conn.execute(select(func.min(points.c.time))).scalar() >= marks[rules.RAW]
-        assert conn.execute(select(func.min(rollup_minutes.c.bucket_start))).scalar() >= marks[rules.MINUTE]
-        assert conn.execute(select(func.min(rollup_hours.c.bucket_start))).scalar() >= marks[rules.HOUR]
+        for level, table in TABLES.items():
+            assert conn.execute(select(func.min(table.c.bucket_start))).scalar() >= marks[level], level
+        assert conn.execute(select(func.min(rollup_days.c.bucket_start))).scalar() < marks[rules.HOUR]
         assert {r.level: r.expired_before for r in conn.execute(select(retention_marks))} == {
             rules.LEVEL_NAMES[level]: mark for level, mark in marks.items()}
 
     # Per-second buckets past the raw retention come from the minutes (at the
-    # minute's start), past the minutes' from the hours; recent ones are raw.
-    raw_from, minutes_from = marks[rules.RAW], marks[rules.MINUTE]
+    # minute's start), past the minutes' from the hours, past the hours' from
+    # the days; recent ones are raw; nothing before the days' mark.
+    raw_from, minutes_from, hours_from = marks[rules.RAW], marks[rules.MINUTE], marks[rules.HOUR]
     got = dict(store.bucketed([sid], now - 15 * 86_400, now, 1, "average")[sid])
-    assert all(t >= marks[rules.HOUR] for t in got)
-    assert {t for t in got if t < minutes_from} <= {t for t in got if t % 3600 == 0}
+    assert min(got) == marks[rules.DAY]
+    assert {t for t in got if t < hours_from} == set(range(marks[rules.DAY], hours_from, 86_400))
+    assert {t for t in got if hours_from <= t < minutes_from} <= {t for t in got if t % 3600 == 0}
     assert {t for t in got if minutes_from <= t < raw_from} <= {t for t in got if t % 60 == 0}
     assert any(t % 60 == 7 for t in got if t >= raw_from)
-    # Whole-hour buckets within the hours' retention are unchanged: the hour rollups hold them.
+    # Whole-hour buckets within the hours' retention are unchanged: the hour
+    # rollups hold them; before it each day is one bucket, the day's.
     hourly = dict(store.bucketed([sid], now - 15 * 86_400, now, 3600, "average")[sid])
-    assert {t: v for t, v in hourly.items()} == {t: v for t, v in before[3600] if t >= marks[rules.HOUR]}
-    # Minute buckets within the minutes' retention are unchanged too.
+    assert {t: v for t, v in hourly.items() if t >= hours_from} == {
+        t: v for t, v in before[3600].items() if t >= hours_from}
+    assert {t: v for t, v in hourly.items() if t < hours_from} == {
+        t: v for t, v in before[86_400].items() if marks[rules.DAY] <= t < hours_from}
+    # Day and minute buckets within their retention are unchanged too.
+    daily = dict(store.bucketed([sid], now - 15 * 86_400, now, 86_400, "average")[sid])
+    assert daily == {t: v for t, v in before[86_400].items() if t >= marks[rules.DAY]}
     by_minute = dict(store.bucketed([sid], now - 15 * 86_400, now, 60, "average")[sid])
     assert {t: v for t, v in by_minute.items() if t >= minutes_from} == {
-        t: v for t, v in before[60] if t >= minutes_from}
+        t: v for t, v in before[60].items() if t >= minutes_from}
 
 
 def test_writers_racing_on_one_series_leave_rollups_that_fold_their_points(database_url: str) -> None:
@@ -322,25 +367,30 @@ def test_every_statement_of_writes_reads_and_retention_finds_rows_by_an_index(en
     (SQLite scans one for a row-value IN; PostgreSQL, told to avoid
     sequential scans, still takes one when no index serves the query)."""
     account = AccountStore(engine).create("owner@example.com", "Owner")[0].id
-    store = MeasurementStore(engine, rules.Retention(raw=86_400, minutes=2 * 86_400, hours=3 * 86_400))
+    store = MeasurementStore(engine, rules.Retention(raw=86_400, minutes=2 * 86_400, hours=3 * 86_400,
+                                                     days=4 * 86_400))
     seen: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001 - SQLAlchemy's hook
         if not executemany and statement.lstrip().upper().startswith(("SELECT", "DELETE")) and any(
-                name in statement for name in ("points", "rollup_minutes", "rollup_hours")):
+                name in statement for name in ("points", *ROLLUP_TABLES)):
             seen.append((statement, parameters))
     event.listen(engine, "before_cursor_execute", capture)
     try:
         rng = random.Random(4)
-        for _ in range(3):  # new points, then the same seconds changed (recomputed minutes and hours)
+        for _ in range(3):  # new points, then the same seconds changed (recomputed minutes, hours and days)
             _submit(store, account, [_sample(rng, h, BASE + 10 * k) for h in ("a", "b") for k in range(200)])
         ids = [sid for sid, _ in store.matching_series(account, "lat", [])]
         store.bucketed(ids, BASE + 17, BASE + 86_400, 3600, "average")
         store.bucketed_by(ids, BASE + 17, BASE + 86_400, 120, "max", "average")
-        store.expire_once(BASE + 4 * 86_400)
+        store.bucketed(ids, BASE + 17, BASE + 3 * 86_400, 172_800, "max")
+        store.expire_once(BASE + 6 * 86_400)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
-    assert len({s for s, _ in seen}) >= 6
+    statements = {s for s, _ in seen}
+    assert len(statements) >= 6
+    for table in ROLLUP_TABLES:  # each rollup read, recomputed from (but the days) and expired
+        assert sum(table in s for s in statements) >= (3 if table == "rollup_days" else 4), table
     postgres = engine.dialect.name == "postgresql"
     with engine.connect() as conn:
         if postgres:
@@ -349,7 +399,7 @@ def test_every_statement_of_writes_reads_and_retention_finds_rows_by_an_index(en
             plan = "\n".join(str(r[-1] if not postgres else r[0])
                              for r in conn.exec_driver_sql(
                                  ("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + statement, parameters))
-            for table in ("points", "rollup_minutes", "rollup_hours"):
+            for table in ("points", *ROLLUP_TABLES):
                 assert f"Seq Scan on {table}" not in plan and f"SCAN {table}" not in plan, (statement, plan)
         conn.rollback()
 
@@ -390,7 +440,7 @@ def test_samples_stored_as_runs_keep_the_rollups_exact(engine: Engine) -> None:
     assert len(by_series) == 3 and sum(map(len, by_series.values())) > 1000
     ids = sorted(by_series)
     start, end = BASE, BASE + SPAN
-    for resolution in (60, 3600, 10800):
+    for resolution in (60, 3600, 10800, 86_400):
         for summary in SUMMARIES:
             got = store.bucketed(ids, start, end, resolution, summary)
             for sid in ids:

@@ -19,7 +19,7 @@ def test_ingest_cost_prints_each_batch_beside_its_floor_and_the_verdict() -> Non
 
 def test_rollup_cost_prints_each_window_against_both_bounds() -> None:
     result = {"days": 30, "points": 10, "points_at_10_s": 5, "ingest_points_per_s": 1,
-              "resolution": {"1 hour": 12, "30 days": 10_800, "1 year": 108_000},
+              "resolution": {"1 hour": 12, "30 days": 10_800, "1 year": 172_800},
               "read_ms": {"1 hour, rollups": 2.0, "30 days, rollups": 2.5, "1 year, rollups": 4.5},
               "checks": [{"window": "30 days", "bound": 1.5, "ratio": 1.25, "result": "PASS", "target": True},
                          {"window": "1 year", "bound": 2.0, "ratio": 2.25, "result": "MISS", "target": True}]}

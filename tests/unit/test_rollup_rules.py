@@ -1,11 +1,12 @@
 """The rollup rules without a database: a read plan covers its window
 exactly once, each segment on its resolution's grid inside whole requested
 buckets; rows fold in any order; each reading is the function over the
-points; the watermarks sit on the hour grid."""
+points; each watermark sits on the grid of the next coarser resolution."""
 
 from __future__ import annotations
 
 import itertools
+import math
 import random
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from snapshot_svc import rollup_rules as rules
 from snapshot_svc.measurements import summarise
 
-RESOLUTIONS = (1, 7, 59, 60, 90, 120, 180, 3600, 5400, 7200, 8640, 86400)
+RESOLUTIONS = (1, 7, 59, 60, 90, 120, 180, 3600, 5400, 7200, 8640, 86400, 108_000, 172_800, 7 * 86_400)
 
 
 def _covered(plan: list[rules.Segment]) -> list[tuple[int, int]]:
@@ -33,7 +34,8 @@ def test_a_plan_covers_the_window_once_in_whole_buckets_of_each_resolution(resol
     rng = random.Random(resolution)
     for _ in range(300):
         start = rng.randrange(10**9, 10**9 + 10**6)
-        end = start + rng.choice((0, 1, 59, 60, 61, 3599, 3600, 7201, rng.randrange(10**6)))
+        end = start + rng.choice((0, 1, 59, 60, 61, 3599, 3600, 7201, 86_399, 86_400, 2 * 86_400 + 1,
+                                  rng.randrange(10**6), rng.randrange(10**8)))
         plan = rules.read_plan(start, end, resolution, {})
         assert _covered(plan) == [(start, end + 1)]
         for s in plan:
@@ -52,6 +54,16 @@ def test_the_coarsest_dividing_resolution_takes_the_inside_and_finer_ones_the_ed
                     rules.Segment(rules.RAW, hour + 7260, hour + 7271)]
     # 8640 s (a 30-day chart's bucket) is whole minutes, not whole hours.
     assert {s.level for s in rules.read_plan(hour, hour + 30 * 86_400 - 1, 8640, {})} == {rules.MINUTE}
+    # Two days (a year's bucket at 600 px): whole days inside, hours, minutes and seconds at the edges.
+    day = 86_400 * 20_000
+    plan = rules.read_plan(day - 3600 - 61, day + 3 * 86_400 + 3600 + 5, 2 * 86_400, {})
+    assert plan == [rules.Segment(rules.RAW, day - 3661, day - 3660),
+                    rules.Segment(rules.MINUTE, day - 3660, day - 3600),
+                    rules.Segment(rules.HOUR, day - 3600, day), rules.Segment(rules.DAY, day, day + 3 * 86_400),
+                    rules.Segment(rules.HOUR, day + 3 * 86_400, day + 3 * 86_400 + 3600),
+                    rules.Segment(rules.RAW, day + 3 * 86_400 + 3600, day + 3 * 86_400 + 3606)]
+    # 30 hours is not whole days: hour rows.
+    assert rules.DAY not in {s.level for s in rules.read_plan(day, day + 365 * 86_400, 108_000, {})}
 
 
 def test_an_expired_resolution_is_served_by_the_next_coarser_on_its_own_grid() -> None:
@@ -61,9 +73,20 @@ def test_an_expired_resolution_is_served_by_the_next_coarser_on_its_own_grid() -
     assert plan == [rules.Segment(rules.HOUR, hour, hour + 3600),
                     rules.Segment(rules.MINUTE, hour + 3600, hour + 3 * 3600),
                     rules.Segment(rules.RAW, hour + 3 * 3600, hour + 5 * 3600 + 6)]
-    # Everything before the hours' mark is gone.
-    assert rules.read_plan(hour, hour + 100, 60, {rules.RAW: hour + 7200, rules.MINUTE: hour + 7200,
-                                                  rules.HOUR: hour + 7200}) == []
+    # Before the hours' mark (on the day grid) the days serve, on their own grid.
+    day = 86_400 * 20_000
+    marks = {rules.RAW: day + 3 * 86_400, rules.MINUTE: day + 2 * 86_400, rules.HOUR: day + 86_400}
+    plan = rules.read_plan(day + 17, day + 3 * 86_400 + 5, 1, marks)
+    assert plan == [rules.Segment(rules.DAY, day, day + 86_400),
+                    rules.Segment(rules.HOUR, day + 86_400, day + 2 * 86_400),
+                    rules.Segment(rules.MINUTE, day + 2 * 86_400, day + 3 * 86_400),
+                    rules.Segment(rules.RAW, day + 3 * 86_400, day + 3 * 86_400 + 6)]
+    # Minutes kept as long as hours (equal marks): the days serve from that mark.
+    marks = {rules.RAW: day + 86_400, rules.MINUTE: day + 86_400, rules.HOUR: day + 86_400}
+    assert rules.read_plan(day + 17, day + 86_400 + 5, 7200, marks) == [
+        rules.Segment(rules.DAY, day, day + 86_400), rules.Segment(rules.RAW, day + 86_400, day + 86_406)]
+    # Everything before the days' mark is gone.
+    assert rules.read_plan(day, day + 100, 60, {level: day + 86_400 for level in rules.LEVELS}) == []
 
 
 def _points(rng: random.Random, n: int) -> list[dict]:
@@ -109,13 +132,24 @@ def test_a_summary_reading_is_the_natural_roll_up(function: str) -> None:
     assert rules.summary_reading(function).value(folded) == want
 
 
-def test_watermarks_sit_on_the_hour_grid_and_coarser_is_kept_longer() -> None:
-    retention = rules.Retention()
-    now = 1_764_700_000.5
-    marks = [retention.watermark(level, now) for level in (rules.RAW, rules.MINUTE, rules.HOUR)]
-    assert all(m % 3600 == 0 for m in marks)
-    assert marks[0] > marks[1] > marks[2]
-    assert now - 7 * 86_400 - 3600 < marks[0] <= now - 7 * 86_400
+@pytest.mark.parametrize("retention", [rules.Retention(), rules.Retention(raw=3600, minutes=3600, hours=86_400,
+                                                                       days=86_400)])
+def test_each_watermark_sits_on_the_next_coarser_grid_and_coarser_is_kept_longer(retention) -> None:
+    rng = random.Random(12)
+    for now in [1_764_700_000.5, *(rng.uniform(10**9, 2 * 10**9) for _ in range(200))]:
+        marks = [retention.watermark(level, now) for level in rules.LEVELS]
+        grids = [*rules.LEVELS[1:], rules.DAY]  # the next coarser resolution's bucket (the days' own)
+        assert all(m % grid == 0 for m, grid in zip(marks, grids))
+        assert marks == sorted(marks, reverse=True)  # a finer resolution expires later
+        for level, mark, grid in zip(rules.LEVELS, marks, grids):
+            assert now - retention.keep(level) - grid < mark <= now - retention.keep(level)
+        # Equal marks (kept as long) sit on the grid of the coarsest of them: the next one takes over there.
+        for i in range(len(marks) - 1):
+            if marks[i] == marks[i + 1]:
+                assert marks[i] % grids[i + 1] == 0
+    default = rules.Retention()
+    assert (default.raw, default.minutes, default.hours, default.days) == (
+        7 * rules.DAY, 90 * rules.DAY, 3 * 365 * rules.DAY, 10 * 365 * rules.DAY)
 
 
 def test_folding_a_batch_at_once_is_folding_its_points_one_by_one() -> None:
@@ -126,7 +160,7 @@ def test_folding_a_batch_at_once_is_folding_its_points_one_by_one() -> None:
     assert rules.points_folded(pairs) == rules.folded(pts)
 
 
-@pytest.mark.parametrize("width", [rules.MINUTE, rules.HOUR])
+@pytest.mark.parametrize("width", rules.ROLLUPS)
 def test_columns_fold_every_series_and_bucket_as_points_folded_does(width: int) -> None:
     rng = random.Random(width)
     points = sorted({(sid, rng.randrange(10_000, 30_000)): None for sid in (3, 7, 9) for _ in range(400)})
@@ -160,9 +194,11 @@ def test_columns_fold_every_series_and_bucket_as_points_folded_does(width: int) 
     (86_400, 600, 300),       # a day: 288 s → 5 minutes
     (604_800, 600, 2040),     # 7 days: 2016 s → 34 minutes (not a whole hour: minute rows)
     (2_592_000, 600, 10_800),  # 30 days: 8640 s → 3 hours
-    (31_536_000, 600, 108_000),  # a year: 105,120 s → 30 hours
+    (2 * 86_400 * 300, 600, 172_800),  # exactly two days: unchanged
+    (86_401 * 300, 600, 172_800),  # just over a day (86,401 s): the worst case, half the buckets
+    (31_536_000, 600, 172_800),  # a year: 105,120 s → 2 days (183 buckets of 365 day rows)
     (31_622_400, 4000, 18_000),  # 15,812 s → 5 hours
-    (31_622_400, 100, 633_600),  # 632,448 s → 176 hours
+    (31_622_400, 100, 691_200),  # 632,448 s → 8 days
 ])
 def test_resolution_for(duration, width, expected):
     assert rules.resolution_for(duration, width) == expected
@@ -173,11 +209,21 @@ def test_resolution_for(duration, width, expected):
 
 
 @pytest.mark.parametrize("duration", [59 * 300 + 1, 3600 * 300, 3600 * 300 + 1, 7 * 86_400, 90 * 86_400,
+                                      86_400 * 300, 86_400 * 300 + 1, 2 * 86_400 * 300, 365 * 86_400,
                                       3 * 365 * 86_400])
-def test_resolution_for_is_a_width_the_rollups_serve(duration):
-    """Above a minute a whole number of minutes, above an hour of hours
-    (rollup_rules.read_plan reads whole rollup buckets only where the width
-    is their multiple)."""
-    width = rules.resolution_for(duration, 600)
-    assert width <= 60 or width % 60 == 0
-    assert width <= 3600 or width % 3600 == 0
+@pytest.mark.parametrize("width", [100, 600, 4000])
+def test_resolution_for_is_a_width_the_rollups_serve(duration, width):
+    """Above a minute a whole number of minutes, above an hour of hours,
+    above a day of days (rollup_rules.read_plan reads whole rollup buckets
+    only where the width is their multiple), at least two thirds of the
+    buckets the pixels ask for once they ask for two of the unit it is
+    rounded to (two minutes, two hours, two days), half of them always."""
+    bucket = rules.resolution_for(duration, width)
+    for level in rules.ROLLUPS:
+        assert bucket <= level or bucket % level == 0
+    columns = max(50, width // 2)
+    assert columns / 2 <= duration / bucket <= columns
+    asked = math.ceil(duration / columns)
+    unit = max((level for level in rules.ROLLUPS if level < asked), default=rules.RAW)
+    if asked >= 2 * unit:
+        assert duration / bucket >= columns * 2 / 3, (asked, unit, bucket)

@@ -238,3 +238,26 @@ def test_a_bad_pool_setting_fails_fast_naming_the_variable(name, raw):
 
     with pytest.raises(SettingsError, match=name):
         SnapshotSettings.from_env({name: raw})
+
+
+def test_the_snapshot_services_retention_defaults_and_the_days_follow_longer_hours():
+    from snapshot_svc.rollup_rules import DAY, Retention
+    from snapshot_svc.settings import SnapshotSettings
+
+    assert SnapshotSettings.from_env({}).retention == Retention(7 * DAY, 90 * DAY, 1095 * DAY, 3650 * DAY)
+    century = {f"CHARTSNAP_{name}_RETENTION_DAYS": "36500" for name in ("RAW", "MINUTE", "HOUR")}
+    assert SnapshotSettings.from_env(century).retention.days == 36500 * DAY  # unset: as long as the hours
+    set_ = SnapshotSettings.from_env({"CHARTSNAP_DAY_RETENTION_DAYS": "2000.5"}).retention
+    assert set_ == Retention(7 * DAY, 90 * DAY, 1095 * DAY, 2000.5 * DAY)
+
+
+@pytest.mark.parametrize("env", [{"CHARTSNAP_DAY_RETENTION_DAYS": "1000"},  # under the hours' 1095
+                                 {"CHARTSNAP_RAW_RETENTION_DAYS": "100"},
+                                 {"CHARTSNAP_HOUR_RETENTION_DAYS": "4000", "CHARTSNAP_DAY_RETENTION_DAYS": "3650"}])
+def test_a_resolution_kept_shorter_than_a_finer_one_fails_fast_naming_the_rule(env):
+    from snapshot_svc.settings import SnapshotSettings
+
+    rule = ("CHARTSNAP_RAW_RETENTION_DAYS <= CHARTSNAP_MINUTE_RETENTION_DAYS <= CHARTSNAP_HOUR_RETENTION_DAYS "
+            "<= CHARTSNAP_DAY_RETENTION_DAYS must hold")
+    with pytest.raises(SettingsError, match=rule):
+        SnapshotSettings.from_env(env)
