@@ -131,6 +131,14 @@ def points_folded(rows: Iterable[tuple[int, Mapping[str, Any]]]) -> dict[str, fl
 
 
 _REDUCE = {"sum": np.add, "min": np.minimum, "max": np.maximum}
+_INTEGER_COLUMNS = frozenset({"series_id", "time", "count"})
+
+
+def as_arrays(columns: Mapping[str, Sequence[float]]) -> dict[str, np.ndarray]:
+    """Point columns (series_id, time, COLUMNS, last) as the arrays
+    columns_folded reads, so folding them at every level converts them once
+    (a list of 1,000 floats to an array costs more than a fold of it)."""
+    return {c: np.asarray(v, dtype=np.int64 if c in _INTEGER_COLUMNS else np.float64) for c, v in columns.items()}
 
 
 def columns_folded(series_ids: Sequence[int], times: Sequence[int], stats: Mapping[str, Sequence[float]],

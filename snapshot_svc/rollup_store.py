@@ -249,6 +249,7 @@ def fold_written(conn: Any, written: WrittenPoints, before: Mapping[tuple[int, i
                 for level in rules.ROLLUPS:
                     dirty[level].add((key[0], rules.floor_to(key[1], level)))
         columns = {c: [values[i] for i in new] for c, values in columns.items()}
+    columns = rules.as_arrays(columns)
     for level in rules.ROLLUPS:
         folds = rules.columns_folded(columns["series_id"], columns["time"], columns, level)
         rows = [{"series_id": sid, "bucket_start": start, **fields}

@@ -180,6 +180,12 @@ def test_columns_fold_every_series_and_bucket_as_points_folded_does(width: int) 
         assert fields == rules.points_folded(by_bucket[(sid, start)]), (sid, start)
         assert all(type(fields[f]) is int for f in rules.INTEGER_FIELDS)
     assert rules.columns_folded([], [], {c: [] for c in stats}, width) == []
+    # The same columns as arrays (converted once for every level) fold the same, to the same types.
+    arrays = rules.as_arrays({"series_id": [sid for sid, _ in points], "time": [t for _, t in points], **stats})
+    again = rules.columns_folded(arrays["series_id"], arrays["time"], arrays, width)
+    assert again == got
+    assert [type(v) for _, _, fields in again for v in fields.values()] == [
+        type(v) for _, _, fields in got for v in fields.values()]
 
 
 # -- resolution_for ------------------------------------------------------------------------------------------
