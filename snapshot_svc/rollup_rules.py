@@ -16,9 +16,10 @@ requested bucket width, for the whole buckets of it inside the window; finer
 ones (at last the raw points) for the window's ragged edges. Every requested
 bucket is then a union of whole rollup buckets and raw points, so the numbers
 are the raw computation's. Where a resolution has expired (its watermark in
-`retention_marks`, always on the grid of the next coarser resolution:
-Retention.watermark), the next coarser one serves those times, rounded to its
-own buckets: less detail where detail is gone. Days are UTC days (epoch
+`retention_marks`, on the grid of the next coarser resolution:
+Retention.watermark; a read raises one written otherwise onto it), the next
+coarser one serves those times, rounded to its own buckets: less detail where
+detail is gone. Days are UTC days (epoch
 seconds a multiple of 86,400), as every bucket of a read is."""
 
 from __future__ import annotations
@@ -73,8 +74,13 @@ class Retention:
         two are equal (the coarser serves nothing, read_plan skips it) the
         mark is on the coarser one's next grid too: the one past them takes
         over on its own boundary."""
-        coarser = [width for width in LEVELS if width > level]
-        return floor_to(int(now - self.keep(level)), coarser[0] if coarser else level)
+        return floor_to(int(now - self.keep(level)), next_grid(level))
+
+
+def next_grid(level: int) -> int:
+    """The bucket of the level serving the times before `level`'s watermark
+    (the next coarser one's; the coarsest level's own)."""
+    return next((width for width in LEVELS if width > level), level)
 
 
 def floor_to(t: int, width: int) -> int:
@@ -254,14 +260,31 @@ def _split(lo: int, hi: int, levels: tuple[int, ...]) -> list[Segment]:
     return _split(lo, a, finer) + [Segment(level, a, b)] + _split(b, hi, finer)
 
 
+def _serving_marks(expired_before: Mapping[int, int]) -> dict[int, int]:
+    """Per level, where its zone starts (it serves from there up to the
+    finer level's): its watermark raised onto the grid of the next coarser
+    level (whose rows serve the times before it) and to at least every
+    coarser level's. Retention.watermark writes them so already; a mark
+    written otherwise (a replica from before day rollups: on the hour grid)
+    still reads exactly, as a coarser level holds every time from its own
+    mark on: less detail for up to a bucket of it."""
+    out: dict[int, int] = {}
+    floor = 0
+    for level in reversed(LEVELS):
+        floor = max(floor, ceil_to(expired_before.get(level, 0), next_grid(level)))
+        out[level] = floor
+    return out
+
+
 def read_plan(start: int, end: int, resolution: int, expired_before: Mapping[int, int]) -> list[Segment]:
     """The segments a read of [start, end] (inclusive, as raw reads filter)
     in buckets of `resolution` seconds takes, oldest first. `expired_before`:
     per level, the time before which its rows were deleted (absent: none)."""
+    marks = _serving_marks(expired_before)
     segments: list[Segment] = []
     upper: int | None = None  # the zone above (a finer level's) starts here
     for finest in LEVELS:
-        zone_lo = expired_before.get(finest, 0)
+        zone_lo = marks[finest]
         if upper is not None and zone_lo >= upper:
             continue  # this level is expired beyond the finer one: it serves nothing
         lo, hi = max(start, zone_lo), end + 1 if upper is None else min(end + 1, upper)

@@ -89,6 +89,33 @@ def test_an_expired_resolution_is_served_by_the_next_coarser_on_its_own_grid() -
     assert rules.read_plan(day, day + 100, 60, {level: day + 86_400 for level in rules.LEVELS}) == []
 
 
+@pytest.mark.parametrize("resolution", [1, 60, 3600, 7200, 86_400, 172_800])
+def test_a_plan_reads_each_time_once_from_rows_kept_whatever_the_marks(resolution: int) -> None:
+    """Watermarks anywhere (off their grid, as a replica from before day
+    rollups wrote the hours' on the hour grid; absent; equal): each time of
+    the window from the coarsest kept level's zone on is read exactly once,
+    and never from rows before their own level's mark (deleted)."""
+    rng = random.Random(resolution)
+    day = 86_400 * 20_000
+    for _ in range(400):
+        now = day + rng.randrange(10 * 86_400)
+        ages = sorted(rng.randrange(10 * 86_400) for _ in rules.LEVELS)  # finer ones kept shorter
+        marks = {level: now - age for level, age in zip(rules.LEVELS, ages) if rng.random() < 0.8}
+        start = day + rng.randrange(10 * 86_400)
+        end = start + rng.randrange(4 * 86_400)
+        plan = rules.read_plan(start, end, resolution, marks)
+        for s in plan:
+            assert s.lo % s.level == 0 and s.hi % s.level == 0
+            assert s.lo >= marks.get(s.level, 0), (s, marks)  # its rows are kept
+        covered = _covered(plan)  # (no segments overlap)
+        kept_from = rules.ceil_to(marks.get(rules.DAY, 0), rules.DAY)
+        lo = max(start, kept_from)
+        if lo <= end:
+            assert any(a <= lo and end + 1 <= b for a, b in covered), (start, end, marks, plan)
+        else:
+            assert plan == []  # all of it gone
+
+
 def _points(rng: random.Random, n: int) -> list[dict]:
     out = []
     for t in rng.sample(range(10_000), n):
