@@ -1,8 +1,8 @@
 """Engine construction, and the few statements whose SQL differs between the
 engines, chosen here once. SQLite gets WAL and a busy timeout so the readers
-of the gateway's traffic never block on a writer; PostgreSQL (psycopg 3) gets
-a connection pool sized by the settings (CHARTSNAP_DB_POOL_SIZE,
-CHARTSNAP_DB_POOL_OVERFLOW). The schema is not made here: it is migrated by
+of the gateway's traffic never block on a writer; PostgreSQL (psycopg 3) and
+an SQLite file both get a connection pool sized by the settings
+(CHARTSNAP_DB_POOL_SIZE, CHARTSNAP_DB_POOL_OVERFLOW). The schema is not made here: it is migrated by
 `chartsnap db upgrade` (snapshot_svc.schema).
 
 PostgreSQL runs each transaction at READ COMMITTED, so a transition that reads
@@ -56,7 +56,7 @@ DEFAULT_POOL_OVERFLOW = 4
 
 @dataclass(frozen=True)
 class PoolSize:
-    """Connections one process keeps to PostgreSQL. Every database call runs
+    """Connections one process keeps to PostgreSQL (or an SQLite file). Every database call runs
     on one of the service's db threads (CHARTSNAP_DB_THREADS), so a pool of
     that many (CHARTSNAP_DB_POOL_SIZE, by default the thread count) never
     makes a thread wait for a connection; the overflow
@@ -79,7 +79,12 @@ def make_engine(url: str, pool: PoolSize = PoolSize()) -> Engine:
     if url.startswith("sqlite:///"):  # its directory may not exist yet (a fresh data dir)
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # A file's connections pooled like PostgreSQL's: SQLAlchemy's default
+        # keeps 5, so under a burst every db thread past the fifth opened a
+        # connection (its PRAGMAs, its read of the schema) per call.
+        file_pool = ({"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
+                     if url.startswith("sqlite:///") and not url.endswith(":memory:") else {})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **file_pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001 - DBAPI types

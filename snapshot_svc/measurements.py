@@ -8,17 +8,19 @@ exactly (snapshot_svc.rollup_rules, snapshot_svc.rollup_store)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import re
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, func, select, tuple_
+from sqlalchemy import Connection, Engine, bindparam, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from chartsnap import errors
@@ -369,11 +371,27 @@ class SeriesData:
 
 def combine(points_by_series: list[list[tuple[int, float]]], function: str) -> list[tuple[int, float]]:
     """Merge several series into one, bucket by bucket, with a group function."""
+    if len(points_by_series) == 1 and _ascending([t for t, _ in points_by_series[0]]):
+        # One series, one value a bucket (a stream filtered to one host): each
+        # bucket's value is summarise of that one value, computed here without
+        # a list per bucket — exactly what the general path gives.
+        return _one_series(points_by_series[0], function)
     buckets: dict[int, list[float]] = defaultdict(list)
     for pts in points_by_series:
         for t, v in pts:
             buckets[t].append(v)
     return [(t, float(summarise(vs, function))) for t, vs in sorted(buckets.items())]
+
+
+def _one_series(pts: list[tuple[int, float]], function: str) -> list[tuple[int, float]]:
+    """combine of one series with ascending times: summarise([v], function) per point."""
+    if function in ("min", "max"):
+        return [(t, float(v)) for t, v in pts]
+    if function == "count":
+        return [(t, 1.0) for t, _ in pts]
+    # sum, and the average (anything else): sum([v]) is 0 + v (sum starts at
+    # 0, which makes a -0.0 read 0.0), the average that over 1.
+    return [(t, float(0 + v)) for t, v in pts]
 
 
 def summarise(values: list[float], function: str) -> float | None:
@@ -430,6 +448,64 @@ def _by_time(run: SeriesRun) -> Iterator[tuple[int, tuple]]:
 
 def _ascending(times: list[int]) -> bool:
     return all(a < b for a, b in zip(times, times[1:]))
+
+
+def _matching(candidates: list[tuple[int, dict[str, str], str]], filters: list[tuple[str, list[str]]],
+              origin: str) -> list[tuple[int, dict[str, str]]]:
+    """Of a metric's series (id, tags, origin; by id), those matching_series answers."""
+    lowered = [(name.lower(), [p.lower() for p in patterns]) for name, patterns in filters]
+    by_origin: dict[str, list[tuple[int, dict[str, str]]]] = {TAGGED: [], LEGACY: []}
+    for sid, tags, series_origin in candidates:
+        if all(name in tags and matches_any(patterns, tags[name]) for name, patterns in lowered):
+            by_origin.setdefault(series_origin, []).append((sid, dict(tags)))  # each answer its own dict
+    if origin == ORIGIN_AUTO:
+        return by_origin[TAGGED] or by_origin[LEGACY]
+    return by_origin.get(origin, [])
+
+
+# The reads every snapshot makes, built once with their values bound at
+# execution: building and keying a statement costs more than SQLite's answer.
+_SERIES_OF_METRICS = (select(series.c.id, series.c.metric, series.c.tags, series.c.origin)
+                      .where(series.c.account_id == bindparam("account_id"),
+                             series.c.metric.in_(bindparam("metrics", expanding=True)))
+                      .order_by(series.c.id))
+_METRIC_DISPLAYS = (select(metrics.c.name, metrics.c.period, metrics.c.attributes)
+                    .where(metrics.c.account_id == bindparam("account_id"),
+                           metrics.c.name.in_(bindparam("names", expanding=True))))
+_COUNTER_SERIES = (select(series.c.id).join(metrics, (metrics.c.account_id == series.c.account_id)
+                                            & (metrics.c.name == series.c.metric))
+                   .where(series.c.id.in_(bindparam("ids", expanding=True)), series.c.origin == LEGACY,
+                          metrics.c.type == "counter"))
+
+
+def _raw_buckets_query(agg: Any) -> Any:
+    """`agg` over each bucket of the raw points of some series (ids, start,
+    end and resolution bound at execution), by series and bucket."""
+    bucket = points.c.time - (points.c.time % bindparam("resolution", type_=points.c.time.type))
+    return (select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
+            .where(points.c.series_id.in_(bindparam("ids", expanding=True)),
+                   points.c.time >= bindparam("start", type_=points.c.time.type),
+                   points.c.time <= bindparam("end", type_=points.c.time.type))
+            .group_by(points.c.series_id, bucket)
+            .order_by(points.c.series_id, bucket))
+
+
+@functools.lru_cache(maxsize=64)  # one per function name: a handful
+def _summary_buckets_query(function: str) -> Any:
+    """bucketed's read: `function` of the stored summaries."""
+    return _raw_buckets_query({
+        "sum": func.sum(points.c.sum), "min": func.min(points.c.min), "max": func.max(points.c.max),
+        "count": func.sum(points.c.count),
+    }.get(function, func.sum(points.c.sum) / func.sum(points.c.count)))
+
+
+@functools.lru_cache(maxsize=64)  # one per (statistic, downsample): a few dozen
+def _downsample_buckets_query(statistic: str, downsample: str) -> Any:
+    """bucketed_by's read: `downsample` of each sample's `statistic`."""
+    column = {"sum": points.c.sum, "min": points.c.min, "max": points.c.max,
+              "count": points.c.count}.get(statistic, points.c.value)
+    return _raw_buckets_query({"sum": func.sum(column), "min": func.min(column), "max": func.max(column),
+                               "count": func.count()}.get(downsample, func.avg(column)))
 
 
 class MeasurementStore:
@@ -536,52 +612,67 @@ class MeasurementStore:
             found |= {by_digest[(r.metric, r.tags_sha256)]: r.id for r in rows}
         return found
 
+    def connect(self) -> Connection:
+        """One connection for several reads (a chart's: its metrics, series
+        and buckets), each method taking it as `conn`: a connection per read
+        costs more than the read itself."""
+        return self.engine.connect()
+
+    @contextmanager
+    def _connection(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.connect() as own:
+            yield own
+
     def matching_series(
         self, account_id: int, metric: str, filters: list[tuple[str, list[str]]], origin: str = ORIGIN_AUTO,
+        conn: Connection | None = None,
     ) -> list[tuple[int, dict[str, str]]]:
         """Series of `metric` whose tags satisfy every (tag name, patterns)
         filter (tags are stored lower-cased, so patterns match in any case),
         of one origin: TAGGED, LEGACY, or ORIGIN_AUTO — the tagged ones where
         any match, else the legacy ones. Never both: a sample written through
         both APIs is two honest series, not one averaged mixture."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(series.c.id, series.c.tags, series.c.origin)
-                .where(series.c.account_id == account_id, series.c.metric == metric.lower())
-                .order_by(series.c.id)
-            ).all()
-        lowered = [(name.lower(), [p.lower() for p in patterns]) for name, patterns in filters]
-        by_origin: dict[str, list[tuple[int, dict[str, str]]]] = {TAGGED: [], LEGACY: []}
-        for row in rows:
-            tags = json.loads(row.tags)
-            if all(name in tags and matches_any(patterns, tags[name]) for name, patterns in lowered):
-                by_origin.setdefault(row.origin, []).append((row.id, tags))
-        if origin == ORIGIN_AUTO:
-            return by_origin[TAGGED] or by_origin[LEGACY]
-        return by_origin.get(origin, [])
+        return self.series_matching(account_id, [(metric, filters)], origin, conn)[0]
+
+    def series_matching(
+        self, account_id: int, wanted: Sequence[tuple[str, list[tuple[str, list[str]]]]],
+        origin: str = ORIGIN_AUTO, conn: Connection | None = None,
+    ) -> list[list[tuple[int, dict[str, str]]]]:
+        """For each (metric, filters) of `wanted`, what matching_series
+        answers for it; the series of all their metrics read in one statement
+        (a chart's streams often draw one metric with different tags)."""
+        if not wanted:
+            return []
+        with self._connection(conn) as c:
+            rows = c.execute(_SERIES_OF_METRICS,
+                             {"account_id": account_id, "metrics": sorted({m.lower() for m, _ in wanted})}).all()
+        by_metric: dict[str, list[tuple[int, dict[str, str], str]]] = defaultdict(list)
+        for sid, metric, tags, series_origin in rows:  # ordered by id
+            by_metric[metric].append((sid, json.loads(tags), series_origin))
+        return [_matching(by_metric.get(metric.lower(), []), filters, origin) for metric, filters in wanted]
 
     def bucketed(
-        self, series_ids: list[int], start: int, end: int, resolution: int, function: str = "average"
+        self, series_ids: list[int], start: int, end: int, resolution: int, function: str = "average",
+        conn: Connection | None = None,
     ) -> dict[int, list[tuple[int, float]]]:
         """Per series, points in [start, end] averaged (or summed…) into buckets."""
         if not series_ids:
             return {}
-        agg = {
-            "sum": func.sum(points.c.sum), "min": func.min(points.c.min), "max": func.max(points.c.max),
-            "count": func.sum(points.c.count),
-        }.get(function, func.sum(points.c.sum) / func.sum(points.c.count))
-        return self._buckets(series_ids, start, end, resolution, agg, function,
-                             rollup_rules.summary_reading(function))
+        return self._buckets(series_ids, start, end, resolution, _summary_buckets_query(function), function,
+                             rollup_rules.summary_reading(function), conn)
 
-    def _buckets(self, series_ids: list[int], start: int, end: int, resolution: int, agg: Any,
-                 counter_function: str, reading: rollup_rules.Reading) -> dict[int, list[tuple[int, float]]]:
-        """Per series, `agg` over each bucket of points in [start, end] (or
+    def _buckets(self, series_ids: list[int], start: int, end: int, resolution: int, query: Any,
+                 counter_function: str, reading: rollup_rules.Reading,
+                 conn: Connection | None = None) -> dict[int, list[tuple[int, float]]]:
+        """Per series, `query` (_raw_buckets_query) over each bucket of points in [start, end] (or
         the same, `reading`, from the rollups where whole rollup buckets
         cover the window); legacy counters' deltas bucketed with
         `counter_function` instead."""
-        bucket = points.c.time - (points.c.time % resolution)
         out: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        with self.engine.connect() as conn:
+        with self._connection(conn) as conn:
             counters = self._counter_series(conn, series_ids)
             plain = [sid for sid in series_ids if sid not in counters]
             plan = self._read_plan(conn, start, end, resolution)
@@ -591,15 +682,13 @@ class MeasurementStore:
                     out[sid] = [(t, reading.value(row)) for t, row in sorted(by_bucket.items())]
                 plain = []
             if plain:
-                query = (
-                    select(points.c.series_id, bucket.label("bucket"), agg.label("value"))
-                    .where(points.c.series_id.in_(plain), points.c.time >= start, points.c.time <= end)
-                    .group_by(points.c.series_id, bucket)
-                    .order_by(points.c.series_id, bucket)
-                )
-                # Unpacked by position: a Row's attribute lookup per field costs
-                # more than the database's own read of a bucket (~900 rows a chart).
-                for sid, bucket_start, value in conn.execute(query):
+                # The driver's own tuples, unpacked by position: a Row per bucket
+                # costs more than the database's read of it (~900 rows a chart),
+                # and every value is made an int or float here anyway.
+                with conn.execute(query, {"ids": plain, "start": start, "end": end,
+                                          "resolution": resolution}) as result:
+                    rows = result.cursor.fetchall()
+                for sid, bucket_start, value in rows:
                     out[sid].append((int(bucket_start), float(value)))
             if counters:
                 out.update(self._counter_buckets(conn, sorted(counters), start, end, resolution, counter_function))
@@ -613,11 +702,7 @@ class MeasurementStore:
     @staticmethod
     def _counter_series(conn: Any, series_ids: list[int]) -> set[int]:
         """Which of these series are legacy counters (their metric's type is counter)."""
-        rows = conn.execute(
-            select(series.c.id).join(metrics, (metrics.c.account_id == series.c.account_id)
-                                     & (metrics.c.name == series.c.metric))
-            .where(series.c.id.in_(series_ids), series.c.origin == LEGACY, metrics.c.type == "counter"))
-        return {r.id for r in rows}
+        return set(conn.execute(_COUNTER_SERIES, {"ids": series_ids}).scalars())
 
     @staticmethod
     def _counter_buckets(conn: Any, series_ids: list[int], start: int, end: int, resolution: int,
@@ -645,7 +730,8 @@ class MeasurementStore:
                 for sid, by_bucket in buckets.items()}
 
     def bucketed_by(
-        self, series_ids: list[int], start: int, end: int, resolution: int, statistic: str, downsample: str
+        self, series_ids: list[int], start: int, end: int, resolution: int, statistic: str, downsample: str,
+        conn: Connection | None = None,
     ) -> dict[int, list[tuple[int, float]]]:
         """Per series, points in [start, end] in buckets: `downsample` (average,
         sum, min, max; count = how many samples) of each sample's `statistic`
@@ -653,24 +739,28 @@ class MeasurementStore:
         downsample_function over its summary_function."""
         if not series_ids:
             return {}
-        column = {"sum": points.c.sum, "min": points.c.min, "max": points.c.max,
-                  "count": points.c.count}.get(statistic, points.c.value)
-        agg = {"sum": func.sum(column), "min": func.min(column), "max": func.max(column),
-               "count": func.count()}.get(downsample, func.avg(column))
         # A counter's samples are its deltas (one value each, whatever the statistic).
-        return self._buckets(series_ids, start, end, resolution, agg, downsample,
-                             rollup_rules.downsample_reading(statistic, downsample))
+        return self._buckets(series_ids, start, end, resolution, _downsample_buckets_query(statistic, downsample),
+                             downsample, rollup_rules.downsample_reading(statistic, downsample), conn)
 
-    def metric_display(self, account_id: int, metric: str) -> tuple[int | None, dict]:
+    def metric_display(self, account_id: int, metric: str, conn: Connection | None = None) -> tuple[int | None, dict]:
         """A metric's period and attributes — Librato's defaults for the chart
         streams that draw it (display_units_short, display_min, color, …);
         (None, {}) for a metric without metadata."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(metrics.c.period, metrics.c.attributes)
-                .where(metrics.c.account_id == account_id, metrics.c.name == metric.lower())
-            ).first()
-        return (None, {}) if row is None else (row.period, dict(row.attributes or {}))
+        return self.metric_displays(account_id, [metric], conn)[metric]
+
+    def metric_displays(self, account_id: int, names: Sequence[str],
+                        conn: Connection | None = None) -> dict[str, tuple[int | None, dict]]:
+        """metric_display of each of `names`, in one statement."""
+        with self._connection(conn) as c:
+            rows = c.execute(_METRIC_DISPLAYS, {"account_id": account_id,
+                                                "names": sorted({n.lower() for n in names})}).all()
+        found = {name: (period, attributes) for name, period, attributes in rows}
+        out = {}
+        for name in names:
+            period, attributes = found.get(name.lower(), (None, None))
+            out[name] = (period, dict(attributes or {}))
+        return out
 
     def query(
         self, account_id: int, metric: str, start: int, end: int, resolution: int,

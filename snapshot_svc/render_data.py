@@ -41,6 +41,8 @@ import logging
 import math
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from chartsnap import errors
 from chartsnap.v1 import render_pb2
 from snapshot_svc import stream_transforms
@@ -141,9 +143,9 @@ class _StreamRead:
         return len(self.matched) if self.breakout else 1
 
 
-def _stream_read(store: MeasurementStore, snapshot: dict, stream: dict, resolution: int, room: int) -> _StreamRead:
+def _stream_read(snapshot: dict, stream: dict, matched: list[tuple[int, dict[str, str]]], resolution: int,
+                 room: int) -> _StreamRead:
     bucket = stream_resolution(resolution, stream.get("period"))
-    matched = store.matching_series(snapshot["account_id"], stream["metric"], _filters(stream, snapshot["narrowing"]))
     breakout = stream.get("group_function") == "breakout" and not any(
         t.get("dynamic") for t in stream.get("tags", [])
     )
@@ -154,11 +156,11 @@ def _stream_read(store: MeasurementStore, snapshot: dict, stream: dict, resoluti
 
 
 def _bucketed(store: MeasurementStore, ids: list[int], start: int, end: int,
-              read_with: tuple[int, str, str | None]) -> dict[int, list[tuple[int, float]]]:
+              read_with: tuple[int, str, str | None], conn: Connection) -> dict[int, list[tuple[int, float]]]:
     bucket, summary, downsample = read_with
     if downsample:
-        return store.bucketed_by(ids, start, end, bucket, summary, downsample)
-    return store.bucketed(ids, start, end, bucket, summary)
+        return store.bucketed_by(ids, start, end, bucket, summary, downsample, conn)
+    return store.bucketed(ids, start, end, bucket, summary, conn)
 
 
 # At most this many series are read in one joint call (a stream matching more is read alone, as
@@ -167,7 +169,7 @@ MAX_SERIES_PER_JOINT_READ = 200
 
 
 def _read_all(store: MeasurementStore, reads: list[_StreamRead], start: int,
-              end: int) -> list[dict[int, list[tuple[int, float]]]]:
+              end: int, conn: Connection) -> list[dict[int, list[tuple[int, float]]]]:
     """Each stream's data. Streams read alike (same bucket and statistics)
     are read in one call, their series together: a series' buckets do not
     depend on the others read with it, and each call has a fixed cost (its
@@ -187,12 +189,12 @@ def _read_all(store: MeasurementStore, reads: list[_StreamRead], start: int,
     for read_with, members in batches:
         ids = list(dict.fromkeys(sid for i in members for sid in reads[i].ids))
         try:
-            data = _bucketed(store, ids, start, end, read_with)
+            data = _bucketed(store, ids, start, end, read_with, conn)
         except errors.InvalidParams:
             if len(members) == 1:
                 raise
             for i in members:
-                out[i] = _bucketed(store, reads[i].ids, start, end, read_with)
+                out[i] = _bucketed(store, reads[i].ids, start, end, read_with, conn)
             continue
         for i in members:
             out[i] = data
@@ -246,6 +248,35 @@ def _agreed_units(streams: list[dict]) -> str:
     return units.pop() if len(units) == 1 else ""
 
 
+def _read_streams(store: MeasurementStore, chart: dict, snapshot: dict, resolution: int, start: int, end: int,
+                  conn: Connection, request: render_pb2.RenderRequest) -> list[tuple[dict, int]]:
+    """Each of the chart's streams (its metric's defaults applied) and how
+    many lines it drew into `request`."""
+    account_id = snapshot["account_id"]
+    # Per metric (a chart's streams often share one), in one statement.
+    displays = store.metric_displays(account_id, list(dict.fromkeys(
+        s["metric"] for s in chart.get("streams", []) if s.get("metric"))), conn)
+    streams = [with_metric_defaults(s, *displays[s["metric"]]) for s in chart.get("streams", []) if s.get("metric")]
+    # Which series each stream draws (and so how many lines: the chart's cap
+    # is shared in stream order), then all their data at once.
+    matched = store.series_matching(account_id, [(s["metric"], _filters(s, snapshot["narrowing"])) for s in streams],
+                                    conn=conn)
+    reads: list[_StreamRead] = []
+    lines_so_far = 0
+    for stream, series_matched in zip(streams, matched):
+        room = MAX_SERIES_PER_CHART - lines_so_far
+        if room <= 0:
+            break
+        reads.append(_stream_read(snapshot, stream, series_matched, resolution, room))
+        lines_so_far += min(reads[-1].lines, room)
+    drawn: list[tuple[dict, int]] = [(stream, 0) for stream in streams]
+    for i, (read, data) in enumerate(zip(reads, _read_all(store, reads, start, end, conn))):
+        lines = _stream_series(read, data, MAX_SERIES_PER_CHART - len(request.series))
+        request.series.extend(lines)
+        drawn[i] = (read.stream, len(lines))
+    return drawn
+
+
 def build_render_request(
     store: MeasurementStore, chart: dict, snapshot: dict, now: float
 ) -> render_pb2.RenderRequest:
@@ -258,26 +289,9 @@ def build_render_request(
         title=chart.get("name", ""), chart_type=chart_type, width=snapshot["width"],
         height=snapshot["height"], start=start, end=end, enqueued_at=now,
     )
-    displays: dict[str, tuple[int | None, dict]] = {}  # per metric: a chart's streams often share one
-    for s in chart.get("streams", []):
-        if s.get("metric") and s["metric"] not in displays:
-            displays[s["metric"]] = store.metric_display(snapshot["account_id"], s["metric"])
-    streams = [with_metric_defaults(s, *displays[s["metric"]]) for s in chart.get("streams", []) if s.get("metric")]
-    # Which series each stream draws (and so how many lines: the chart's cap
-    # is shared in stream order), then all their data at once.
-    reads: list[_StreamRead] = []
-    lines_so_far = 0
-    for stream in streams:
-        room = MAX_SERIES_PER_CHART - lines_so_far
-        if room <= 0:
-            break
-        reads.append(_stream_read(store, snapshot, stream, resolution, room))
-        lines_so_far += min(reads[-1].lines, room)
-    drawn: list[tuple[dict, int]] = [(stream, 0) for stream in streams]
-    for i, (read, data) in enumerate(zip(reads, _read_all(store, reads, start, end))):
-        lines = _stream_series(read, data, MAX_SERIES_PER_CHART - len(request.series))
-        request.series.extend(lines)
-        drawn[i] = (read.stream, len(lines))
+    with store.connect() as conn:  # every read of the chart on one connection
+        drawn = _read_streams(store, chart, snapshot, resolution, start, end, conn, request)
+    streams = [stream for stream, _ in drawn]
     request.y_units_short = _agreed_units(streams)
     units_long = list(dict.fromkeys(s["units_long"] for s in streams if s.get("units_long")))
     request.y_label = (chart.get("label") or " / ".join(units_long))[:MAX_LABEL]

@@ -9,13 +9,14 @@ PostgreSQL at READ COMMITTED as on SQLite."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Engine, Integer, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors, snapshot_options
@@ -286,6 +287,19 @@ _ACCOUNTS_JOB = (select(jobs.c.id, jobs.c.snapshot_id, jobs.c.state, jobs.c.prog
                  .where(jobs.c.id == bindparam("b_job_id"), jobs.c.account_id == bindparam("b_account_id"))
                  .order_by(deliveries.c.position))
 
+# A list page (a client following its snapshots reads one every few hundred ms).
+_COUNT_ACCOUNTS_SNAPSHOTS = (select(func.count()).select_from(snapshots)
+                             .where(snapshots.c.account_id == bindparam("b_account_id")))
+
+
+@functools.lru_cache(maxsize=16)  # one per order the API offers (pagination.page_from checks it): a few
+def _list_page(orderby: str, descending: bool) -> Any:
+    order = snapshots.c[orderby]
+    return (select(*LISTED_COLUMNS, jobs.c.id.label("job_id")).join(jobs, jobs.c.snapshot_id == snapshots.c.id)
+            .where(snapshots.c.account_id == bindparam("b_account_id"))
+            .order_by(order.desc() if descending else order.asc())
+            .offset(bindparam("b_offset", type_=Integer)).limit(bindparam("b_limit", type_=Integer)))
+
 
 class SnapshotStore:
     def __init__(self, engine: Engine) -> None:
@@ -374,17 +388,10 @@ class SnapshotStore:
         return out
 
     def list(self, account_id: int, page: Page) -> tuple[int, list[dict]]:
-        order = getattr(snapshots.c, page.orderby)
-        base = select(*LISTED_COLUMNS, jobs.c.id.label("job_id")).join(jobs, jobs.c.snapshot_id == snapshots.c.id)
+        params = {"b_account_id": account_id, "b_offset": page.offset, "b_limit": page.length}
         with self.engine.connect() as conn:
-            total = conn.execute(
-                select(func.count()).select_from(snapshots).where(snapshots.c.account_id == account_id)
-            ).scalar_one()
-            rows = conn.execute(
-                base.where(snapshots.c.account_id == account_id)
-                .order_by(order.desc() if page.descending else order.asc())
-                .offset(page.offset).limit(page.length)
-            ).all()
+            total = conn.execute(_COUNT_ACCOUNTS_SNAPSHOTS, params).scalar_one()
+            rows = conn.execute(_list_page(page.orderby, page.descending), params).all()
         return total, [_listed_out(r, r.job_id) for r in rows]
 
     def shared(self, image_key: str) -> dict:

@@ -200,6 +200,18 @@ def test_combine(function, expected):
     assert combine([B, A], function) == expected
 
 
+@pytest.mark.parametrize("function", ["average", "mean", "sum", "min", "max", "count", "other"])
+@pytest.mark.parametrize("points", [
+    [(0, 1.5), (10, -0.0), (20, 0.0), (30, 3), (40, -7.25), (50, 1e300), (60, 5e-324), (70, math.inf)],
+    [(10, 2.0), (0, 1.0)],          # not ascending: merged as several series are
+    [(0, 1.0), (0, 4.0)],           # two values in one bucket
+    [(0, math.nan)],
+])
+def test_combine_of_one_series_is_the_general_merge(function, points):
+    # A second, empty series takes the general path (a list of values per bucket).
+    assert repr(combine([points], function)) == repr(combine([points, []], function))
+
+
 def test_combine_empty():
     assert combine([], "sum") == [] and combine([[], []], "average") == []
 
