@@ -4,9 +4,11 @@ flags make it cheaper, all side by side in one run (issue 12 part 3).
     .venv/bin/python -m bench.render_paths [--iterations 20] [--skip-flags] [--json out.json]
 
 1. Paths: per chart type (line, stacked, big number; light and dark) and scale
-   (1 and 2), renders interleaved round-robin between stock ``export_png`` with
-   a reused driver and three warm paths (WARM_PATHS: render_svc's, its embed
-   through webdriver's execute_async_script as before, and BokehJS's own
+   (1 and 2), alternating between the chart and the chart a minute later
+   (other data, same shape), renders interleaved round-robin between stock
+   ``export_png`` with a reused driver and four warm paths (WARM_PATHS: the
+   whole item embedded every time, render_svc's (the page's document patched),
+   the embed through webdriver's execute_async_script as before, and BokehJS's own
    canvas export instead of the screenshot -- CANVAS_EXPORT_EXPRESSION: the
    root plot view's export("png") laid over the page's background,
    toDataURL), each in its own browser so that each
@@ -39,14 +41,14 @@ from PIL import Image
 
 from bench.cpu_accounting import cpu_ms_per_item, read_cpu
 from bench.percentiles import summarize_ms
-from bench.render_only import bench_charts
+from bench.render_only import a_minute_later, bench_charts
 from bench.stock_export import start_stock_driver, stock_export_png
 from render_svc import chromium_driver
 from render_svc.browser_session import BrowserSession
 from render_svc.chart_figure import build_figure
 from render_svc.chart_spec import ChartSpec
 from render_svc.figure_json import serialize
-from render_svc.figure_templates import figure_item_json
+from render_svc.figure_templates import figure_item
 from render_svc.host_page import TARGET_ELEMENT_ID, embed_expression
 
 log = logging.getLogger(__name__)
@@ -66,8 +68,13 @@ FLAG_VARIANTS: dict[str, tuple[str, ...]] = {
 # Runtime.evaluate, CDP element screenshot), the same embed through webdriver's
 # execute_async_script (what render_svc did before), and the CDP embed
 # followed by BokehJS's canvas export instead of the screenshot.
+# WARM_PATCH is render_svc's path as it is now: the same as WARM_CDP, except
+# that from the second render of a shape on the page patches the document it
+# holds (render_svc.figure_templates.FigureItem.patch) instead of embedding
+# the whole item, which WARM_CDP always does.
 WARM_CDP, WARM_ASYNC_SCRIPT, WARM_CANVAS = "warm screenshot", "warm screenshot, async-script embed", "warm canvas"
-WARM_PATHS = (WARM_CDP, WARM_ASYNC_SCRIPT, WARM_CANVAS)
+WARM_PATCH = "warm screenshot, document patched"
+WARM_PATHS = (WARM_CDP, WARM_PATCH, WARM_ASYNC_SCRIPT, WARM_CANVAS)
 
 ASYNC_SCRIPT_EMBED = "window.chartsnapEmbed(arguments[0], arguments[1], arguments[2], arguments[3]).then(arguments[4]);"
 
@@ -158,10 +165,11 @@ def _warm_render(session: BrowserSession, spec: ChartSpec, scale: float, record:
     pid = browser._process.chromedriver_pid  # noqa: SLF001 - an experiment reads the tree's CPU
     before = cpu_s(pid)
     started = time.perf_counter()
-    item_json = figure_item_json(spec)  # as render_svc makes it (shape templates)
+    item = figure_item(spec)  # as render_svc makes it (shape templates)
+    item_json = item.json
     serialised = time.perf_counter()
-    if path == WARM_CDP:
-        png = session.render_serialized(item_json, spec.width, spec.height, scale)
+    if path in (WARM_CDP, WARM_PATCH):
+        png = session.render_serialized(item if path == WARM_PATCH else item_json, spec.width, spec.height, scale)
         embed_s, capture_s, marks = session.last_timings.embed_s, session.last_timings.capture_s, browser.last_marks
     else:
         driver = browser.driver
@@ -210,22 +218,26 @@ def _stock_render(driver, spec: ChartSpec, record: PathRecord, chromedriver_pid:
 
 
 def run_paths(iterations: int) -> dict:
-    cases: list[tuple[str, ChartSpec, float]] = []
+    # Each case alternates between a chart and the same chart a minute later
+    # (other data, same shape), on every path.
+    cases: list[tuple[str, tuple[ChartSpec, ChartSpec], float]] = []
     for name, spec in bench_charts().items():
-        cases.append((name, spec, 1.0))
-        cases.append((f"{name} dark", dataclasses.replace(spec, theme="dark"), 1.0))
-        cases.append((f"{name} scale 2", spec, 2.0))
+        dark = dataclasses.replace(spec, theme="dark")
+        cases.append((name, (spec, a_minute_later(spec)), 1.0))
+        cases.append((f"{name} dark", (dark, a_minute_later(dark)), 1.0))
+        cases.append((f"{name} scale 2", (spec, a_minute_later(spec)), 2.0))
     sessions = {path: BrowserSession() for path in WARM_PATHS}
     stock = start_stock_driver()
     results: dict[str, dict] = {}
     try:
-        for case, spec, scale in cases:
+        for case, variants, scale in cases:
             log.info("paths: %s", case)
             records = {"stock export_png": PathRecord(), **{path: PathRecord() for path in sessions}}
-            for i in range(iterations + 1):  # the first round warms each path up
-                warm_records = {path: PathRecord() for path in sessions} if i == 0 else records
+            for i in range(iterations + 2):  # the first two rounds warm each path up
+                spec = variants[i % 2]
+                warm_records = {path: PathRecord() for path in sessions} if i < 2 else records
                 if scale == 1.0:
-                    stock_png = _stock_render(stock.driver, spec, PathRecord() if i == 0 else records["stock export_png"],
+                    stock_png = _stock_render(stock.driver, spec, PathRecord() if i < 2 else records["stock export_png"],
                                               stock.chromedriver_pid)
                 for path, session in sessions.items():
                     png = _warm_render(session, spec, scale, warm_records[path], path)

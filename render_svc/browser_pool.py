@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from bokeh.models import LayoutDOM
 
 from render_svc.chromium_driver import StartWatchdog
-from render_svc.figure_json import figure_size, serialize
+from render_svc.figure_json import FigureItem, figure_size, serialize
 from render_svc.host_page import HostPage
 from render_svc.render_errors import BrowserStartError, NoBrowserReadyError, RenderError, first_line
 from render_svc.warm_renderer import BrowserOptions, RenderedImage, WarmBrowser, render_with_one_retry
@@ -114,12 +114,12 @@ class RendererPool:
         every fetch of work."""
         return bool(self._live) or self.consecutive_start_failures == 0
 
-    def render(self, figure_or_json: LayoutDOM | str, width: int | None = None,
+    def render(self, figure_or_json: LayoutDOM | FigureItem | str, width: int | None = None,
                height: int | None = None) -> bytes:
         """PNG bytes for a figure, or for a serialised ``json_item`` plus its size."""
         return self.render_timed(figure_or_json, width, height).png
 
-    def render_timed(self, figure_or_json: LayoutDOM | str, width: int | None = None,
+    def render_timed(self, figure_or_json: LayoutDOM | FigureItem | str, width: int | None = None,
                      height: int | None = None, scale: float = 1.0) -> RenderedImage:
         """Like :meth:`render`, plus how long embedding and capturing took.
 
@@ -131,15 +131,16 @@ class RendererPool:
         bounded on its own, by ``render_timeout_s`` per wait; so a call returns
         or raises within :attr:`call_bound_s`, 3 x ``render_timeout_s`` (plus killing a broken browser).
         ``scale``: device pixels per CSS pixel (render_svc.warm_renderer.WarmBrowser.render)."""
-        if isinstance(figure_or_json, str):
+        item: FigureItem | str
+        if isinstance(figure_or_json, (str, FigureItem)):
             if width is None or height is None:
                 raise ValueError("width and height are required when rendering serialised JSON")
-            item_json = figure_or_json
+            item = figure_or_json
         else:
             fig_width, fig_height = figure_size(figure_or_json)
             width, height = width or fig_width, height or fig_height
-            item_json = serialize(figure_or_json)
-        return render_with_one_retry(self, item_json, width, height, self.render_timeout_s, scale)
+            item = serialize(figure_or_json)
+        return render_with_one_retry(self, item, width, height, self.render_timeout_s, scale)
 
     def browser_pids(self) -> list[int]:
         """Chromium processes of the browsers serving now."""

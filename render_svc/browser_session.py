@@ -7,7 +7,7 @@ import logging
 
 from bokeh.models import LayoutDOM
 
-from render_svc.figure_json import figure_size, serialize
+from render_svc.figure_json import FigureItem, figure_size, serialize
 from render_svc.host_page import HostPage
 from render_svc.render_errors import RenderError
 from render_svc.warm_renderer import BrowserOptions, RenderTimings, WarmBrowser, render_with_one_retry
@@ -56,14 +56,15 @@ class BrowserSession:
         width, height = figure_size(figure)
         return self.render_serialized(serialize(figure), width, height)
 
-    def render_serialized(self, item_json: str, width: int, height: int, scale: float = 1.0) -> bytes:
-        """Render a ``json_item`` string; returns PNG bytes of exactly width x height
+    def render_serialized(self, item: FigureItem | str, width: int, height: int, scale: float = 1.0) -> bytes:
+        """Render a ``json_item`` string or a FigureItem (patched onto the page's
+        document when it can be); returns PNG bytes of exactly width x height
         CSS pixels (times ``scale`` device pixels each way), within the render
         timeout (see render_svc.warm_renderer.render_with_one_retry)."""
         if self._closed:
             raise RenderError("browser session is closed")
         self._recycle_if_due()
-        rendered = render_with_one_retry(self, item_json, width, height, self.options.render_timeout_s, scale)
+        rendered = render_with_one_retry(self, item, width, height, self.options.render_timeout_s, scale)
         self.last_timings = rendered.timings
         return rendered.png
 

@@ -7,12 +7,23 @@ next job on another thread while the current one is being rendered.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import bokeh
 from bokeh.document import Document
 from bokeh.embed import json_item
 from bokeh.models import LayoutDOM
+
+
+@dataclass(frozen=True)
+class FigureItem:
+    """One chart as BokehJS takes it: the whole ``json_item``, and, when its
+    template was used before, the patch from any earlier item of the template."""
+
+    json: str                 # the json_item string (render_svc.figure_templates)
+    root_id: str              # the template's root model id: names the template within this process
+    patch: str | None = None  # {"events": [ModelChanged...]} setting every per-render value; None: new template
 
 
 def serialize(figure: LayoutDOM) -> str:

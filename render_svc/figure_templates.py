@@ -20,6 +20,12 @@ result equals ``serialize(build_figure(spec))`` apart from model ids (checked
 by tests/unit/render/test_figure_templates.py), so BokehJS draws the same
 pixels. Anything not listed in :func:`_shape_key` as structure must be set by
 the ``_apply_*`` functions on every use, or it would leak between renders.
+
+Because every use sets all of a shape's per-render values, those values (the
+same re-encoded attributes) are also a BokehJS document patch that turns a
+page holding *any* earlier item of the template into this one: a warm browser
+that still shows this template's document applies :attr:`FigureItem.patch`
+instead of parsing and building the whole item again (render_svc.warm_renderer).
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from render_svc.chart_figure import (
 )
 from render_svc.chart_plan import BigNumberPlan, FigurePlan, TimeseriesPlan, plan_figure
 from render_svc.chart_spec import ChartSpec
-from render_svc.figure_json import detached_item
+from render_svc.figure_json import FigureItem, detached_item
 
 # Shapes kept; a miss costs one ordinary build + serialise.
 MAX_TEMPLATES = 64
@@ -67,6 +73,11 @@ _templates: OrderedDict[tuple, _Template] = OrderedDict()
 
 def figure_item_json(spec: ChartSpec) -> str:
     """``serialize(build_figure(spec))`` up to model ids, reusing a template per shape."""
+    return figure_item(spec).json
+
+
+def figure_item(spec: ChartSpec) -> FigureItem:
+    """:func:`figure_item_json`'s item plus its template's root id and patch."""
     plan = plan_figure(spec)
     key = _shape_key(plan)
     with _lock:
@@ -76,28 +87,34 @@ def figure_item_json(spec: ChartSpec) -> str:
             _templates[key] = template
             if len(_templates) > MAX_TEMPLATES:
                 _templates.popitem(last=False)
+            patch = None
         else:
             _templates.move_to_end(key)
             try:
-                _fill(template, plan)
+                patch = _fill(template, plan)
             except BaseException:
                 # Possibly half patched: never reuse it.
                 _templates.pop(key, None)
                 raise
-        return json.dumps(template.item, separators=(",", ":"))
+        return FigureItem(json.dumps(template.item, separators=(",", ":")), template.item["root_id"], patch)
 
 
-def _fill(template: _Template, plan: FigurePlan) -> None:
-    """Set ``plan``'s values on the template's models and re-encode them into its item."""
+def _fill(template: _Template, plan: FigurePlan) -> str:
+    """Set ``plan``'s values on the template's models and re-encode them into
+    its item; returns those values as a BokehJS document patch."""
     touched: Touched = []
     if isinstance(plan, BigNumberPlan):
         _apply_big_number(template.figure, plan, touched)
     else:
         _apply_timeseries(template.figure, plan, touched)
     serializer = Serializer(deferred=False)
+    events: dict[tuple[str, str], dict[str, Any]] = {}
     for model, name in touched:
         descriptor = model.lookup(name)
         value = descriptor.get_value(model)
+        encoded = serializer.encode(value)
+        # A default value is left out of the item but must still be set by the patch.
+        events[(model.id, name)] = {"kind": "ModelChanged", "model": {"id": model.id}, "attr": name, "new": encoded}
         rep = template.objects[model.id]
         # A fresh build sets each of these once, from the default; bokeh
         # records (and serialises) a value only if it differs from that.
@@ -107,7 +124,8 @@ def _fill(template: _Template, plan: FigurePlan) -> None:
             if not attributes:
                 rep.pop("attributes", None)
         else:
-            rep.setdefault("attributes", {})[name] = serializer.encode(value)
+            rep.setdefault("attributes", {})[name] = encoded
+    return json.dumps({"events": list(events.values())}, separators=(",", ":"))
 
 
 def clear_templates() -> None:

@@ -24,7 +24,6 @@ TARGET_ELEMENT_ID = "target"
 _PAGE_FILES = resources.files("render_svc") / "warm_page"
 
 
-
 def embed_expression(item_json: str, width: int, height: int) -> str:
     """The JavaScript expression (for CDP Runtime.evaluate with awaitPromise)
     that embeds ``item_json`` into the target at ``width`` x ``height`` CSS px;
@@ -32,6 +31,15 @@ def embed_expression(item_json: str, width: int, height: int) -> str:
     {"error": ...} when BokehJS rejected the document (see warm_page/embed.js)."""
     return (f"window.chartsnapEmbed({json.dumps(TARGET_ELEMENT_ID)}, {json.dumps(item_json)}, "
             f"{int(width)}, {int(height)})")
+
+
+def patch_expression(root_id: str, patch_json: str) -> str:
+    """Like :func:`embed_expression`, for a page that may still hold the
+    document of ``root_id``'s template: applies ``patch_json`` to it
+    (render_svc.figure_templates.FigureItem.patch); resolves like the embed, or
+    with {"stale": ...} when the page holds another document."""
+    return (f"window.chartsnapPatch({json.dumps(TARGET_ELEMENT_ID)}, {json.dumps(root_id)}, "
+            f"{json.dumps(patch_json)})")
 
 
 def bokeh_js_path() -> Path:

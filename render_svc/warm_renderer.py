@@ -37,8 +37,8 @@ from render_svc.chromium_driver import (
     rss_bytes,
     start_chromium,
 )
-from render_svc.figure_json import serialize
-from render_svc.host_page import HostPage, embed_expression
+from render_svc.figure_json import FigureItem, serialize
+from render_svc.host_page import HostPage, embed_expression, patch_expression
 from render_svc.render_errors import (
     BrowserCrashedError,
     BrowserStartError,
@@ -60,6 +60,11 @@ DEFAULT_START_TIMEOUT_S = 60.0
 # Reading /proc for every process of the tree costs ~2 ms; once in a while is enough
 # to catch slow growth.
 DEFAULT_MEMORY_CHECK_EVERY = 20
+# A page that keeps a template's document patches it for the next render of
+# that shape (FigureItem.patch); every this many renders in a row it embeds the
+# whole item afresh anyway, so that nothing BokehJS keeps between patches can
+# build up for long. 1 embeds every render afresh (no patches).
+DEFAULT_FULL_EMBED_EVERY = 50
 # Share of the render budget the first attempt may use before its browser is
 # declared hung and replaced; the rest is for a retry on another browser.
 FIRST_ATTEMPT_SHARE = 0.4
@@ -73,9 +78,10 @@ BROWSER_FAILURES: tuple[type[BaseException], ...] = (WebDriverException, Urllib3
 class RenderTimings:
     """Where the time of one render went (seconds), for metrics and the benchmark."""
 
-    embed_s: float = 0.0    # shipping the json_item to the page until BokehJS reports it painted
+    embed_s: float = 0.0    # shipping the json_item (or patch) to the page until BokehJS reports it painted
     capture_s: float = 0.0  # CDP screenshot of the element, decoded to PNG bytes
     attempts: int = 1       # 2 when the browser was replaced and the render retried
+    patched: bool = False   # the page patched the document it held instead of embedding the item
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ class BrowserOptions:
     max_renders: int = DEFAULT_MAX_RENDERS          # recycle after this many renders
     max_rss_bytes: int = DEFAULT_MAX_RSS_BYTES      # ... or once its process tree is this big
     memory_check_every: int = DEFAULT_MEMORY_CHECK_EVERY  # renders between two memory reads
+    full_embed_every: int = DEFAULT_FULL_EMBED_EVERY      # a fresh embed at least every this many renders
     render_timeout_s: float = DEFAULT_RENDER_TIMEOUT_S    # one render, its retry included
     start_timeout_s: float = DEFAULT_START_TIMEOUT_S      # one cold start plus warm-up
     chromium_path: str = DEFAULT_CHROMIUM_PATH
@@ -101,6 +108,8 @@ class BrowserOptions:
     def __post_init__(self) -> None:
         if self.max_renders < 1:
             raise ValueError("max_renders must be >= 1")
+        if self.full_embed_every < 1:
+            raise ValueError("full_embed_every must be >= 1")
         object.__setattr__(self, "memory_check_every", max(1, self.memory_check_every))
 
     def start(self, host: HostPage, watchdog: StartWatchdog | None = None) -> WarmBrowser:
@@ -137,6 +146,13 @@ class WarmBrowser:
         self._viewport: tuple[int, int] = (0, 0)
         self._scale = 1.0        # the device scale factor the page is emulating
         self.last_marks: dict[str, float] = {}  # the page's ms marks of the latest embed (warm_page/embed.js)
+        self.last_patched = False  # the latest render patched the page's document
+        self.patch_fallbacks = 0   # patches the page could not apply (then the item was embedded)
+        self._full_embed_every = options.full_embed_every
+        # The template root the page shows (None: unknown or not from a template)
+        # and how many renders in a row it has been patched since its embed.
+        self._shown_root: str | None = None
+        self._patches_in_a_row = 0
         try:
             self._process = start_chromium(options.chromium_path, options.chromedriver_path,
                                            window_size=host.viewport, watchdog=watchdog)
@@ -174,10 +190,14 @@ class WarmBrowser:
     def driver(self):  # noqa: ANN201 - selenium WebDriver
         return self._process.driver
 
-    def render(self, item_json: str, width: int, height: int,
+    def render(self, item: FigureItem | str, width: int, height: int,
                deadline: float, scale: float = 1.0) -> tuple[bytes, float, float]:
         """PNG bytes plus the seconds spent embedding and capturing, by ``deadline``.
 
+        ``item``: a json_item string, or a FigureItem, whose patch is applied
+        when the page still shows its template's document (the pixels are the
+        same as the whole item's, checked by tests/integration/render); a
+        patch the page cannot apply falls back to embedding the whole item.
         ``scale`` is device pixels per CSS pixel: the PNG is about width*scale x
         height*scale pixels, drawn that sharp (BokehJS sizes its canvases by
         the page's devicePixelRatio, which the emulated device scale sets)."""
@@ -191,24 +211,29 @@ class WarmBrowser:
         # set_script_timeout, which is set once per browser as a backstop).
         driver.command_executor.client_config.timeout = remaining
 
+        shown_root, self._shown_root = self._shown_root, None  # unknown until this render succeeds
         if width > self._viewport[0] or height > self._viewport[1] or scale != self._scale:
             # Only when something changed: a run of renders at one scale pays no round trip.
             self._set_viewport(max(width, self._viewport[0]), max(height, self._viewport[1]), scale)
+            shown_root = None  # drawn at another size or scale: embed afresh
 
         embed_started = time.perf_counter()
-        # One CDP command, bounded by the HTTP read timeout set above (a promise
-        # that never settles surfaces as a browser failure, like a hang).
-        evaluated: Any = driver.execute_cdp_cmd("Runtime.evaluate", {
-            "expression": embed_expression(item_json, width, height),
-            "awaitPromise": True, "returnByValue": True,
-        })
+        result: dict[str, Any] | None = None
+        if (isinstance(item, FigureItem) and item.patch is not None and item.root_id == shown_root
+                and self._patches_in_a_row + 1 < self._full_embed_every):
+            result = self._evaluate(patch_expression(item.root_id, item.patch))
+            if "error" in result or "stale" in result:
+                self.patch_fallbacks += 1
+                logger.warning("the page could not apply a patch, embedding the whole item: %s",
+                               first_line(str(result.get("error") or result.get("stale")))[:300])
+                result = None
+        self.last_patched = result is not None
+        if result is None:
+            item_json = item.json if isinstance(item, FigureItem) else item
+            result = self._evaluate(embed_expression(item_json, width, height))
+            if "error" in result:
+                raise ChartScriptError(f"BokehJS failed to render the chart: {result['error']}")
         capture_started = time.perf_counter()
-        result = (evaluated.get("result") or {}).get("value") if isinstance(evaluated, dict) else None
-        if not isinstance(result, dict) or "exceptionDetails" in evaluated:
-            # The page itself is broken (no chartsnapEmbed): never render on it again.
-            raise WebDriverException(f"unexpected result from the embed script: {first_line(str(evaluated))[:300]}")
-        if "error" in result:
-            raise ChartScriptError(f"BokehJS failed to render the chart: {result['error']}")
         self.last_marks = result.get("marks") or {}
 
         shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
@@ -219,7 +244,22 @@ class WarmBrowser:
         })
         png = base64.b64decode(shot["data"])
         self.renders += 1
+        self._patches_in_a_row = self._patches_in_a_row + 1 if self.last_patched else 0
+        self._shown_root = item.root_id if isinstance(item, FigureItem) else None
         return png, capture_started - embed_started, time.perf_counter() - capture_started
+
+    def _evaluate(self, expression: str) -> dict[str, Any]:
+        """The value the page's promise ``expression`` resolves with: one CDP
+        command, bounded by the HTTP read timeout set in :meth:`render` (a
+        promise that never settles surfaces as a browser failure, like a hang)."""
+        evaluated: Any = self._process.driver.execute_cdp_cmd("Runtime.evaluate", {
+            "expression": expression, "awaitPromise": True, "returnByValue": True,
+        })
+        result = (evaluated.get("result") or {}).get("value") if isinstance(evaluated, dict) else None
+        if not isinstance(result, dict) or "exceptionDetails" in evaluated:
+            # The page itself is broken (no chartsnapEmbed): never render on it again.
+            raise WebDriverException(f"unexpected result from the embed script: {first_line(str(evaluated))[:300]}")
+        return result
 
     def pids(self) -> list[int]:
         """Chromium processes (chromedriver excluded)."""
@@ -265,7 +305,7 @@ class BrowserLender(Protocol):
         """``broken``: never render on it again; ``rendered``: it drew the chart."""
 
 
-def render_with_one_retry(lender: BrowserLender, item_json: str, width: int, height: int,
+def render_with_one_retry(lender: BrowserLender, item: FigureItem | str, width: int, height: int,
                           render_timeout_s: float, scale: float = 1.0) -> RenderedImage:
     """Render on a borrowed browser within ``render_timeout_s`` of browser time:
     a first attempt of at most FIRST_ATTEMPT_SHARE of it and, if that browser
@@ -278,7 +318,7 @@ def render_with_one_retry(lender: BrowserLender, item_json: str, width: int, hei
         attempt_started = time.monotonic()
         attempt_budget = budget_left * FIRST_ATTEMPT_SHARE if attempt == 1 else budget_left
         try:
-            png, embed_s, capture_s = browser.render(item_json, width, height, attempt_started + attempt_budget,
+            png, embed_s, capture_s = browser.render(item, width, height, attempt_started + attempt_budget,
                                                      scale)
         except ChartScriptError:
             lender.give_back(browser, rendered=False)
@@ -296,7 +336,7 @@ def render_with_one_retry(lender: BrowserLender, item_json: str, width: int, hei
             lender.give_back(browser, broken=True)  # state unknown: never render on it again
             raise
         lender.give_back(browser)
-        return RenderedImage(png, RenderTimings(embed_s, capture_s, attempt))
+        return RenderedImage(png, RenderTimings(embed_s, capture_s, attempt, browser.last_patched))
     if budget_left <= 0 or isinstance(last_error, RenderTimeoutError):
         raise RenderTimeoutError(
             f"render did not finish within {render_timeout_s:.1f}s: {last_error}") from last_error

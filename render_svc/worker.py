@@ -38,7 +38,8 @@ from chartsnap.pull_consumer import WorkSlots
 from chartsnap.v1 import render_pb2
 from chartsnap.image_store import ImageStore
 from render_svc.browser_pool import RendererPool
-from render_svc.figure_templates import figure_item_json
+from render_svc.figure_json import FigureItem
+from render_svc.figure_templates import figure_item
 from render_svc.png_text import SOFTWARE, with_text
 from render_svc.render_errors import ChartScriptError
 from render_svc.request_spec import capture_scale, spec_from_request
@@ -76,10 +77,10 @@ def in_context(fn: Callable) -> Callable:
     return functools.partial(contextvars.copy_context().run, fn)
 
 
-def _serialised(request: render_pb2.RenderRequest) -> tuple[str, int, int, float]:
-    """The chart's json_item, the size to capture it at (CSS pixels) and the device scale."""
+def _serialised(request: render_pb2.RenderRequest) -> tuple[FigureItem, int, int, float]:
+    """The chart's json_item (and patch), the size to capture it at (CSS pixels) and the device scale."""
     spec = spec_from_request(request)
-    return figure_item_json(spec), spec.width, spec.height, capture_scale(request)
+    return figure_item(spec), spec.width, spec.height, capture_scale(request)
 
 
 def stored_png(request: render_pb2.RenderRequest, captured: bytes) -> bytes:
@@ -171,12 +172,12 @@ class RenderWorker:
             started_published = asyncio.create_task(self._publish(started))
 
             t = time.perf_counter()
-            item_json, width, height, scale = await loop.run_in_executor(
+            item, width, height, scale = await loop.run_in_executor(
                 self.cpu_threads, in_context(_serialised), request)
             timings.serialize = time.perf_counter() - t
             t = time.perf_counter()
             rendered = await loop.run_in_executor(self.browser_threads, in_context(self.pool.render_timed),
-                                                  item_json, width, height, scale)
+                                                  item, width, height, scale)
             timings.render = time.perf_counter() - t
             timings.embed, timings.capture = rendered.timings.embed_s, rendered.timings.capture_s
             png = stored_png(request, rendered.png)  # ~20 µs: a copy and two CRCs

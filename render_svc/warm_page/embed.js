@@ -1,15 +1,16 @@
 // Inlined into the host page after BokehJS; render_svc.warm_renderer calls
-// window.chartsnapEmbed for every render through CDP Runtime.evaluate with
-// awaitPromise (render_svc.host_page.embed_expression): one CDP command, where
-// webdriver's execute_async_script wraps the script and waits for its
-// callback (measured ~20 ms more per render under load; bench/render_paths.py).
+// window.chartsnapEmbed (or window.chartsnapPatch) for every render through CDP
+// Runtime.evaluate with awaitPromise (render_svc.host_page.embed_expression,
+// patch_expression): one CDP command, where webdriver's execute_async_script
+// wraps the script and waits for its callback (measured ~20 ms more per render
+// under load; bench/render_paths.py).
 //
-// Removes the previous job's views and documents (they hold DOM nodes,
-// canvases and signal connections, so leaving them would leak), embeds the new
-// item and resolves once the document reports idle, i.e. every view has
-// finished painting. This mirrors bokeh.io.export's _WAIT_SCRIPT but without
-// polling from Python. The target stays hidden while BokehJS builds and paints
-// (layout and canvas drawing do not depend on visibility; measured
+// chartsnapEmbed removes the previous job's views and documents (they hold DOM
+// nodes, canvases and signal connections, so leaving them would leak), embeds
+// the new item and resolves once the document reports idle, i.e. every view
+// has finished painting. This mirrors bokeh.io.export's _WAIT_SCRIPT but
+// without polling from Python. The target stays hidden while BokehJS builds
+// and paints (layout and canvas drawing do not depend on visibility; measured
 // pixel-identical), so the compositor does not produce frames of a half-drawn
 // chart (measured ~2-3 ms less CPU per render); it is shown again just before
 // the capture, whose clip is the target's box this resolves with, plus marks:
@@ -40,9 +41,9 @@ try {
     const doc = Bokeh.documents[Bokeh.documents.length - 1];
     const finish = () => {
       marks.idle = since();
-      target.style.visibility = "visible";
-      const r = target.getBoundingClientRect();
-      done({x: r.left, y: r.top, width: r.width, height: r.height, marks});
+      // Painted: from now on changes only mark what to repaint (see chartsnapPatch).
+      views.get_by_id(item.root_id).pause?.();
+      done(chartsnapShow(target, marks));
     };
     if (doc.is_idle) finish(); else doc.idle.connect(finish);
   }, fail);
@@ -50,3 +51,78 @@ try {
   fail(e);
 }
 });
+
+// The page holds one document of a chart's template (same model ids) and only
+// its per-render values changed (render_svc.figure_templates.FigureItem.patch):
+// set them through BokehJS's own document patch (what bokeh server does), so
+// no JSON of the whole figure is parsed and no model or view is built. Once
+// the views have taken the changes in (the root view's `ready`), the canvases
+// are cleared, the layout recomputed and every layer painted, synchronously,
+// as a fresh view paints them: the pixels equal a fresh embed's of the same
+// item (tests/integration/render/test_warm_patch.py). Resolves like
+// chartsnapEmbed, or {stale: ...} when the page holds another document (the
+// caller then embeds the whole item), or {error: ...} (likewise).
+window.chartsnapPatch = (targetId, rootId, patchJson) => new Promise((done) => {
+const started = performance.now();
+const since = () => Math.round((performance.now() - started) * 10) / 10;
+const fail = (e) => done({error: String((e && e.stack) || e)});
+try {
+  // BokehJS also keeps a root view for its notifications panel.
+  const view = [...Bokeh.index.roots].find((v) => v.model.id == rootId);
+  if (Bokeh.documents.length != 1 || view == null || view.is_destroyed) {
+    done({stale: "the page holds another document"});
+    return;
+  }
+  const target = document.getElementById(targetId);
+  target.style.visibility = "hidden";
+  const patch = JSON.parse(patchJson);
+  const marks = {parsed: since()};
+  // The view stays paused between renders (chartsnapShow), so a change only
+  // marks what to repaint: BokehJS's throttled paint is never scheduled (a
+  // throttled paint whose timer is cleared never settles, and every later
+  // `ready` would wait on it).
+  Bokeh.documents[0].apply_json_patch(patch);
+  marks.built = since();
+  view.ready.then(() => {
+    // BokehJS clears a layer shifted by half a pixel (CanvasLayer.prepare),
+    // so a repaint would blend its top row and left column with the previous
+    // image; a fresh view paints on blank canvases.
+    for (const canvas of chartsnapCanvases(target)) {
+      const ctx = canvas.getContext("2d");
+      if (ctx == null) throw new Error("a canvas without a 2d context");
+      ctx.save();
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      ctx.restore();
+    }
+    view.request_paint();  // every layer, as a fresh view paints them
+    view.invalidate_layout();
+    view.unpause(true);
+    try {
+      view.repaint();
+    } finally {
+      view.pause();
+    }
+    marks.idle = since();
+    done(chartsnapShow(target, marks));
+  }).catch(fail);
+} catch (e) {
+  fail(e);
+}
+});
+
+const chartsnapShow = (target, marks) => {
+  target.style.visibility = "visible";
+  const r = target.getBoundingClientRect();
+  return {x: r.left, y: r.top, width: r.width, height: r.height, marks};
+};
+
+// Every canvas under `node`, inside shadow roots too (BokehJS draws in them).
+const chartsnapCanvases = (node) => {
+  const found = [];
+  for (const el of node.querySelectorAll("*")) {
+    if (el instanceof HTMLCanvasElement) found.push(el);
+    if (el.shadowRoot != null) found.push(...chartsnapCanvases(el.shadowRoot));
+  }
+  return found;
+};

@@ -15,6 +15,7 @@ from render_svc.chart_figure import build_figure
 from render_svc.browser_pool import RendererPool
 from render_svc.browser_session import BrowserSession
 from render_svc.figure_json import serialize
+from render_svc.figure_templates import figure_item
 from render_svc.warm_renderer import RenderTimings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -48,6 +49,32 @@ def test_old_charts_are_released(warm_session: BrowserSession) -> None:
     # A leak would add ~200 nodes per render, i.e. thousands here.
     assert dom_nodes_after_gc(warm_session) <= baseline + 300
     assert viewport_resize_listeners(warm_session) <= 1  # the current chart's, at most
+
+
+def heap_used_after_gc(session: BrowserSession) -> int:
+    driver = session._browser.driver  # noqa: SLF001
+    driver.execute_cdp_cmd("HeapProfiler.collectGarbage", {})
+    return int(driver.execute_cdp_cmd("Runtime.getHeapUsage", {})["usedSize"])
+
+
+def test_patching_the_page_keeps_no_old_data() -> None:
+    """Renders that patch the page's document (FigureItem.patch) leave no
+    nodes, listeners or heap behind either (each one replaces ~3 x 300 points)."""
+    line, later = sample_charts.line_chart(points=300), sample_charts.line_chart(points=299)
+    with BrowserSession() as session:
+        def render_some(count: int) -> None:
+            for i in range(count):
+                spec = (line, later)[i % 2]
+                session.render_serialized(figure_item(spec), spec.width, spec.height)
+                assert i == 0 or session.last_timings.patched
+
+        render_some(6)
+        nodes, heap = dom_nodes_after_gc(session), heap_used_after_gc(session)
+        render_some(40)
+        assert dom_nodes_after_gc(session) <= nodes + 300
+        assert viewport_resize_listeners(session) <= 1
+        # Views kept per render would add ~200 nodes and MBs of heap each; the bound allows GC noise.
+        assert heap_used_after_gc(session) <= heap + 2 * 1024**2
 
 
 def test_render_timings_are_recorded_per_render(warm_session: BrowserSession) -> None:
