@@ -23,8 +23,8 @@ Seeding: through MeasurementStore.submit would take minutes at 10^7, so the
 points are inserted by one SQL statement per million (a recursive CTE, the
 rows the store writes for a plain sample: checked against the one sample of
 the series that goes through the store), then the rollups are rebuilt by
-migration 0006's own backfill (minutes from the points, hours from the
-minutes) and checked against the raw read at two windows. Retention is raised
+migrations 0006's and 0007's own backfills (minutes from the points, hours
+from the minutes, days from the hours) and checked against the raw read at two windows. Retention is raised
 for the run so that nothing is swept while it is measured."""
 
 from __future__ import annotations
@@ -123,21 +123,25 @@ def chart_bodies() -> dict[str, dict]:
 
 # --- seeding ------------------------------------------------------------------
 
-def _backfill() -> Callable[[Any], None]:
-    """Migration 0006's rollup backfill (the one home of that SQL), after a
-    check that its columns are still every rollup field."""
+def _backfills() -> tuple[Callable[[Any], None], ...]:
+    """Migrations 0006's and 0007's rollup backfills (the one home of that SQL:
+    minutes and hours from the points, days from the hours), after a check
+    that their columns are still every rollup field."""
     from snapshot_svc import rollup_rules, schema
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up says hello at INFO
-    path = schema.MIGRATIONS / "versions" / "0006_rollups.py"
-    spec = importlib.util.spec_from_file_location("chartsnap_migration_0006", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    frozen = {*module.INTEGER_FIELDS, *module.FLOAT_FIELDS, "last", "last_time"}
+    modules = []
+    for name in ("0006_rollups.py", "0007_day_rollups.py"):
+        path = schema.MIGRATIONS / "versions" / name
+        spec = importlib.util.spec_from_file_location(f"chartsnap_migration_{name[:4]}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules.append(module)
+    frozen = {*modules[0].INTEGER_FIELDS, *modules[0].FLOAT_FIELDS, "last", "last_time"}  # 0007 shares them
     if frozen != set(rollup_rules.FIELDS):
-        raise RuntimeError(f"{path.name}'s backfill no longer fills every rollup field "
+        raise RuntimeError(f"0006_rollups.py's backfill no longer fills every rollup field "
                            f"({sorted(set(rollup_rules.FIELDS) ^ frozen)}): seed the rollups another way")
-    return module._backfill
+    return tuple(module._backfill for module in modules)
 
 
 def seed(database_url: str, account_id: int, end: int, points: int) -> dict:
@@ -177,9 +181,10 @@ def seed(database_url: str, account_id: int, end: int, points: int) -> dict:
             conn.execute(insert, {"lo": lo, "hi": min(lo + ROWS_PER_INSERT - 1, end), "sid": sid})
     inserted = time.perf_counter()
     with engine.begin() as conn:  # every rollup again, from all the points (the hosts' too)
-        conn.execute(sa.text("DELETE FROM rollup_minutes"))
-        conn.execute(sa.text("DELETE FROM rollup_hours"))
-        _backfill()(conn)
+        for table in ("rollup_minutes", "rollup_hours", "rollup_days"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+        for backfill in _backfills():
+            backfill(conn)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     done = time.perf_counter()

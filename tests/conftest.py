@@ -193,7 +193,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         # The Librato documentation's example payloads, sent verbatim, are dated 2015-2016:
         # keep every resolution for a century so the sweeper does not expire them mid-test
         # (retention itself is tested on the store, tests/integration/test_rollup_store.py).
-        for resolution in ("RAW", "MINUTE", "HOUR"):
+        for resolution in ("RAW", "MINUTE", "HOUR", "DAY"):
             stack.extra_env.setdefault(f"CHARTSNAP_{resolution}_RETENTION_DAYS", "36500")
         stack.start_snapshot_svc()
         stack.start_render_svc()
