@@ -8,7 +8,7 @@ import re
 import time
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chartsnap import errors
@@ -172,6 +172,12 @@ def _chart_out(row: Any) -> dict:
     return {"id": row.id, "space_id": row.space_id, "name": row.name, "type": row.type, **body}
 
 
+# Every snapshot reads its chart: the statement built once, its values bound at execution.
+_ACCOUNTS_CHART = select(charts).where(charts.c.id == bindparam("b_chart_id"),
+                                       charts.c.account_id == bindparam("b_account_id"))
+_SPACES_CHART = _ACCOUNTS_CHART.where(charts.c.space_id == bindparam("b_space_id"))
+
+
 class SpaceStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -268,11 +274,11 @@ class SpaceStore:
         return [_chart_out(r) for r in rows]
 
     def get_chart(self, account_id: int, chart_id: int, space_id: int | None = None) -> dict:
-        query = select(charts).where(charts.c.id == chart_id, charts.c.account_id == account_id)
+        query, params = _ACCOUNTS_CHART, {"b_chart_id": chart_id, "b_account_id": account_id}
         if space_id is not None:
-            query = query.where(charts.c.space_id == space_id)
+            query, params = _SPACES_CHART, {**params, "b_space_id": space_id}
         with self.engine.connect() as conn:
-            return _chart_out(the_row(conn, query, "chart"))
+            return _chart_out(the_row(conn, query, "chart", params))
 
     def update_chart(self, account_id: int, space_id: int, chart_id: int, fields: dict) -> dict:
         current = self.get_chart(account_id, chart_id, space_id)

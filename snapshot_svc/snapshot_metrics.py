@@ -22,9 +22,16 @@ JOB_COMPLETE_SECONDS = Histogram(
     "From CreateSnapshot to the job reaching `complete` (render stored and every delivery ended).",
     buckets=LATENCY_BUCKETS)
 
+MAX_TIMED_HANDLERS = 1024
+
 
 class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
     """Times every unary call, including ones that end in an abort."""
+
+    def __init__(self) -> None:
+        # A method's timed handler, made on its first call: the server hands
+        # over the same registered handler every call, so one wrapper serves.
+        self._timed: dict[tuple[str, Any], grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -32,29 +39,40 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         # Streaming calls (health Watch) have no single duration worth a histogram.
-        if handler is None or handler.unary_unary is None or not inspect.iscoroutinefunction(handler.unary_unary):
+        if handler is None or handler.unary_unary is None:
             return handler
-        method = handler_call_details.method.rsplit("/", 1)[-1]
-        inner = handler.unary_unary
+        key = (handler_call_details.method, handler.unary_unary)
+        timed = self._timed.get(key)
+        if timed is None:
+            if not inspect.iscoroutinefunction(handler.unary_unary):
+                return handler
+            if len(self._timed) >= MAX_TIMED_HANDLERS:  # never reached by a server's fixed methods
+                self._timed.clear()
+            timed = self._timed[key] = _timed_handler(handler, handler_call_details.method.rsplit("/", 1)[-1])
+        return timed
 
-        async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            started = time.perf_counter()
-            code = grpc.StatusCode.OK
-            try:
-                reply = await inner(request, context)
-                code = context.code() or grpc.StatusCode.OK  # a handler may set_code() and return
-                return reply
-            except BaseException:
-                # An abort has set the code on the context; anything else is what
-                # grpc answers for an unhandled exception.
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
-            finally:
-                RPC_SECONDS.labels(method, _code_name(code)).observe(time.perf_counter() - started)
 
-        return grpc.unary_unary_rpc_method_handler(
-            timed, request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)
+def _timed_handler(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    inner = handler.unary_unary
+
+    async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            reply = await inner(request, context)
+            code = context.code() or grpc.StatusCode.OK  # a handler may set_code() and return
+            return reply
+        except BaseException:
+            # An abort has set the code on the context; anything else is what
+            # grpc answers for an unhandled exception.
+            code = context.code() or grpc.StatusCode.UNKNOWN
+            raise
+        finally:
+            RPC_SECONDS.labels(method, _code_name(code)).observe(time.perf_counter() - started)
+
+    return grpc.unary_unary_rpc_method_handler(
+        timed, request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer)
 
 
 def _code_name(code: grpc.StatusCode | int) -> str:
