@@ -4,9 +4,7 @@
   (start, load 4 MB of inline BokehJS, screenshot, re-encode, quit);
 - ``stock_reused_driver``: the same with one Chromium kept across images (what
   ``export_png`` does with its shared driver);
-- ``warm``: render_svc's warm page (json_item → embed_item → clipped CDP capture;
-  from the second render of a chart on, the page patches the document it holds
-  instead: render_svc.figure_templates.FigureItem.patch).
+- ``warm``: render_svc's warm page (json_item → embed_item → clipped CDP capture).
 
 A stock sample is figure object → PNG bytes (it includes writing its HTML;
 building the figure from the ChartSpec stays outside its timer). A warm sample
@@ -15,8 +13,8 @@ spec's shape template (render_svc.figure_templates, which builds and
 serialises a figure only for a shape it has not seen), then the render. So
 the warm timer covers strictly more than the stock one. The warm samples
 alternate between the chart and the same chart a minute later
-(:func:`a_minute_later`: other times and values, same shape), so that a patch
-really changes the data as consecutive snapshots do. All three launch
+(:func:`a_minute_later`: other times and values, same shape), as consecutive
+snapshots do. All three launch
 Chromium with the same flags (render_svc.chromium_driver)."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ flags make it cheaper, all side by side in one run (issue 12 part 3).
    (1 and 2), alternating between the chart and the chart a minute later
    (other data, same shape), renders interleaved round-robin between stock
    ``export_png`` with a reused driver and four warm paths (WARM_PATHS: the
-   whole item embedded every time, render_svc's (the page's document patched),
+   render_svc's (the whole item embedded every time), the page's document patched,
    the embed through webdriver's execute_async_script as before, and BokehJS's own
    canvas export instead of the screenshot -- CANVAS_EXPORT_EXPRESSION: the
    root plot view's export("png") laid over the page's background,
@@ -45,6 +45,7 @@ from bench.render_only import a_minute_later, bench_charts
 from bench.stock_export import start_stock_driver, stock_export_png
 from render_svc import chromium_driver
 from render_svc.browser_session import BrowserSession
+from render_svc.warm_renderer import BrowserOptions
 from render_svc.chart_figure import build_figure
 from render_svc.chart_spec import ChartSpec
 from render_svc.figure_json import serialize
@@ -68,10 +69,11 @@ FLAG_VARIANTS: dict[str, tuple[str, ...]] = {
 # Runtime.evaluate, CDP element screenshot), the same embed through webdriver's
 # execute_async_script (what render_svc did before), and the CDP embed
 # followed by BokehJS's canvas export instead of the screenshot.
-# WARM_PATCH is render_svc's path as it is now: the same as WARM_CDP, except
-# that from the second render of a shape on the page patches the document it
-# holds (render_svc.figure_templates.FigureItem.patch) instead of embedding
-# the whole item, which WARM_CDP always does.
+# WARM_PATCH: the same as WARM_CDP (render_svc's path), except that from the
+# second render of a shape on the page patches the document it holds
+# (render_svc.figure_templates.FigureItem.patch, BrowserOptions.full_embed_every
+# > 1; off in render_svc: not pixel-identical for line charts) instead of
+# embedding the whole item.
 WARM_CDP, WARM_ASYNC_SCRIPT, WARM_CANVAS = "warm screenshot", "warm screenshot, async-script embed", "warm canvas"
 WARM_PATCH = "warm screenshot, document patched"
 WARM_PATHS = (WARM_CDP, WARM_PATCH, WARM_ASYNC_SCRIPT, WARM_CANVAS)
@@ -226,7 +228,8 @@ def run_paths(iterations: int) -> dict:
         cases.append((name, (spec, a_minute_later(spec)), 1.0))
         cases.append((f"{name} dark", (dark, a_minute_later(dark)), 1.0))
         cases.append((f"{name} scale 2", (spec, a_minute_later(spec)), 2.0))
-    sessions = {path: BrowserSession() for path in WARM_PATHS}
+    sessions = {path: BrowserSession(BrowserOptions(full_embed_every=50) if path == WARM_PATCH else BrowserOptions())
+                for path in WARM_PATHS}
     stock = start_stock_driver()
     results: dict[str, dict] = {}
     try:

@@ -24,7 +24,7 @@ the ``_apply_*`` functions on every use, or it would leak between renders.
 Because every use sets all of a shape's per-render values, those values (the
 same re-encoded attributes) are also a BokehJS document patch that turns a
 page holding *any* earlier item of the template into this one: a warm browser
-that still shows this template's document applies :attr:`FigureItem.patch`
+that still shows this template's document can apply :attr:`FigureItem.patch`
 instead of parsing and building the whole item again (render_svc.warm_renderer).
 """
 

@@ -30,6 +30,7 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
 from chartsnap.budgets import RENDER_TIMEOUT_S
 from chartsnap.charts import DEFAULT_SIZE
+from render_svc.cdp_socket import CdpError, CdpSocket, page_websocket_url
 from render_svc.chromium_driver import (
     DEFAULT_CHROMEDRIVER_PATH,
     DEFAULT_CHROMIUM_PATH,
@@ -61,9 +62,10 @@ DEFAULT_START_TIMEOUT_S = 60.0
 # to catch slow growth.
 DEFAULT_MEMORY_CHECK_EVERY = 20
 # A page that keeps a template's document patches it for the next render of
-# that shape (FigureItem.patch); every this many renders in a row it embeds the
-# whole item afresh anyway, so that nothing BokehJS keeps between patches can
-# build up for long. 1 embeds every render afresh (no patches).
+# that shape (FigureItem.patch, ~3x less page work than an embed); every this
+# many renders in a row it embeds the whole item afresh anyway, so that nothing
+# BokehJS keeps between patches can build up for long. 1 embeds every render
+# afresh (no patches).
 DEFAULT_FULL_EMBED_EVERY = 50
 # Share of the render budget the first attempt may use before its browser is
 # declared hung and replaced; the rest is for a retry on another browser.
@@ -71,7 +73,8 @@ FIRST_ATTEMPT_SHARE = 0.4
 
 # Errors that mean "this browser is broken or stuck": replace it and retry.
 # urllib3/OS errors show up when chromedriver died or did not answer in time.
-BROWSER_FAILURES: tuple[type[BaseException], ...] = (WebDriverException, Urllib3HTTPError, OSError)
+# CdpError: the page's DevTools socket failed or did not answer in time.
+BROWSER_FAILURES: tuple[type[BaseException], ...] = (WebDriverException, Urllib3HTTPError, CdpError, OSError)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,9 @@ class BrowserOptions:
     max_rss_bytes: int = DEFAULT_MAX_RSS_BYTES      # ... or once its process tree is this big
     memory_check_every: int = DEFAULT_MEMORY_CHECK_EVERY  # renders between two memory reads
     full_embed_every: int = DEFAULT_FULL_EMBED_EVERY      # a fresh embed at least every this many renders
+    # Render commands straight over the page's DevTools websocket
+    # (render_svc.cdp_socket) rather than through chromedriver.
+    cdp_over_websocket: bool = True
     render_timeout_s: float = DEFAULT_RENDER_TIMEOUT_S    # one render, its retry included
     start_timeout_s: float = DEFAULT_START_TIMEOUT_S      # one cold start plus warm-up
     chromium_path: str = DEFAULT_CHROMIUM_PATH
@@ -153,6 +159,7 @@ class WarmBrowser:
         # and how many renders in a row it has been patched since its embed.
         self._shown_root: str | None = None
         self._patches_in_a_row = 0
+        self._cdp: CdpSocket | None = None
         try:
             self._process = start_chromium(options.chromium_path, options.chromedriver_path,
                                            window_size=host.viewport, watchdog=watchdog)
@@ -168,7 +175,11 @@ class WarmBrowser:
             driver.get(host.path.as_uri())
             if not driver.execute_script("return typeof Bokeh !== 'undefined' && !!Bokeh.embed"):
                 raise BrowserStartError("BokehJS did not load in the host page")
-            self._set_viewport(*host.viewport)
+            if options.cdp_over_websocket:
+                remaining = max(1.0, deadline - time.monotonic())
+                address = driver.capabilities["goog:chromeOptions"]["debuggerAddress"]
+                self._cdp = CdpSocket(page_websocket_url(address, host.path.as_uri(), remaining), remaining)
+            self._set_viewport(*host.viewport, deadline=deadline)
             # The first embed in a fresh page pays for JIT compilation and font
             # loading (~200-300 ms); do it now rather than in a user's request.
             for warm_up_json, width, height in _warm_up_items():
@@ -195,33 +206,25 @@ class WarmBrowser:
         """PNG bytes plus the seconds spent embedding and capturing, by ``deadline``.
 
         ``item``: a json_item string, or a FigureItem, whose patch is applied
-        when the page still shows its template's document (the pixels are the
-        same as the whole item's, checked by tests/integration/render); a
+        when the page still shows its template's document (pixel-identical to
+        the whole item's: tests/integration/render/test_warm_patch.py); a
         patch the page cannot apply falls back to embedding the whole item.
         ``scale`` is device pixels per CSS pixel: the PNG is about width*scale x
         height*scale pixels, drawn that sharp (BokehJS sizes its canvases by
         the page's devicePixelRatio, which the emulated device scale sets)."""
-        driver = self._process.driver
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if deadline - time.monotonic() <= 0:
             raise RenderTimeoutError("no time left in the render budget")
-        # The HTTP read timeout towards chromedriver bounds every command, so a
-        # hung browser surfaces as an exception instead of blocking forever. It is
-        # client-side state, so changing it per render costs no round trip (unlike
-        # set_script_timeout, which is set once per browser as a backstop).
-        driver.command_executor.client_config.timeout = remaining
-
         shown_root, self._shown_root = self._shown_root, None  # unknown until this render succeeds
         if width > self._viewport[0] or height > self._viewport[1] or scale != self._scale:
             # Only when something changed: a run of renders at one scale pays no round trip.
-            self._set_viewport(max(width, self._viewport[0]), max(height, self._viewport[1]), scale)
+            self._set_viewport(max(width, self._viewport[0]), max(height, self._viewport[1]), scale, deadline)
             shown_root = None  # drawn at another size or scale: embed afresh
 
         embed_started = time.perf_counter()
         result: dict[str, Any] | None = None
         if (isinstance(item, FigureItem) and item.patch is not None and item.root_id == shown_root
                 and self._patches_in_a_row + 1 < self._full_embed_every):
-            result = self._evaluate(patch_expression(item.root_id, item.patch))
+            result = self._evaluate(patch_expression(item.root_id, item.patch), deadline)
             if "error" in result or "stale" in result:
                 self.patch_fallbacks += 1
                 logger.warning("the page could not apply a patch, embedding the whole item: %s",
@@ -230,31 +233,44 @@ class WarmBrowser:
         self.last_patched = result is not None
         if result is None:
             item_json = item.json if isinstance(item, FigureItem) else item
-            result = self._evaluate(embed_expression(item_json, width, height))
+            result = self._evaluate(embed_expression(item_json, width, height), deadline)
             if "error" in result:
                 raise ChartScriptError(f"BokehJS failed to render the chart: {result['error']}")
         capture_started = time.perf_counter()
         self.last_marks = result.get("marks") or {}
 
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        shot = self._command("Page.captureScreenshot", {
             "format": "png",
             "clip": {"x": result["x"], "y": result["y"], "width": width, "height": height, "scale": 1},
             "captureBeyondViewport": False,
             "optimizeForSpeed": True,
-        })
+        }, deadline)
         png = base64.b64decode(shot["data"])
         self.renders += 1
         self._patches_in_a_row = self._patches_in_a_row + 1 if self.last_patched else 0
         self._shown_root = item.root_id if isinstance(item, FigureItem) else None
         return png, capture_started - embed_started, time.perf_counter() - capture_started
 
-    def _evaluate(self, expression: str) -> dict[str, Any]:
+    def _command(self, method: str, params: dict[str, Any], deadline: float) -> Any:
+        """One CDP command's result by the monotonic ``deadline``: over the
+        page's DevTools socket, or through chromedriver, whose HTTP read
+        timeout then bounds it. Either way a hung browser surfaces as an
+        exception (one of BROWSER_FAILURES) instead of blocking forever."""
+        if self._cdp is not None:
+            return self._cdp.call(method, params, deadline)
+        driver = self._process.driver
+        # Client-side state: changing it per command costs no round trip (unlike
+        # set_script_timeout, which is set once per browser as a backstop).
+        driver.command_executor.client_config.timeout = max(0.001, deadline - time.monotonic())
+        return driver.execute_cdp_cmd(method, params)
+
+    def _evaluate(self, expression: str, deadline: float) -> dict[str, Any]:
         """The value the page's promise ``expression`` resolves with: one CDP
-        command, bounded by the HTTP read timeout set in :meth:`render` (a
-        promise that never settles surfaces as a browser failure, like a hang)."""
-        evaluated: Any = self._process.driver.execute_cdp_cmd("Runtime.evaluate", {
+        command, bounded by ``deadline`` (a promise that never settles
+        surfaces as a browser failure, like a hang)."""
+        evaluated: Any = self._command("Runtime.evaluate", {
             "expression": expression, "awaitPromise": True, "returnByValue": True,
-        })
+        }, deadline)
         result = (evaluated.get("result") or {}).get("value") if isinstance(evaluated, dict) else None
         if not isinstance(result, dict) or "exceptionDetails" in evaluated:
             # The page itself is broken (no chartsnapEmbed): never render on it again.
@@ -273,20 +289,29 @@ class WarmBrowser:
         return rss_bytes(self._process.process_tree_pids())
 
     def quit(self) -> None:
+        self._close_cdp()
         self._process.quit()
 
     def kill(self) -> None:
         """For a crashed or hung browser, which may not answer quit()."""
+        self._close_cdp()
         self._process.kill()
 
-    def _set_viewport(self, width: int, height: int, scale: float = 1.0) -> None:
+    def _close_cdp(self) -> None:
+        cdp, self._cdp = self._cdp, None
+        if cdp is not None:
+            cdp.close()
+
+    def _set_viewport(self, width: int, height: int, scale: float = 1.0, deadline: float | None = None) -> None:
         # Device metrics give an exact CSS viewport (window sizes include
         # browser chrome in some modes); we only grow it, so alternating sizes
         # do not cause relayouts on every render. The device scale factor is
         # set per render only when it changes (the next embed draws at it).
-        self._process.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        if deadline is None:
+            deadline = time.monotonic() + DEFAULT_RENDER_TIMEOUT_S
+        self._command("Emulation.setDeviceMetricsOverride", {
             "width": width, "height": height, "deviceScaleFactor": scale, "mobile": False,
-        })
+        }, deadline)
         self._viewport = (width, height)
         self._scale = scale
 

@@ -41,8 +41,6 @@ try {
     const doc = Bokeh.documents[Bokeh.documents.length - 1];
     const finish = () => {
       marks.idle = since();
-      // Painted: from now on changes only mark what to repaint (see chartsnapPatch).
-      views.get_by_id(item.root_id).pause?.();
       done(chartsnapShow(target, marks));
     };
     if (doc.is_idle) finish(); else doc.idle.connect(finish);
@@ -58,8 +56,10 @@ try {
 // no JSON of the whole figure is parsed and no model or view is built. Once
 // the views have taken the changes in (the root view's `ready`), the canvases
 // are cleared, the layout recomputed and every layer painted, synchronously,
-// as a fresh view paints them: the pixels equal a fresh embed's of the same
-// item (tests/integration/render/test_warm_patch.py). Resolves like
+// with the view paused before and after, so no other paint can land on top:
+// the pixels equal a fresh embed's of the same item (and stock export_png's;
+// tests/integration/render/test_warm_patch.py, measured also under load).
+// Resolves like
 // chartsnapEmbed, or {stale: ...} when the page holds another document (the
 // caller then embeds the whole item), or {error: ...} (likewise).
 window.chartsnapPatch = (targetId, rootId, patchJson) => new Promise((done) => {
@@ -77,16 +77,21 @@ try {
   target.style.visibility = "hidden";
   const patch = JSON.parse(patchJson);
   const marks = {parsed: since()};
-  // The view stays paused between renders (chartsnapShow), so a change only
-  // marks what to repaint: BokehJS's throttled paint is never scheduled (a
-  // throttled paint whose timer is cleared never settles, and every later
-  // `ready` would wait on it).
+  // Paused, a change only marks what to repaint, so BokehJS's throttled paint
+  // is not scheduled; and `ready` starts afresh, so it waits only for this
+  // patch's change handlers (a throttled paint whose timer was cleared never
+  // settles, and a `ready` chained to it would never resolve).
+  if (!view.is_paused) view.pause();  // a patched view stays paused (below)
+  view._ready = Promise.resolve();
   Bokeh.documents[0].apply_json_patch(patch);
   marks.built = since();
   view.ready.then(() => {
-    // BokehJS clears a layer shifted by half a pixel (CanvasLayer.prepare),
-    // so a repaint would blend its top row and left column with the previous
-    // image; a fresh view paints on blank canvases.
+    // BokehJS clears a layer shifted by half a pixel (CanvasLayer.prepare), so
+    // a paint blends the top row and left column of each layer with the
+    // previous image (measured: a dark chart's edges, a line legend's glyph
+    // ends); a fresh view paints on blank canvases. The layout is computed
+    // while still paused: computing it unpaused schedules one more (throttled)
+    // paint, which blends like that.
     for (const canvas of chartsnapCanvases(target)) {
       const ctx = canvas.getContext("2d");
       if (ctx == null) throw new Error("a canvas without a 2d context");
@@ -95,12 +100,14 @@ try {
       ctx.clearRect(0, 0, canvas.width, canvas.height);
       ctx.restore();
     }
-    view.request_paint();  // every layer, as a fresh view paints them
     view.invalidate_layout();
+    view.invalidate_painters();  // every layer, as a fresh view paints them
     view.unpause(true);
     try {
       view.repaint();
     } finally {
+      // Paused again, so that a paint BokehJS scheduled earlier (the embed's
+      // throttled repaint) cannot paint over this one before the capture.
       view.pause();
     }
     marks.idle = since();
