@@ -2,7 +2,7 @@
 
 A series is one metric with one exact tag set. Points are keyed by
 (series, second); a second sample in the same second replaces the first.
-Every write also keeps the series' 1-minute and 1-hour rollups, in its own
+Every write also keeps the series' 1-minute, 1-hour and 1-day rollups, in its own
 transaction, and a read takes the coarsest resolution that gives its buckets
 exactly (snapshot_svc.rollup_rules, snapshot_svc.rollup_store)."""
 
