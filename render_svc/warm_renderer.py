@@ -30,7 +30,7 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
 from chartsnap.budgets import RENDER_TIMEOUT_S
 from chartsnap.charts import DEFAULT_SIZE
-from render_svc.cdp_socket import CdpError, CdpSocket, page_websocket_url
+from render_svc.cdp_socket import CdpSocket, page_websocket_url
 from render_svc.chromium_driver import (
     DEFAULT_CHROMEDRIVER_PATH,
     DEFAULT_CHROMIUM_PATH,
@@ -73,8 +73,9 @@ FIRST_ATTEMPT_SHARE = 0.4
 
 # Errors that mean "this browser is broken or stuck": replace it and retry.
 # urllib3/OS errors show up when chromedriver died or did not answer in time.
-# CdpError: the page's DevTools socket failed or did not answer in time.
-BROWSER_FAILURES: tuple[type[BaseException], ...] = (WebDriverException, Urllib3HTTPError, CdpError, OSError)
+# OSError includes CdpError: the page's DevTools socket failed or did not
+# answer in time.
+BROWSER_FAILURES: tuple[type[BaseException], ...] = (WebDriverException, Urllib3HTTPError, OSError)
 
 
 @dataclass(frozen=True)
