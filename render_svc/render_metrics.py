@@ -39,6 +39,13 @@ RENDERS = Counter(
     ["outcome"])
 for _outcome in ("succeeded", "retried", "failed"):
     RENDERS.labels(_outcome)  # export zeros, so rate() works from the first scrape
+EMBEDS = Counter(
+    "chartsnap_render_embeds",
+    "Succeeded renders by how the page drew them: patched (the document it held, only the values changed) "
+    "or full (embedded afresh: a new chart shape or size, a refused patch, or CHARTSNAP_RENDER_FULL_EMBED_EVERY).",
+    ["kind"])
+for _kind in ("patched", "full"):
+    EMBEDS.labels(_kind)
 
 
 def observe_job(timings: Timings) -> None:
@@ -46,6 +53,7 @@ def observe_job(timings: Timings) -> None:
     RENDERS.labels(timings.outcome).inc()
     if timings.outcome != "succeeded":
         return
+    EMBEDS.labels("patched" if timings.patched else "full").inc()
     QUEUE_WAIT.observe(timings.queue_wait)
     SERIALIZE.observe(timings.serialize)
     EMBED.observe(timings.embed)

@@ -142,7 +142,7 @@ async def start_render_service(settings: RenderSettings) -> RenderService:
     # are retried in the background (health follows).
     options = BrowserOptions(max_renders=settings.max_renders_per_browser, render_timeout_s=settings.render_timeout,
                              start_timeout_s=settings.browser_start_timeout,
-                             chromium_path=settings.chromium_path, chromedriver_path=settings.chromedriver_path)
+                             full_embed_every=settings.full_embed_every, chromium_path=settings.chromium_path, chromedriver_path=settings.chromedriver_path)
     pool = await asyncio.to_thread(RendererPool, settings.browsers, options)
     nc = await connect_nats(settings.nats, name="render_svc")
     js = nc.jetstream()

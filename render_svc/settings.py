@@ -8,7 +8,7 @@ from chartsnap.settings import EnvReader, NatsSettings, S3Settings, default_drai
 from chartsnap.budgets import RENDER_TIMEOUT_S, render_budget_from
 from render_svc.chromium_driver import DEFAULT_CHROMEDRIVER_PATH, DEFAULT_CHROMIUM_PATH
 from render_svc.cpu_quota import available_cores
-from render_svc.warm_renderer import DEFAULT_START_TIMEOUT_S
+from render_svc.warm_renderer import DEFAULT_FULL_EMBED_EVERY, DEFAULT_START_TIMEOUT_S
 
 MAX_BROWSERS = 64  # warm browsers one render service may run (CHARTSNAP_RENDER_BROWSERS)
 
@@ -43,6 +43,9 @@ class RenderSettings:
     chromium_path: str         # the browser binary, and the chromedriver that drives it
     chromedriver_path: str
     metrics_addr: str = "127.0.0.1:9102"  # Prometheus /metrics (host:port; port 0 picks one)
+    # A warm page embeds a chart afresh at least every this many renders, patching
+    # the document it holds in between (render_svc.warm_renderer.BrowserOptions).
+    full_embed_every: int = DEFAULT_FULL_EMBED_EVERY
     nats: NatsSettings = NatsSettings()  # CHARTSNAP_NATS_URL, _USER, _PASSWORD, _REPLICAS
     # Seconds from SIGTERM to exit (CHARTSNAP_RENDER_DRAIN_TIMEOUT): renders taken
     # finish and are acked (those still running after it are redelivered), then
@@ -61,6 +64,7 @@ class RenderSettings:
             slots=env.int("RENDER_SLOTS", default_slots(browsers), lo=1, hi=64),
             browsers=browsers,
             max_renders_per_browser=env.int("RENDER_MAX_PER_BROWSER", 500, lo=1),
+            full_embed_every=env.int("RENDER_FULL_EMBED_EVERY", DEFAULT_FULL_EMBED_EVERY, lo=1),
             render_timeout=budget.timeout,
             max_attempts=budget.max_attempts,
             metrics_addr=env.address("RENDER_METRICS_ADDR", "127.0.0.1:9102"),

@@ -65,6 +65,7 @@ class Timings:
     render: float = 0.0      # embed + capture as seen by the worker (adds waiting for a browser thread)
     upload: float = 0.0
     total: float = 0.0       # message taken -> acked
+    patched: bool = False    # the page patched the document it held instead of embedding afresh
     outcome: Literal["succeeded", "retried", "failed"] = "succeeded"
 
 
@@ -180,6 +181,7 @@ class RenderWorker:
                                                   item, width, height, scale)
             timings.render = time.perf_counter() - t
             timings.embed, timings.capture = rendered.timings.embed_s, rendered.timings.capture_s
+            timings.patched = rendered.timings.patched
             png = stored_png(request, rendered.png)  # ~20 µs: a copy and two CRCs
             failing = "the image could not be stored"
             t = time.perf_counter()
@@ -194,9 +196,10 @@ class RenderWorker:
             await msg.ack()
             timings.total = time.perf_counter() - t0
             self._observe(timings)
-            log.info("snapshot %s rendered: queue wait %.0f ms, serialise %.0f ms, embed %.0f ms, "
+            log.info("snapshot %s rendered: queue wait %.0f ms, serialise %.0f ms, %s %.0f ms, "
                      "capture %.0f ms, upload %.0f ms, total %.0f ms", request.snapshot_id,
-                     timings.queue_wait * 1e3, timings.serialize * 1e3, timings.embed * 1e3,
+                     timings.queue_wait * 1e3, timings.serialize * 1e3,
+                     "patch" if timings.patched else "embed", timings.embed * 1e3,
                      timings.capture * 1e3, timings.upload * 1e3, timings.total * 1e3)
         except Exception as exc:  # noqa: BLE001 - decide between retry and failure
             if started_published is not None:

@@ -154,6 +154,16 @@ def test_render_job_observer_fills_every_step_histogram() -> None:
     assert sample("chartsnap_renders_total", outcome="failed") == failed_before + 1
 
 
+def test_render_observer_counts_patched_and_full_embeds_of_succeeded_renders_only() -> None:
+    before = {kind: sample("chartsnap_render_embeds_total", kind=kind) for kind in ("patched", "full")}
+    render_metrics.observe_job(Timings(total=0.05, patched=True))
+    render_metrics.observe_job(Timings(total=0.05, patched=True))
+    render_metrics.observe_job(Timings(total=0.1))
+    render_metrics.observe_job(Timings(total=0.2, outcome="retried", patched=True))
+    assert sample("chartsnap_render_embeds_total", kind="patched") == before["patched"] + 2
+    assert sample("chartsnap_render_embeds_total", kind="full") == before["full"] + 1
+
+
 def test_render_settings_metrics_address_and_slots_default_to_one_more_than_browsers() -> None:
     settings = RenderSettings.from_env({"CHARTSNAP_RENDER_BROWSERS": "3"})
     assert (settings.browsers, settings.slots) == (3, 4)
@@ -161,3 +171,14 @@ def test_render_settings_metrics_address_and_slots_default_to_one_more_than_brow
     custom = RenderSettings.from_env({"CHARTSNAP_RENDER_BROWSERS": "2", "CHARTSNAP_RENDER_SLOTS": "2",
                                       "CHARTSNAP_RENDER_METRICS_ADDR": "0.0.0.0:9999"})
     assert (custom.browsers, custom.slots, custom.metrics_addr) == (2, 2, "0.0.0.0:9999")
+
+
+def test_render_settings_full_embed_every_defaults_to_the_renderers_and_refuses_under_one() -> None:
+    from chartsnap.settings import SettingsError
+    from render_svc.warm_renderer import DEFAULT_FULL_EMBED_EVERY
+
+    assert RenderSettings.from_env({}).full_embed_every == DEFAULT_FULL_EMBED_EVERY
+    assert RenderSettings.from_env({"CHARTSNAP_RENDER_FULL_EMBED_EVERY": "1"}).full_embed_every == 1
+    for bad in ("0", "-3", "many"):
+        with pytest.raises(SettingsError, match="CHARTSNAP_RENDER_FULL_EMBED_EVERY"):
+            RenderSettings.from_env({"CHARTSNAP_RENDER_FULL_EMBED_EVERY": bad})
