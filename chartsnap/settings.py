@@ -60,6 +60,10 @@ class S3Settings:
 # closing its connections, browsers and listeners once the work in flight has
 # ended; the rest is the work's grace.
 STOP_ALLOWANCE_S = 5.0
+# Of that allowance, what a service's closing steps (its connections, browsers,
+# background tasks) may take together, each what is left of it; the rest is a
+# margin for the interpreter's exit.
+CLOSE_BUDGET_S = STOP_ALLOWANCE_S - 1.5
 # The deadline the gateway gives every gRPC call (CHARTSNAP_RPC_TIMEOUT), which
 # also bounds what the snapshot service's calls in flight may still take.
 DEFAULT_RPC_TIMEOUT_S = 10.0

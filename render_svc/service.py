@@ -24,7 +24,7 @@ from chartsnap.nats_connection import connect_nats
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
 from chartsnap.image_store import ImageStore, image_store_for
 from chartsnap.metrics import MetricsServer, serve_metrics
-from chartsnap.settings import STOP_ALLOWANCE_S
+from chartsnap.settings import CLOSE_BUDGET_S
 from render_svc import render_metrics
 from render_svc.browser_pool import RendererPool, seconds_left
 from render_svc.settings import RenderSettings
@@ -37,10 +37,6 @@ SERVICE_NAMES = ["chartsnap.v1.RenderWorker"]
 # unreachable: doubling from the first, capped; logged every time.
 S3_RETRY_FIRST_DELAY_S = 0.5
 S3_RETRY_MAX_DELAY_S = 10.0
-# Of the drain timeout's closing allowance (chartsnap.settings.STOP_ALLOWANCE_S),
-# what closing NATS, quitting the browsers and stopping the health server may
-# take together, the rest a margin for the interpreter's exit.
-CLOSE_BUDGET_S = STOP_ALLOWANCE_S - 1.5
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 import logging
+import time
 from dataclasses import dataclass, field
 
 import grpc
@@ -16,6 +17,7 @@ from chartsnap import queue
 from chartsnap.nats_connection import connect_nats
 from chartsnap.grpc_server import MESSAGE_LIMITS, RequestIdInterceptor, add_health, bind, mark_not_serving, mark_serving
 from chartsnap.metrics import MetricsServer, serve_metrics
+from chartsnap.settings import CLOSE_BUDGET_S
 from chartsnap.v1 import (
     accounts_pb2_grpc,
     annotations_pb2_grpc,
@@ -72,16 +74,37 @@ class SnapshotService:
     metrics: MetricsServer | None = None
 
     async def stop(self, grace: float = 5.0) -> None:
+        """Calls in flight get `grace` seconds; the background tasks' end and
+        closing NATS then get CLOSE_BUDGET_S together, each what is left of
+        it (an unbounded close once outlasted the drain timeout in CI, and the
+        watchdog cut the stop short); the steps' times are logged, so a slow
+        stop says where."""
+        took: dict[str, float] = {}
         await mark_not_serving(self.health, SERVICE_NAMES)
+        started = time.monotonic()
         await self.server.stop(grace)
+        took["calls"] = time.monotonic() - started
+        deadline = time.monotonic() + CLOSE_BUDGET_S
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        # Not drain(): results are acked explicitly, and draining a pull
-        # subscription waits out its whole drain timeout.
-        await self.nc.close()
+        started = time.monotonic()
+        if self.tasks:
+            _, pending = await asyncio.wait(self.tasks, timeout=max(0.0, deadline - time.monotonic()))
+            if pending:
+                log.warning("background tasks still running at the stop: %s; going on",
+                            ", ".join(sorted(t.get_name() for t in pending)))
+        took["tasks"] = time.monotonic() - started
+        started = time.monotonic()
+        try:
+            # Not drain(): results are acked explicitly, and draining a pull
+            # subscription waits out its whole drain timeout.
+            await asyncio.wait_for(self.nc.close(), max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            log.warning("closing the NATS connection took over %.1f s; going on", CLOSE_BUDGET_S)
+        took["NATS"] = time.monotonic() - started
         if self.metrics is not None:
             self.metrics.close()
+        log.info("stopped: %s", ", ".join(f"{step} {seconds:.1f} s" for step, seconds in took.items()))
 
 
 async def start_snapshot_service(settings: SnapshotSettings) -> SnapshotService:
