@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Awaitable, Mapping
 
 import grpc
 from nats.aio.client import Client as NATS
@@ -17,6 +18,7 @@ from chartsnap.nats_connection import connect_nats
 from chartsnap.grpc_server import add_health, bind, mark_not_serving, mark_serving
 from chartsnap.image_store import image_store_for
 from chartsnap.metrics import MetricsServer, serve_metrics
+from chartsnap.settings import CLOSE_BUDGET_S
 from notifier_svc.delivery_metrics import DeliveryMetrics
 from notifier_svc.delivery_ledger import DeliveryLedger, open_bucket
 from notifier_svc.delivery_runner import DeliveryRunner
@@ -53,17 +55,27 @@ class NotifierService:
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
         await self.worker.stop(grace)
-        for notifier in self.notifiers.values():
-            await notifier.close()
-        await self.http.close()
+        # Closing gets CLOSE_BUDGET_S in all, each step what is left of it, so
+        # a close that hangs cannot outlast the drain timeout.
+        deadline = time.monotonic() + CLOSE_BUDGET_S
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        async def bounded(step: str, closing: Awaitable[object]) -> None:
+            try:
+                await asyncio.wait_for(closing, left())
+            except Exception as exc:  # noqa: BLE001 - closing anyway; unacked messages are redelivered
+                log.warning("%s on stop failed: %s", step, logs.failure(exc))
+
+        for name, notifier in self.notifiers.items():
+            await bounded(f"closing the {name} notifier", notifier.close())
+        await bounded("closing the vendor HTTP client", self.http.close())
         # Every ack was sent by now; flush them out and close. (drain() would
         # also wait for the cancelled pull request, up to its 30 s timeout.)
-        try:
-            await self.nc.flush(timeout=2)
-        except Exception as exc:  # noqa: BLE001 - closing anyway; unacked messages are redelivered
-            log.warning("flushing NATS on stop failed: %s", logs.failure(exc))
-        await self.nc.close()
-        await self.server.stop(1.0)
+        await bounded("flushing NATS", self.nc.flush(timeout=max(0.1, min(2.0, left()))))
+        await bounded("closing NATS", self.nc.close())
+        await self.server.stop(min(1.0, left()))
         self.metrics.close()
 
 
